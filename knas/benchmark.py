@@ -1,0 +1,347 @@
+"""NAS-Bench-201 ground truth: load a table of per-architecture results and look things up in it.
+
+A table is a ``pandas.DataFrame`` indexed by the benchmark ``index`` (0..15624, sorted), with an
+``arch_str`` column and float value columns (accuracies in percent, seed counts, parameters in
+millions). It comes from a CSV in the compact schema (``index,arch_str`` plus any value columns)
+or from an official NAS-Bench-201 ``.pth`` file, converted once and cached on disk.
+
+This module imports neither torch nor nas_201_api unless it has to convert a ``.pth`` file, so
+the UI process can use it freely.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import threading
+import warnings
+from numbers import Integral
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+
+from . import space
+from .errors import KnasError
+
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / "cache" / "benchmarks"
+REQUIRED_COLUMNS = ("index", "arch_str")
+PTH_SUFFIXES = (".pth", ".pt")
+
+# Column -> (NAS-Bench-201 dataset, evaluation set); final epoch of the 200-epoch runs.
+ACCURACY_COLUMNS = {
+    "cifar10_valid": ("cifar10-valid", "x-valid"),
+    "cifar10_test": ("cifar10", "ori-test"),
+    "cifar100_valid": ("cifar100", "x-valid"),
+    "cifar100_test": ("cifar100", "x-test"),
+    "imagenet16_valid": ("ImageNet16-120", "x-valid"),
+    "imagenet16_test": ("ImageNet16-120", "x-test"),
+    "cifar100_valtest": ("cifar100", "ori-test"),
+    "imagenet16_valtest": ("ImageNet16-120", "ori-test"),
+}
+SEEDS_COLUMNS = {
+    "n_seeds_c10valid": "cifar10-valid",
+    "n_seeds_c100": "cifar100",
+    "n_seeds_img": "ImageNet16-120",
+}
+PARAMS_COLUMNS = {
+    "params_mb_c10": "cifar10",
+    "params_mb_c100": "cifar100",
+    "params_mb_img": "ImageNet16-120",
+}
+
+# Converting a .pth temporarily patches nas_201_api; one conversion at a time keeps that sound
+# (and keeps two multi-GB files out of memory at once).
+_PTH_LOCK = threading.Lock()
+
+
+class BenchmarkError(KnasError):
+    """A benchmark file that cannot be used; the message names the file and the problem."""
+
+
+class NotInTable(KnasError, KeyError):
+    """A column or architecture that the table does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_table(path, cache_dir=None, verify_order: bool = True) -> pd.DataFrame:
+    """Load a ground-truth table from a compact CSV or an official NAS-Bench-201 ``.pth`` file.
+
+    Rows in error messages are data rows counted from 1 (the header is not a row).
+
+    A ``.pth`` file is unpickled, which can run code stored in it: only pass benchmark files you
+    trust. This happens only for the path given here, on the first load; the converted table is
+    cached under ``cache_dir`` (default ``<repo>/cache/benchmarks/``) keyed by the file's path,
+    size and modification time, and later loads read that cache without unpickling or torch.
+
+    With ``verify_order`` (the default) each row's arch string must be the cell our space puts
+    at that index, so lookups by string are sound; ``python -m knas check`` turns it off to
+    count disagreements instead of stopping at the first.
+    """
+    source = Path(path)
+    _check_file(source)
+    if source.suffix.lower() in PTH_SUFFIXES:
+        cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+        return _load_pth(source, cache, verify_order)
+    return _read_csv(source, verify_order)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise BenchmarkError(f"{path}: file not found")
+    if not path.is_file():
+        raise BenchmarkError(f"{path}: not a regular file")
+    if path.stat().st_size == 0:
+        raise BenchmarkError(f"{path}: empty file")
+
+
+def _read_csv(path: Path, verify_order: bool) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(path)
+    except pd.errors.EmptyDataError as err:
+        raise BenchmarkError(f"{path}: empty file (no header)") from err
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise BenchmarkError(f"{path}: not a CSV file ({err})") from err
+    return _validated(raw, path, verify_order)
+
+
+def _validated(raw: pd.DataFrame, source, verify_order: bool = True) -> pd.DataFrame:
+    """Check a raw table against the schema; return it indexed by benchmark index, sorted."""
+    columns = [str(c).strip() for c in raw.columns]
+    raw = raw.set_axis(columns, axis=1)
+    if len(set(columns)) != len(columns):
+        raise BenchmarkError(f"{source}: duplicate column names in {columns}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise BenchmarkError(
+            f"{source}: missing column(s) {', '.join(missing)}; found columns: {columns}"
+        )
+    value_columns = [c for c in columns if c not in REQUIRED_COLUMNS]
+    if not value_columns:
+        raise BenchmarkError(f"{source}: no value columns besides {', '.join(REQUIRED_COLUMNS)}")
+    if raw.empty:
+        raise BenchmarkError(f"{source}: a header but no rows")
+    index = _checked_index(raw["index"], source)
+    arch_strs = _checked_arch_strs(raw["arch_str"], index, source, verify_order)
+    frame = pd.DataFrame(
+        {"arch_str": arch_strs, **{c: _checked_numbers(raw[c], c, source) for c in value_columns}},
+        index=pd.Index(index, name="index"),
+    )
+    return frame.sort_index()
+
+
+def _first(mask: pd.Series) -> int:
+    return int(np.flatnonzero(mask.to_numpy())[0])
+
+
+def _shown(value) -> str:
+    """A cell as the user typed it: quoted if text, plain if a number (not ``np.float64(...)``)."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _checked_index(values: pd.Series, source) -> np.ndarray:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() | (numbers % 1 != 0) | (numbers < 0) | (numbers >= space.N_ARCHS)
+    if bad.any():
+        pos = _first(bad)
+        raise BenchmarkError(
+            f"{source}: row {pos + 1}: index {_shown(values.iloc[pos])} is not an integer in "
+            f"0..{space.N_ARCHS - 1}"
+        )
+    index = numbers.astype("int64")
+    repeated = index.duplicated()
+    if repeated.any():
+        pos = _first(repeated)
+        earlier = _first(index == index.iloc[pos])
+        raise BenchmarkError(
+            f"{source}: index {index.iloc[pos]} appears more than once (rows {earlier + 1} and {pos + 1})"
+        )
+    return index.to_numpy()
+
+
+def _checked_arch_strs(values: pd.Series, index: np.ndarray, source, verify_order: bool) -> list[str]:
+    """Each arch string must parse and (``verify_order``) be the cell its row's index names."""
+    out = []
+    for pos, (text, idx) in enumerate(zip(values, index)):
+        text = "" if pd.isna(text) else text
+        try:
+            found = space.index_of(space.parse(text))
+        except space.ArchError as err:
+            raise BenchmarkError(f"{source}: row {pos + 1}: bad arch_str {text!r}: {err}") from err
+        if verify_order and found != idx:
+            raise BenchmarkError(
+                f"{source}: row {pos + 1}: arch_str {text!r} is NAS-Bench-201 index {found}, "
+                f"but the row says index {idx}"
+            )
+        out.append(text)
+    return out
+
+
+def _checked_numbers(values: pd.Series, name: str, source) -> np.ndarray:
+    """Empty cells become NaN (missing result); anything else must be a number."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        pos = _first(bad)
+        raise BenchmarkError(
+            f"{source}: row {pos + 1}: column {name} has a non-numeric value {_shown(values.iloc[pos])}"
+        )
+    return numbers.astype("float64").to_numpy()
+
+
+# --- official .pth files -------------------------------------------------------------------
+
+
+def _load_pth(source: Path, cache_dir: Path, verify_order: bool) -> pd.DataFrame:
+    cached = _cache_path(source, cache_dir)
+    if cached.is_file():
+        try:
+            return _read_cache(cached, verify_order)
+        except (OSError, ValueError, BenchmarkError) as err:
+            warnings.warn(f"ignoring unreadable benchmark cache {cached}: {err}", stacklevel=3)
+    frame = _convert_pth(source, verify_order)
+    _write_cache(frame, cached)
+    return frame
+
+
+def _cache_path(source: Path, cache_dir: Path) -> Path:
+    """A name that changes whenever the source file is moved, rewritten or touched."""
+    stat = source.stat()
+    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    # Parquet is faster and exact; pyarrow comes with streamlit but is not guaranteed.
+    suffix = ".parquet" if importlib.util.find_spec("pyarrow") else ".csv"
+    return cache_dir / f"{source.stem}-{digest}{suffix}"
+
+
+def _read_cache(path: Path, verify_order: bool) -> pd.DataFrame:
+    raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    return _validated(raw, path, verify_order)
+
+
+def _write_cache(frame: pd.DataFrame, path: Path) -> None:
+    """Write via a temporary file, so an interrupted write never leaves a half cache behind."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".parquet":
+            frame.reset_index().to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        warnings.warn(f"could not cache the converted benchmark at {path}: {err}", stacklevel=4)
+
+
+class _UnpicklingTorch:
+    """``torch`` as nas_201_api sees it during a load: ``torch.load`` with weights_only=False.
+
+    torch >= 2.6 loads with weights_only=True by default, which refuses the benchmark's pickled
+    objects. Swapping only nas_201_api's reference leaves every other ``torch.load`` in the
+    process as safe as before. Letting the API load the path itself (rather than handing it a
+    loaded dict) also avoids the deep copy it makes of a dict, which would double the memory.
+    """
+
+    def __init__(self, torch):
+        self._torch = torch
+
+    def __getattr__(self, name):
+        return getattr(self._torch, name)
+
+    def load(self, *args, **kwargs):
+        return self._torch.load(*args, **{**kwargs, "weights_only": False})
+
+
+def _convert_pth(path: Path, verify_order: bool) -> pd.DataFrame:
+    """Read an official file through nas_201_api (unpickling it) and keep the compact columns."""
+    try:
+        import torch
+        from nas_201_api import NASBench201API, api_201
+    except ImportError as err:
+        raise BenchmarkError(
+            f"{path}: reading an official .pth file needs torch and nas-bench-201 ({err})"
+        ) from err
+    try:
+        with _PTH_LOCK, mock.patch.object(api_201, "torch", _UnpicklingTorch(torch)):
+            api = NASBench201API(str(path), verbose=False)
+        rows = [_pth_row(api, index) for index in api.evaluated_indexes]
+    except Exception as err:  # pickle, zip, torch and the API's own asserts all mean "bad file"
+        raise BenchmarkError(
+            f"{path}: not a readable NAS-Bench-201 .pth file ({type(err).__name__}: {err})"
+        ) from err
+    if not rows:
+        raise BenchmarkError(f"{path}: the file has no evaluated architectures")
+    return _validated(pd.DataFrame(rows), path, verify_order)
+
+
+def _pth_row(api, index: int) -> dict:
+    """One row: what ``get_more_info(index, dataset, hp='200', is_random=False)`` and
+    ``get_cost_info(index, dataset)['params']`` report, read from the 200-epoch ArchResults
+    directly because ``get_cost_info`` deep-copies every result first (minutes for 15,625)."""
+    results = api.arch2infos_dict[index]["200"]
+    datasets = set(results.get_dataset_names())
+    row = {"index": index, "arch_str": api.meta_archs[index]}
+    for name, (dataset, setname) in ACCURACY_COLUMNS.items():
+        row[name] = _final_accuracy(results, dataset, setname) if dataset in datasets else math.nan
+    for name, dataset in SEEDS_COLUMNS.items():
+        row[name] = len(results.get_dataset_seeds(dataset)) if dataset in datasets else math.nan
+    for name, dataset in PARAMS_COLUMNS.items():
+        row[name] = results.get_compute_costs(dataset)["params"] if dataset in datasets else math.nan
+    return row
+
+
+def _final_accuracy(results, dataset: str, setname: str) -> float:
+    """Last-epoch accuracy averaged over seeds; NaN where the runs lack that evaluation set."""
+    try:
+        return float(results.get_metrics(dataset, setname, iepoch=None, is_random=False)["accuracy"])
+    except KeyError:
+        return math.nan
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+def lookup(table: pd.DataFrame, arch) -> dict:
+    """One architecture's row as a plain dict (``index``, ``arch_str``, values), found by
+    benchmark index or by arch string / op tuple."""
+    if isinstance(arch, Integral) and not isinstance(arch, bool):
+        index = int(arch)
+        space.arch_at(index)  # range check, as an ArchError
+    else:
+        index = space.index_of(arch)
+    if index not in table.index:
+        raise NotInTable(
+            f"architecture {index} ({space.to_str(space.arch_at(index))}) is not in this table "
+            f"({len(table)} rows)"
+        )
+    row = table.loc[index]
+    values = {name: float(row[name]) for name in table.columns if name != "arch_str"}
+    return {"index": index, "arch_str": row["arch_str"], **values}
+
+
+def column(table: pd.DataFrame, name: str) -> pd.Series:
+    """A column by name, with an error that lists what the table does have."""
+    if name not in table.columns:
+        raise NotInTable(
+            f"no column {name!r} in this table; available: {', '.join(map(str, table.columns))}"
+        )
+    return table[name]
+
+
+def best(table: pd.DataFrame, name: str) -> tuple[int, float]:
+    """``(index, value)`` of the highest value in a numeric column (lowest index on ties)."""
+    values = column(table, name)
+    if not pd.api.types.is_numeric_dtype(values):
+        raise ValueError(f"column {name!r} is not numeric")
+    if values.isna().all():
+        raise ValueError(f"column {name!r} has no values")
+    index = values.idxmax()
+    return int(index), float(values[index])

@@ -1,0 +1,475 @@
+"""Dataset readers for the official on-disk formats, so proxies score networks on real images.
+
+CIFAR-10/100 (the python batches), ImageNet16-120 (NAS-Bench-201's pickles), an image folder and
+an ``.npz`` all come back as one :class:`Dataset`: uint8 NHWC images, int64 labels and the
+per-channel statistics to normalise them with. Reading needs only numpy; torch is imported inside
+:func:`to_tensors`, so the UI process can list and preview data without loading torch.
+
+Security: the CIFAR and ImageNet16 files are pickles, and unpickling runs code from the file.
+Use these readers only on paths the user chose and trusts; ``.npz`` files are read without pickle.
+
+Normalisation: CIFAR-10, CIFAR-100 and ImageNet16-120 use NAS-Bench-201's constants. An image
+folder or ``.npz`` gets CIFAR-10's constants when it is clearly CIFAR-10 (10 classes of 32x32 RGB,
+named like CIFAR-10's if it names them), else the per-channel statistics of the split being loaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import pickle
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+from tqdm import tqdm
+
+from .errors import KnasError
+
+KINDS = ("cifar10", "cifar100", "imagenet16-120", "folder", "npz")
+SPLITS = ("train", "test")
+
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+
+# NAS-Bench-201's normalisation (mean, std), per RGB channel on the 0..1 scale.
+STATS = {
+    "cifar10": ((125.3 / 255, 123.0 / 255, 113.9 / 255), (63.0 / 255, 62.1 / 255, 66.7 / 255)),
+    "cifar100": ((129.3 / 255, 124.1 / 255, 112.4 / 255), (68.2 / 255, 65.4 / 255, 70.4 / 255)),
+    "imagenet16-120": (
+        (122.68 / 255, 116.66 / 255, 104.01 / 255),
+        (63.22 / 255, 61.26 / 255, 65.09 / 255),
+    ),
+}
+
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".ppm", ".tif", ".tiff", ".webp")
+NPZ_LAYOUT = (
+    "an .npz with 'x' (uint8, N x H x W x 3) and 'y' (N integer labels), "
+    "or 'x_train'/'y_train' and 'x_test'/'y_test'; optional 'classes' (names)"
+)
+
+
+class DataError(KnasError):
+    """A dataset path that is missing, incomplete or corrupt; the message names path and layout."""
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """One split of a dataset in memory: what every reader returns and every consumer takes."""
+
+    name: str
+    images: np.ndarray  # uint8 (N, H, W, 3)
+    labels: np.ndarray  # int64 (N,), in 0 .. num_classes - 1
+    num_classes: int
+    mean: tuple[float, float, float]  # per RGB channel, 0..1 scale
+    std: tuple[float, float, float]
+    classes: tuple[str, ...] = ()  # class names, when the files name them
+
+    def __post_init__(self):
+        # A loaded dataset is cached and shared (e.g. across UI sessions): keep it intact.
+        self.images.setflags(write=False)
+        self.labels.setflags(write=False)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+class _PickleLayout(NamedTuple):
+    """Where a pickled dataset keeps its files and how its labels are numbered."""
+
+    folder: str
+    files: dict  # split -> file names
+    meta: str | None  # file with the class names
+    names_key: str | None
+    label_key: str
+    side: int  # images are side x side
+    first_label: int  # ImageNet16's labels are 1-based
+    label_count: int  # labels in the files run first_label .. first_label + label_count - 1
+    num_classes: int  # the classes kept: NAS-Bench-201 uses ImageNet's first 120 only
+
+
+_LAYOUTS = {
+    "cifar10": _PickleLayout(
+        "cifar-10-batches-py",
+        {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
+        "batches.meta", "label_names", "labels", 32, 0, 10, 10,
+    ),
+    "cifar100": _PickleLayout(
+        "cifar-100-python", {"train": ["train"], "test": ["test"]},
+        "meta", "fine_label_names", "fine_labels", 32, 0, 100, 100,
+    ),
+    "imagenet16-120": _PickleLayout(
+        "ImageNet16",
+        {"train": [f"train_data_batch_{i}" for i in range(1, 11)], "test": ["val_data"]},
+        None, None, "labels", 16, 1, 1000, 120,
+    ),
+}
+
+
+class Source(NamedTuple):
+    """An official download: the archive, its md5 and the folder it extracts to."""
+
+    url: str
+    md5: str
+    folder: str
+
+
+SOURCES = {
+    "cifar10": Source(
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py",
+    ),
+    "cifar100": Source(
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python",
+    ),
+}
+
+
+def load(kind: str, path, split: str = "train") -> Dataset:
+    """Read one split of a dataset; ``kind`` is one of KINDS (see :func:`detect`)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    path = Path(path)
+    if kind in _LAYOUTS:
+        return _read_pickled(kind, path, split)
+    if kind == "folder":
+        return _read_folder(path, split)
+    if kind == "npz":
+        return _read_npz(path, split)
+    raise ValueError(f"unknown dataset kind {kind!r}; expected one of {KINDS}")
+
+
+def detect(path) -> str | None:
+    """The kind :func:`load` should use for ``path``, or None; looks at names, unpickles nothing.
+
+    A folder holding several datasets gives the first in KINDS order."""
+    path = Path(path)
+    if path.is_file():
+        return "npz" if path.suffix.lower() == ".npz" else None
+    if not path.is_dir():
+        return None
+    for kind, layout in _LAYOUTS.items():
+        root = _pickle_root(path, layout)
+        if all((root / layout.files[split][0]).is_file() for split in SPLITS):
+            return kind
+    if any(_has_class_dirs(root) for root in (path, *(path / s for s in SPLITS))):
+        return "folder"
+    return None
+
+
+# --- pickled datasets (CIFAR, ImageNet16) -------------------------------------------------------
+
+
+def _describe(layout: _PickleLayout) -> str:
+    files = [f for split in SPLITS for f in layout.files[split]]
+    files += [layout.meta] if layout.meta else []
+    return f"a folder {layout.folder}/ holding {', '.join(files)}"
+
+
+def _pickle_root(path: Path, layout: _PickleLayout) -> Path:
+    """Users point at the dataset folder or at its parent; accept both."""
+    inner = path / layout.folder
+    return inner if inner.is_dir() else path
+
+
+def _read_pickled(kind: str, path: Path, split: str) -> Dataset:
+    layout = _LAYOUTS[kind]
+    if not path.is_dir():
+        raise DataError(f"missing folder {path}; expected {_describe(layout)}")
+    root = _pickle_root(path, layout)
+    parts = [_read_batch(root / name, layout) for name in layout.files[split]]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    meta = root / layout.meta if layout.meta else None
+    classes = _class_names(meta, layout) if meta and meta.is_file() else ()
+    mean, std = STATS[kind]
+    return Dataset(kind, images, labels, layout.num_classes, mean, std, classes)
+
+
+def _read_batch(file: Path, layout: _PickleLayout) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file as NHWC images and 0-based labels, keeping only the layout's classes."""
+    pixels = 3 * layout.side * layout.side
+    expected = f"a pickled dict with 'data' (uint8, N x {pixels}) and '{layout.label_key}'"
+    entry = _unpickle(file, f"{expected}, in {_describe(layout)}")
+    missing = sorted({"data", layout.label_key} - entry.keys())
+    if missing:
+        raise DataError(f"{file} lacks key(s) {missing}; expected {expected}")
+    data, labels = np.asarray(entry["data"]), np.asarray(entry[layout.label_key])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != pixels:
+        raise DataError(f"{file}: 'data' is {data.dtype} {data.shape}; expected {expected}")
+    _check_labels(labels, len(data), layout.first_label, layout.label_count, file)
+    keep = labels < layout.first_label + layout.num_classes
+    images = data[keep].reshape(-1, 3, layout.side, layout.side).transpose(0, 2, 3, 1)
+    return images, labels[keep].astype(np.int64) - layout.first_label
+
+
+def _unpickle(file: Path, expected: str) -> dict:
+    """A pickled dict with str keys. latin1 reads the official Python 2 pickles and their arrays."""
+    if not file.is_file():
+        raise DataError(f"missing file {file}; expected {expected}")
+    try:
+        with open(file, "rb") as f:
+            entry = pickle.load(f, encoding="latin1")
+    except Exception as exc:  # a corrupt pickle can fail in almost any way
+        raise DataError(
+            f"cannot unpickle {file} ({type(exc).__name__}: {exc}); expected {expected}"
+        ) from exc
+    if not isinstance(entry, dict):
+        raise DataError(f"{file} holds a {type(entry).__name__}; expected {expected}")
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in entry.items()}
+
+
+def _class_names(meta: Path, layout: _PickleLayout) -> tuple[str, ...]:
+    names = _unpickle(meta, f"a pickled dict with '{layout.names_key}'").get(layout.names_key, ())
+    return tuple(n.decode("latin1") if isinstance(n, bytes) else str(n) for n in names)
+
+
+def _check_labels(labels: np.ndarray, n: int, first: int, count: int | None, where: Path) -> None:
+    """One integer label per image, in first .. first + count - 1 (unbounded when count is None)."""
+    if labels.ndim != 1 or len(labels) != n:
+        raise DataError(
+            f"{where}: labels of shape {labels.shape} for {n} images; expected one label per image"
+        )
+    if n and labels.dtype.kind not in "iu":
+        raise DataError(f"{where}: labels are {labels.dtype}; expected integers")
+    if n and (labels.min() < first or (count and labels.max() >= first + count)):
+        expected = f"{first}..{first + count - 1}" if count else f"at least {first}"
+        raise DataError(f"{where}: labels span {labels.min()}..{labels.max()}; expected {expected}")
+
+
+# --- image folder and .npz ----------------------------------------------------------------------
+
+
+def _own_stats(images: np.ndarray, num_classes: int, classes: tuple[str, ...]):
+    """CIFAR-10's constants for what is clearly CIFAR-10, else the images' own statistics."""
+    if num_classes == 10 and images.shape[1:] == (32, 32, 3) and classes in ((), CIFAR10_CLASSES):
+        return STATS["cifar10"]
+    return _channel_stats(images)
+
+
+def _channel_stats(images: np.ndarray):
+    """Per-channel mean and std on the 0..1 scale, via 256-bin histograms (no float copy)."""
+    levels = np.arange(256) / 255.0
+    mean, std = [], []
+    for c in range(3):
+        hist = np.bincount(images[..., c].ravel(), minlength=256)
+        m = hist @ levels / hist.sum()
+        var = hist @ (levels - m) ** 2 / hist.sum()
+        mean.append(float(m))
+        std.append(max(float(var) ** 0.5, 1 / 255))  # a constant channel must not divide by zero
+    return tuple(mean), tuple(std)
+
+
+def _has_class_dirs(root: Path) -> bool:
+    return root.is_dir() and any(
+        f.suffix.lower() in IMAGE_SUFFIXES for d in _class_dirs(root) for f in d.iterdir()
+    )
+
+
+def _class_dirs(root: Path) -> list[Path]:
+    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def _folder_root(path: Path, split: str) -> Path:
+    """A folder split into train/ and test/ serves each split from its sub-folder; a flat one
+    serves both. (So a flat folder cannot have a class named "train" or "test".)"""
+    root = path / split if any((path / s).is_dir() for s in SPLITS) else path
+    if not root.is_dir():
+        raise DataError(f"missing folder {root}; expected one sub-folder of images per class")
+    return root
+
+
+def _read_folder(path: Path, split: str) -> Dataset:
+    """Images one sub-folder per class (sorted names give the labels), as square RGB.
+
+    Each image is centre-cropped to a square and resized to the first image's side, so a folder of
+    same-sized square images keeps its pixels exactly.
+    """
+    try:
+        from PIL import Image, ImageOps
+    except ImportError as exc:
+        raise DataError("reading an image folder needs Pillow (pip install pillow)") from exc
+    root = _folder_root(path, split)
+    class_dirs = _class_dirs(root)
+    files = [(f, label) for label, d in enumerate(class_dirs) for f in sorted(d.iterdir())
+             if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DataError(f"no images in {root}; expected one sub-folder per class holding "
+                        f"{', '.join(IMAGE_SUFFIXES)} files")
+    side, images = None, []
+    for file, _ in files:
+        try:
+            with Image.open(file) as im:
+                rgb = im.convert("RGB")
+        except Exception as exc:  # Pillow raises many types for unreadable files
+            raise DataError(f"cannot read image {file} ({type(exc).__name__}: {exc})") from exc
+        side = side or min(rgb.size)
+        images.append(np.asarray(ImageOps.fit(rgb, (side, side), Image.Resampling.BICUBIC)))
+    images = np.stack(images)
+    classes = tuple(d.name for d in class_dirs)
+    mean, std = _own_stats(images, len(classes), classes)
+    labels = np.array([label for _, label in files], dtype=np.int64)
+    return Dataset(path.name, images, labels, len(classes), mean, std, classes)
+
+
+def _read_npz(path: Path, split: str) -> Dataset:
+    """``x``/``y`` serve both splits; ``x_<split>``/``y_<split>`` serve one. Read without pickle."""
+    if not path.is_file():
+        raise DataError(f"missing file {path}; expected {NPZ_LAYOUT}")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not a complete .npz (zip) archive: truncated or another "
+                        f"format; expected {NPZ_LAYOUT}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = (f"x_{split}", f"y_{split}") if f"x_{split}" in npz.files else ("x", "y")
+            if not set(keys) <= set(npz.files):
+                raise DataError(f"{path} holds {sorted(npz.files)}; expected {NPZ_LAYOUT}")
+            images, labels = npz[keys[0]], npz[keys[1]]
+            classes = tuple(str(c) for c in npz["classes"]) if "classes" in npz.files else ()
+    except DataError:
+        raise
+    except Exception as exc:  # a member that fails its CRC or to decompress, or is not an array
+        raise DataError(
+            f"cannot read {path} ({type(exc).__name__}: {exc}); expected {NPZ_LAYOUT}"
+        ) from exc
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3 or not len(images):
+        raise DataError(
+            f"{path}: '{keys[0]}' is {images.dtype} {images.shape}; expected {NPZ_LAYOUT}"
+        )
+    _check_labels(labels, len(images), 0, len(classes) or None, path)
+    num_classes = len(classes) or int(labels.max()) + 1
+    mean, std = _own_stats(images, num_classes, classes)
+    return Dataset(path.stem, images, labels.astype(np.int64), num_classes, mean, std, classes)
+
+
+# --- tensors and subsets ------------------------------------------------------------------------
+
+
+def to_tensors(dataset: Dataset, indices=None, device="cpu"):
+    """``(x, y)`` for a network: float32 NCHW normalised by the dataset's mean/std, int64 labels.
+
+    torch is imported here, not at module level, so the UI process never loads it.
+    """
+    import torch
+
+    idx = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
+    x = torch.from_numpy(dataset.images[idx]).to(device).permute(0, 3, 1, 2).float().div_(255)
+    mean = torch.tensor(dataset.mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(dataset.std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+    y = torch.from_numpy(dataset.labels[idx]).to(device)
+    return ((x - mean) / std).contiguous(), y
+
+
+def subset(dataset: Dataset, n: int, seed: int, balanced: bool = False) -> np.ndarray:
+    """``n`` distinct indices, the same for the same seed, so runs score the very same images.
+
+    ``balanced=True`` deals the classes round-robin in a seeded order: each class gets ``n // k``
+    or one more; a class that runs short gives what it has and the others make up the rest.
+    """
+    if not 0 <= n <= len(dataset):
+        raise ValueError(f"subset size {n} is outside 0..{len(dataset)}")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(dataset))
+    if not balanced:
+        return perm[:n]
+    labels = dataset.labels[perm]
+    class_order = rng.permutation(dataset.num_classes)[labels]
+    return perm[np.lexsort((class_order, _rank_within_class(labels)))[:n]]
+
+
+def _rank_within_class(labels: np.ndarray) -> np.ndarray:
+    """For each position, how many earlier positions hold the same label."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    rank = np.empty(len(labels), dtype=np.int64)
+    rank[order] = np.arange(len(labels)) - np.searchsorted(sorted_labels, sorted_labels)
+    return rank
+
+
+def split_train_val(
+    dataset: Dataset, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded disjoint ``(train, val)`` indices covering the dataset, for held-out validation."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    perm = np.random.default_rng(seed).permutation(len(dataset))
+    n_val = round(len(dataset) * val_fraction)
+    return perm[n_val:], perm[:n_val]
+
+
+# --- download -----------------------------------------------------------------------------------
+
+
+def download(
+    name: str,
+    root,
+    url: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    timeout: float = 60.0,
+) -> Path:
+    """Fetch, md5-check and extract the official CIFAR archive into ``root``; returns its folder.
+
+    Runs only when called (``load`` never downloads). A complete folder already there is kept.
+    ``url`` may point at a mirror of the same archive; ``progress(done_bytes, total_bytes)`` lets a
+    UI draw a bar (total is None when the server does not say). Nothing is left behind on failure.
+    """
+    if name not in SOURCES:
+        raise ValueError(f"no official download for {name!r}; choose one of {tuple(SOURCES)}")
+    source, root = SOURCES[name], Path(root)
+    target = root / source.folder
+    if detect(target) == name:
+        return target
+    if target.exists():
+        raise DataError(f"{target} exists but is incomplete; remove it and download again")
+    url = url or source.url
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".knas-download-") as tmp:
+        archive = Path(tmp) / "archive.tar.gz"
+        try:
+            digest = _fetch(url, archive, progress, timeout)
+        except (OSError, http.client.HTTPException) as exc:
+            raise DataError(
+                f"could not download {url} ({exc}). To install it by hand, download {source.url}"
+                f" and extract it into {root}, so that there is {_describe(_LAYOUTS[name])}"
+            ) from exc
+        if digest != source.md5:
+            raise DataError(
+                f"{url} has md5 {digest}, expected {source.md5}: corrupt or not the official file"
+            )
+        _extract(archive, Path(tmp) / "extracted", source.folder).rename(target)
+    return target
+
+
+def _fetch(url: str, dest: Path, progress, timeout: float) -> str:
+    """Stream ``url`` into ``dest`` with a progress bar; returns the md5 of what arrived."""
+    md5 = hashlib.md5()
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
+            done = 0
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                md5.update(chunk)
+                done += len(chunk)
+                bar.update(len(chunk))
+                if progress:
+                    progress(done, total)
+    return md5.hexdigest()
+
+
+def _extract(archive: Path, into: Path, folder: str) -> Path:
+    """Unpack with tarfile's safe 'data' filter and return the dataset folder inside."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DataError(f"cannot extract {archive.name} ({exc})") from exc
+    if not (into / folder).is_dir():
+        raise DataError(f"the archive holds no {folder}/ folder")
+    return into / folder

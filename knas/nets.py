@@ -1,0 +1,153 @@
+"""The NAS-Bench-201 network for a cell, in plain PyTorch, parameter-for-parameter as the benchmark.
+
+Stem (3x3 conv + BN), three stages of ``n_cells`` cells at C, 2C, 4C channels joined by residual
+reduction blocks, final BN-ReLU, global average pooling and a linear head. Ops are ReLU-Conv-BN.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import space
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+
+
+class Zero(nn.Module):
+    def forward(self, x):
+        return x.mul(0.0)
+
+
+def make_op(name: str, channels: int) -> nn.Module:
+    """One cell op; inside a cell every edge keeps the channel count and resolution."""
+    if name == "none":
+        return Zero()
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1, 0)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1, 1)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise space.ArchError(f"unknown op {name!r}")
+
+
+class Cell(nn.Module):
+    """Node j = sum over i < j of edge_{j<-i}(node i); the output is node 3."""
+
+    def __init__(self, arch, channels: int):
+        super().__init__()
+        self.arch = space.validate(arch)
+        self.edges = nn.ModuleList(make_op(op, channels) for op in self.arch)
+
+    def forward(self, x):
+        nodes = [x]
+        e = 0
+        for node in range(1, space.N_NODES):
+            total = self.edges[e](nodes[0])
+            for src in range(1, node):
+                total = total + self.edges[e + src](nodes[src])
+            e += node
+            nodes.append(total)
+        return nodes[-1]
+
+
+class ResidualReduction(nn.Module):
+    """NAS-Bench-201's ResNetBasicblock with stride 2 between stages."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.downsample = nn.Sequential(
+            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+            nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
+        )
+
+    def forward(self, x):
+        return self.conv_b(self.conv_a(x)) + self.downsample(x)
+
+
+class Network(nn.Module):
+    def __init__(self, arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5):
+        super().__init__()
+        self.arch = space.validate(arch)
+        self.num_classes, self.channels, self.n_cells = num_classes, channels, n_cells
+        layers: list[nn.Module] = []
+        c = channels
+        for stage in range(3):
+            if stage > 0:
+                layers.append(ResidualReduction(c, c * 2))
+                c *= 2
+            layers.extend(Cell(self.arch, c) for _ in range(n_cells))
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
+        )
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c, num_classes)
+
+    def features(self, x):
+        """The pooled features before the head (used by some proxies)."""
+        x = self.lastact(self.cells(self.stem(x)))
+        return self.global_pooling(x).flatten(1)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def build(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5) -> Network:
+    return Network(arch, num_classes=num_classes, channels=channels, n_cells=n_cells)
+
+
+def count_params(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5) -> int:
+    """Parameter count, computed in closed form (no network built); equals ``sum(p.numel())``."""
+    ops = space.validate(arch)
+
+    def relu_conv_bn(c_in, c_out, k):
+        return c_in * c_out * k * k + 2 * c_out
+
+    per_cell_op = {
+        "nor_conv_1x1": lambda c: relu_conv_bn(c, c, 1),
+        "nor_conv_3x3": lambda c: relu_conv_bn(c, c, 3),
+    }
+    total = 3 * channels * 9 + 2 * channels  # stem
+    c = channels
+    for stage in range(3):
+        if stage > 0:
+            total += relu_conv_bn(c, 2 * c, 3) + relu_conv_bn(2 * c, 2 * c, 3) + c * 2 * c
+            c *= 2
+        total += n_cells * sum(per_cell_op[op](c) for op in ops if op in per_cell_op)
+    total += 2 * c + c * num_classes + num_classes  # lastact BN + head
+    return total
+
+
+def count_flops(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5,
+                resolution: int = 32) -> int:
+    """Multiply-accumulates of one forward pass on a ``resolution``² image (convs and the head).
+
+    Counted as NAS-Bench-201 reports FLOPs: conv and linear layers (with bias), MACs, not x2;
+    pooling, BN and additions are free. The all-``none`` cell gives 7.78305 M, as the benchmark.
+    """
+    ops = space.validate(arch)
+    total = 3 * channels * 9 * resolution**2  # stem
+    c, r = channels, resolution
+    for stage in range(3):
+        if stage > 0:
+            r_out = r // 2
+            total += (c * 2 * c * 9 + 2 * c * 2 * c * 9 + c * 2 * c) * r_out**2
+            c, r = 2 * c, r_out
+        per_cell = sum(c * c * (1 if op == "nor_conv_1x1" else 9)
+                       for op in ops if op in ("nor_conv_1x1", "nor_conv_3x3"))
+        total += n_cells * per_cell * r**2
+    total += c * num_classes + num_classes  # head, with its bias
+    return total

@@ -1,0 +1,70 @@
+"""Gradient plumbing shared by the gradient-based proxies."""
+from __future__ import annotations
+
+import contextlib
+import types
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def weight_layers(net: nn.Module) -> list[nn.Module]:
+    """Conv and linear layers: the weights zero-cost proxies score (as zero-cost-nas does)."""
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def select_params(net: nn.Module, spec: str = "all") -> list[torch.Tensor]:
+    """Parameters by a spec: ``all``, or ``first:L:m`` = the first m elements of the first L
+    parameter tensors (in registration order) that have at least m elements, as KNAS's code."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    if spec == "all":
+        return params
+    try:
+        _, n_tensors, n_elems = spec.split(":")
+        n_tensors, n_elems = int(n_tensors), int(n_elems)
+    except ValueError:
+        raise ValueError(f"parameter spec must be 'all' or 'first:L:m', got {spec!r}") from None
+    return [p for p in params if p.numel() >= n_elems][:n_tensors]
+
+
+def flat_grad(params: list[torch.Tensor], spec: str = "all") -> torch.Tensor:
+    """Concatenated gradients (zeros where a parameter got none), cut to the spec's m elements."""
+    n_elems = None if spec == "all" else int(spec.split(":")[2])
+    parts = []
+    for p in params:
+        g = p.grad if p.grad is not None else torch.zeros_like(p)
+        parts.append(g.reshape(-1)[:n_elems])
+    return torch.cat(parts)
+
+
+def _batchnorm_per_sample(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    # BatchNorm in training mode on a batch of one normalises each channel over H x W:
+    # that is instance normalisation with BN's affine parameters.
+    return F.instance_norm(x, weight=bn.weight, bias=bn.bias, eps=bn.eps)
+
+
+@contextlib.contextmanager
+def per_sample_batchnorm(net: nn.Module):
+    """Make every BatchNorm2d normalise each sample on its own, as a batch of size 1 would."""
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in bns:
+        bn.forward = types.MethodType(_batchnorm_per_sample, bn)
+    try:
+        yield net
+    finally:
+        for bn in bns:
+            del bn.forward
+
+
+@contextlib.contextmanager
+def batchnorm_off(net: nn.Module):
+    """Make every BatchNorm2d the identity (SynFlow's data-free setting in zero-cost-nas)."""
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in bns:
+        bn.forward = types.MethodType(lambda self, x: x, bn)
+    try:
+        yield net
+    finally:
+        for bn in bns:
+            del bn.forward

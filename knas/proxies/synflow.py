@@ -1,0 +1,20 @@
+"""SynFlow: sum of |w * dR/dw| with R the summed output of the network with absolute weights
+on an all-ones input; BatchNorm off and float64 so products of many weights do not overflow.
+Data-free: the batch only gives the input shape."""
+import copy
+
+import torch
+
+from ._grads import batchnorm_off, weight_layers
+
+
+def synflow(net, x, y) -> float:
+    net = copy.deepcopy(net).double()  # |w| and float64 must not leak into the caller's net
+    with torch.no_grad():
+        for p in net.parameters():
+            p.abs_()
+    net.zero_grad(set_to_none=True)
+    ones = torch.ones((1,) + tuple(x.shape[1:]), dtype=torch.float64, device=x.device)
+    with batchnorm_off(net):
+        net(ones).sum().backward()
+    return float(sum((m.weight * m.weight.grad).abs().sum() for m in weight_layers(net)))

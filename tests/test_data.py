@@ -1,0 +1,445 @@
+"""Dataset readers: official-format files written here from the real shared CIFAR-10 subset."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knas import data
+from knas.data import DataError
+from knas.errors import KnasError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- the real images, and official-format files made from them ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def real(shared_data):
+    """The shared CIFAR-10 subset as plain arrays (5000 train, 1000 test images)."""
+    path = shared_data / "cifar10" / "cifar10_small.npz"
+    if not path.is_file():
+        if os.environ.get("KNAS_REQUIRE_SHARED") == "1":
+            pytest.fail(f"shared data file missing: {path}")
+        pytest.skip(f"shared data file missing: {path}")
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _dump(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(obj, protocol=2))  # the official files are protocol-2 pickles
+
+
+def _rows(images: np.ndarray) -> np.ndarray:
+    """NHWC -> the official (N, 3*H*W) rows, channel-major."""
+    return images.transpose(0, 3, 1, 2).reshape(len(images), -1)
+
+
+def write_cifar10(folder: Path, x_train, y_train, x_test, y_test) -> Path:
+    batches = zip(np.array_split(x_train, 5), np.array_split(y_train, 5))
+    for i, (x, y) in enumerate(batches, start=1):
+        _dump(folder / f"data_batch_{i}", {b"batch_label": b"training batch", b"data": _rows(x),
+                                           b"labels": [int(v) for v in y]})
+    _dump(folder / "test_batch", {b"data": _rows(x_test), b"labels": [int(v) for v in y_test]})
+    _dump(folder / "batches.meta", {b"label_names": [n.encode() for n in data.CIFAR10_CLASSES],
+                                    b"num_cases_per_batch": 1000, b"num_vis": 3072})
+    return folder
+
+
+def fine_labels(y: np.ndarray) -> np.ndarray:
+    return y.astype(np.int64) * 10 + np.arange(len(y)) % 10
+
+
+def write_cifar100(folder: Path, real) -> Path:
+    for split in ("train", "test"):
+        x, y = real[f"x_{split}"], real[f"y_{split}"]
+        _dump(folder / split, {b"data": _rows(x), b"fine_labels": fine_labels(y).tolist(),
+                               b"coarse_labels": (y // 2).tolist()})
+    _dump(folder / "meta", {b"fine_label_names": [f"c{i}".encode() for i in range(100)]})
+    return folder
+
+
+def downsample16(x: np.ndarray) -> np.ndarray:
+    return x.reshape(len(x), 16, 2, 16, 2, 3).mean(axis=(2, 4)).round().astype(np.uint8)
+
+
+def imagenet_labels(n: int) -> np.ndarray:
+    """1-based ImageNet labels: a third of them above 120, plus the edges 1, 120 and 121."""
+    rng = np.random.default_rng(0)
+    labels = np.where(np.arange(n) % 3 == 0, rng.integers(121, 1001, n), rng.integers(1, 121, n))
+    labels[:3] = (1, 120, 121)
+    return labels
+
+
+def write_imagenet16(folder: Path, real) -> Path:
+    x = downsample16(real["x_train"][:1200])
+    y = imagenet_labels(len(x))
+    for i, (xb, yb) in enumerate(zip(np.array_split(x, 10), np.array_split(y, 10)), start=1):
+        _dump(folder / f"train_data_batch_{i}", {"data": _rows(xb), "labels": yb.tolist()})
+    xv = downsample16(real["x_test"][:300])
+    _dump(folder / "val_data", {"data": _rows(xv), "labels": imagenet_labels(len(xv)).tolist()})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cifar10_parent(real, tmp_path_factory) -> Path:
+    parent = tmp_path_factory.mktemp("cifar")
+    write_cifar10(parent / "cifar-10-batches-py",
+                  real["x_train"], real["y_train"], real["x_test"], real["y_test"])
+    return parent
+
+
+@pytest.fixture(scope="module")
+def cifar10_train(cifar10_parent) -> data.Dataset:
+    return data.load("cifar10", cifar10_parent)
+
+
+# --- readers return the very pixels and labels --------------------------------------------------
+
+
+def test_module_imports_without_torch():
+    code = "import sys, knas.data; assert 'torch' not in sys.modules, 'knas.data imported torch'"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_cifar10_reads_official_batches(real, cifar10_parent, cifar10_train):
+    ds = cifar10_train
+    np.testing.assert_array_equal(ds.images, real["x_train"])
+    np.testing.assert_array_equal(ds.labels, real["y_train"])
+    assert (ds.name, ds.num_classes, ds.classes) == ("cifar10", 10, data.CIFAR10_CLASSES)
+    assert ds.images.dtype == np.uint8 and ds.labels.dtype == np.int64
+    assert (ds.mean, ds.std) == data.STATS["cifar10"]
+    test = data.load("cifar10", cifar10_parent / "cifar-10-batches-py", "test")  # the folder itself
+    np.testing.assert_array_equal(test.images, real["x_test"])
+    np.testing.assert_array_equal(test.labels, real["y_test"])
+
+
+def test_cifar100_reads_fine_labels(real, tmp_path):
+    write_cifar100(tmp_path / "cifar-100-python", real)
+    for split in ("train", "test"):
+        ds = data.load("cifar100", tmp_path, split)
+        np.testing.assert_array_equal(ds.images, real[f"x_{split}"])
+        np.testing.assert_array_equal(ds.labels, fine_labels(real[f"y_{split}"]))
+        assert ds.num_classes == 100 and ds.classes[7] == "c7"
+        assert (ds.mean, ds.std) == data.STATS["cifar100"]
+
+
+def test_imagenet16_keeps_first_120_classes_zero_based(real, tmp_path):
+    folder = write_imagenet16(tmp_path / "ImageNet16", real)
+    x, y = downsample16(real["x_train"][:1200]), imagenet_labels(1200)
+    keep = y <= 120
+    ds = data.load("imagenet16-120", folder)
+    np.testing.assert_array_equal(ds.images, x[keep])
+    np.testing.assert_array_equal(ds.labels, y[keep] - 1)
+    assert ds.images.shape[1:] == (16, 16, 3) and 0 < len(ds) < 1200
+    assert ds.labels.min() == 0 and ds.labels.max() == 119 and ds.num_classes == 120
+    assert (ds.mean, ds.std) == data.STATS["imagenet16-120"]
+    val = data.load("imagenet16-120", tmp_path, split="test")  # the parent folder
+    assert len(val) == int((imagenet_labels(300) <= 120).sum())
+
+
+def _png_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    from PIL import Image
+
+    for i, (img, label) in enumerate(zip(images, labels)):
+        folder = root / data.CIFAR10_CLASSES[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{i:05d}.png")
+
+
+def test_image_folder_reads_png_per_class(real, tmp_path):
+    pytest.importorskip("PIL", reason="Pillow is needed to write and read the PNG files")
+    for split, n in (("train", 100), ("test", 50)):
+        _png_folder(tmp_path / split, real[f"x_{split}"][:n], real[f"y_{split}"][:n])
+    order = np.argsort(real["y_test"][:50], kind="stable")  # class by class, then file name
+    ds = data.load("folder", tmp_path, split="test")
+    np.testing.assert_array_equal(ds.images, real["x_test"][:50][order])
+    np.testing.assert_array_equal(ds.labels, real["y_test"][:50][order])
+    assert ds.classes == data.CIFAR10_CLASSES and (ds.mean, ds.std) == data.STATS["cifar10"]
+    assert len(data.load("folder", tmp_path, split="train")) == 100
+
+
+def test_image_folder_makes_square_rgb(tmp_path):
+    Image = pytest.importorskip("PIL.Image", reason="Pillow is needed to write and read the images")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    Image.new("RGBA", (48, 32), (10, 20, 30, 128)).save(tmp_path / "a" / "wide.png")
+    Image.new("L", (24, 24), 200).save(tmp_path / "b" / "grey.jpg")
+    ds = data.load("folder", tmp_path)
+    assert ds.images.shape == (2, 32, 32, 3) and ds.labels.tolist() == [0, 1]
+    assert ds.classes == ("a", "b") and ds.num_classes == 2
+    assert ds.images[0, 5, 5].tolist() == [10, 20, 30]
+    assert ds.std[0] > 0  # statistics of these two images, not CIFAR's
+
+
+def test_npz_shared_layout_and_plain_xy(real, shared_data, tmp_path):
+    shared = shared_data / "cifar10" / "cifar10_small.npz"
+    for split in ("train", "test"):
+        ds = data.load("npz", shared, split)
+        np.testing.assert_array_equal(ds.images, real[f"x_{split}"])
+        np.testing.assert_array_equal(ds.labels, real[f"y_{split}"])
+        assert ds.classes == data.CIFAR10_CLASSES and (ds.mean, ds.std) == data.STATS["cifar10"]
+    x = downsample16(real["x_test"][:200])
+    y = real["y_test"][:200] % 5
+    np.savez(tmp_path / "small.npz", x=x, y=y)
+    ds = data.load("npz", tmp_path / "small.npz", split="test")
+    np.testing.assert_array_equal(ds.images, x)
+    assert ds.num_classes == 5 and ds.name == "small"
+    pixels = x.reshape(-1, 3) / 255.0
+    np.testing.assert_allclose(ds.mean, pixels.mean(axis=0), atol=1e-9)
+    np.testing.assert_allclose(ds.std, pixels.std(axis=0), atol=1e-9)
+
+
+def test_detect(cifar10_parent, real, shared_data, tmp_path):
+    write_imagenet16(tmp_path / "in16", real)
+    write_cifar100(tmp_path / "c100" / "cifar-100-python", real)
+    (tmp_path / "flat" / "cat").mkdir(parents=True)
+    (tmp_path / "flat" / "cat" / "a.png").write_bytes(b"")
+    (tmp_path / "empty").mkdir()
+    assert data.detect(cifar10_parent) == "cifar10"
+    assert data.detect(cifar10_parent / "cifar-10-batches-py") == "cifar10"
+    assert data.detect(tmp_path / "c100") == "cifar100"
+    assert data.detect(tmp_path / "c100" / "cifar-100-python") == "cifar100"
+    assert data.detect(tmp_path / "in16") == "imagenet16-120"
+    assert data.detect(tmp_path / "flat") == "folder"
+    assert data.detect(shared_data / "cifar10" / "cifar10_small.npz") == "npz"
+    assert data.detect(tmp_path / "empty") is None
+    assert data.detect(tmp_path / "nowhere") is None
+    assert data.detect(cifar10_parent / "cifar-10-batches-py" / "test_batch") is None
+
+
+def test_arrays_are_read_only(cifar10_train):
+    with pytest.raises(ValueError):
+        cifar10_train.images[0, 0, 0, 0] = 1
+
+
+# --- clear errors for missing and corrupt files -------------------------------------------------
+
+
+@pytest.fixture
+def small_cifar10(real, tmp_path) -> Path:
+    x, y = real["x_test"][:100], real["y_test"][:100]
+    return write_cifar10(tmp_path / "cifar-10-batches-py", x, y, x[:20], y[:20])
+
+
+def test_missing_folder_names_path_and_layout(tmp_path):
+    assert issubclass(DataError, KnasError)  # front ends show KnasError messages, not tracebacks
+    layout = r"cifar-10-batches-py/ holding data_batch_1"
+    with pytest.raises(DataError, match=rf"missing folder .*nowhere.*{layout}"):
+        data.load("cifar10", tmp_path / "nowhere")
+
+
+def test_missing_file(small_cifar10):
+    (small_cifar10 / "data_batch_3").unlink()
+    with pytest.raises(DataError, match=r"missing file .*data_batch_3"):
+        data.load("cifar10", small_cifar10)
+    assert len(data.load("cifar10", small_cifar10, split="test")) == 20
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (b"\x80\x02}q\x00(X\x04\x00\x00\x00data", r"cannot unpickle .*test_batch"),
+        ([1, 2, 3], r"holds a list"),
+        ({b"data": np.zeros((2, 3072), np.uint8)}, r"lacks key\(s\) \['labels'\]"),
+        ({b"data": np.zeros((2, 3000), np.uint8), b"labels": [0, 1]},
+         r"'data' is uint8 \(2, 3000\)"),
+        ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, r"'data' is float32"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, r"for 2 images"),
+        ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]},
+         r"labels span 0..10; expected 0..9"),
+    ],
+    ids=["truncated-pickle", "not-a-dict", "missing-key", "wrong-shape", "wrong-dtype",
+         "length-mismatch", "label-range"],
+)
+def test_corrupt_batch(small_cifar10, entry, message):
+    file = small_cifar10 / "test_batch"
+    if isinstance(entry, bytes):
+        file.write_bytes(entry)
+    else:
+        _dump(file, entry)
+    with pytest.raises(DataError, match=message):
+        data.load("cifar10", small_cifar10, split="test")
+
+
+def test_imagenet16_labels_must_be_1_based(real, tmp_path):
+    folder = write_imagenet16(tmp_path / "ImageNet16", real)
+    _dump(folder / "val_data", {"data": np.zeros((1, 768), np.uint8), "labels": [0]})
+    with pytest.raises(DataError, match=r"val_data: labels span 0..0; expected 1..1000"):
+        data.load("imagenet16-120", folder, split="test")
+
+
+def test_npz_errors(real, tmp_path):
+    good = tmp_path / "good.npz"
+    np.savez(good, x=real["x_test"][:50], y=real["y_test"][:50])
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"truncated.npz is not a complete .npz \(zip\) archive"):
+        data.load("npz", truncated)
+    flipped = bytearray(good.read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF  # inside x's pixels: the zip index is intact, the CRC is not
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    with pytest.raises(DataError, match=r"cannot read .*flipped.npz \(BadZipFile"):
+        data.load("npz", tmp_path / "flipped.npz")
+    np.savez(tmp_path / "keys.npz", images=real["x_test"][:5])
+    with pytest.raises(DataError, match=r"holds \['images'\]; expected an .npz with 'x'"):
+        data.load("npz", tmp_path / "keys.npz")
+    np.savez(tmp_path / "grey.npz", x=real["x_test"][:5, ..., 0], y=real["y_test"][:5])
+    with pytest.raises(DataError, match=r"'x' is uint8 \(5, 32, 32\)"):
+        data.load("npz", tmp_path / "grey.npz")
+    np.savez(tmp_path / "short.npz", x=real["x_test"][:5], y=real["y_test"][:4])
+    with pytest.raises(DataError, match=r"for 5 images"):
+        data.load("npz", tmp_path / "short.npz")
+    with pytest.raises(DataError, match=r"missing file .*absent.npz"):
+        data.load("npz", tmp_path / "absent.npz")
+
+
+def test_folder_errors(tmp_path):
+    pytest.importorskip("PIL", reason="Pillow is needed to read image folders")
+    (tmp_path / "cat").mkdir()
+    with pytest.raises(DataError, match=r"no images in .*one sub-folder per class"):
+        data.load("folder", tmp_path)
+    (tmp_path / "cat" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"cannot read image .*broken.png"):
+        data.load("folder", tmp_path)
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="unknown dataset kind"):
+        data.load("mnist", tmp_path)
+    with pytest.raises(ValueError, match="unknown split"):
+        data.load("cifar10", tmp_path, split="val")
+
+
+# --- tensors and subsets ------------------------------------------------------------------------
+
+
+def test_tensors_are_normalised_nchw(cifar10_train):
+    import torch
+
+    x, y = data.to_tensors(cifar10_train)
+    assert x.shape == (5000, 3, 32, 32) and x.dtype == torch.float32 and x.is_contiguous()
+    assert y.dtype == torch.int64 and y.tolist() == cifar10_train.labels.tolist()
+    assert x.mean(dim=(0, 2, 3)).abs().max() < 0.05
+    assert (x.std(dim=(0, 2, 3)) - 1).abs().max() < 0.05
+    xs, ys = data.to_tensors(cifar10_train, indices=[3, 1])
+    assert torch.equal(xs, x[[3, 1]]) and ys.tolist() == y[[3, 1]].tolist()
+
+
+def test_subset_is_seeded(cifar10_train):
+    a = data.subset(cifar10_train, 500, seed=1)
+    assert np.array_equal(a, data.subset(cifar10_train, 500, seed=1))
+    assert not np.array_equal(a, data.subset(cifar10_train, 500, seed=2))
+    assert len(set(a.tolist())) == 500
+    with pytest.raises(ValueError):
+        data.subset(cifar10_train, 5001, seed=1)
+
+
+def test_balanced_subset(cifar10_train):
+    idx = data.subset(cifar10_train, 205, seed=3, balanced=True)
+    assert np.array_equal(idx, data.subset(cifar10_train, 205, seed=3, balanced=True))
+    counts = np.bincount(cifar10_train.labels[idx], minlength=10)
+    assert counts.sum() == 205 and set(counts.tolist()) == {20, 21}
+    assert len(set(idx.tolist())) == 205
+
+
+def test_balanced_subset_with_a_short_class():
+    labels = np.array([0] * 3 + [1] * 50 + [2] * 50)
+    images = np.zeros((len(labels), 2, 2, 3), np.uint8)
+    ds = data.Dataset("toy", images, labels, 3, (0.5,) * 3, (0.2,) * 3)
+    counts = np.bincount(labels[data.subset(ds, 30, seed=0, balanced=True)], minlength=3)
+    assert counts.tolist()[0] == 3 and sorted(counts.tolist()[1:]) == [13, 14]
+
+
+def test_split_train_val(cifar10_train):
+    train, val = data.split_train_val(cifar10_train, 0.2, seed=0)
+    assert len(val) == 1000 and len(train) == 4000
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(5000))
+    again = data.split_train_val(cifar10_train, 0.2, seed=0)
+    assert np.array_equal(again[0], train) and np.array_equal(again[1], val)
+    with pytest.raises(ValueError):
+        data.split_train_val(cifar10_train, 1.0, seed=0)
+
+
+# --- download from a local HTTP server ----------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(real, tmp_path):
+    """Serves a small official-layout cifar-10-python.tar.gz on 127.0.0.1; yields (url, md5)."""
+    site = tmp_path / "site"
+    x, y = real["x_test"][:100], real["y_test"][:100]
+    write_cifar10(tmp_path / "src" / "cifar-10-batches-py", x, y, x[:20], y[:20])
+    site.mkdir()
+    with tarfile.open(site / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    md5 = hashlib.md5((site / "cifar-10-python.tar.gz").read_bytes()).hexdigest()
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site))
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/cifar-10-python.tar.gz", md5
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _with_md5(monkeypatch, md5: str) -> None:
+    monkeypatch.setitem(data.SOURCES, "cifar10", data.SOURCES["cifar10"]._replace(md5=md5))
+
+
+def test_download_checks_and_extracts(server, monkeypatch, tmp_path, real):
+    url, md5 = server
+    _with_md5(monkeypatch, md5)
+    seen = []
+    folder = data.download("cifar10", tmp_path / "data", url=url,
+                           progress=lambda done, total: seen.append((done, total)))
+    assert folder == tmp_path / "data" / "cifar-10-batches-py"
+    assert seen and seen[-1][0] == seen[-1][1] > 0
+    ds = data.load("cifar10", tmp_path / "data")
+    np.testing.assert_array_equal(ds.images, real["x_test"][:100])
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar-10-batches-py"]
+    kept = data.download("cifar10", tmp_path / "data", url="http://127.0.0.1:1/unused")
+    assert kept == folder  # complete already: nothing fetched
+
+
+def test_download_bad_checksum_leaves_nothing(server, tmp_path):
+    url, _ = server
+    with pytest.raises(DataError, match=r"md5 .*expected c58f30108f718f92721af3b95e74349a"):
+        data.download("cifar10", tmp_path / "data", url=url)
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_download_unreachable_says_where_to_put_files(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(DataError) as err:
+        data.download("cifar100", tmp_path / "data", url=f"http://127.0.0.1:{port}/x", timeout=5)
+    message = str(err.value)
+    assert "could not download" in message and str(tmp_path / "data") in message
+    assert "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz" in message
+    assert "cifar-100-python/ holding train, test, meta" in message
+
+
+def test_download_only_for_cifar(tmp_path):
+    with pytest.raises(ValueError, match="no official download"):
+        data.download("imagenet16-120", tmp_path)
