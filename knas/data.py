@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 import urllib.request
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -143,6 +143,33 @@ def load(kind: str, path, split: str = "train") -> Dataset:
     if kind == "npz":
         return _read_npz(path, split)
     raise ValueError(f"unknown dataset kind {kind!r}; expected one of {KINDS}")
+
+
+BENCHMARK_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+
+
+def load_named(name: str, path, split: str = "train") -> Dataset:
+    """The benchmark dataset ``name`` from ``path``: its official layout, or an ``.npz`` or image
+    folder holding it. Says what was found instead when the path holds something else."""
+    if name not in BENCHMARK_DATASETS:
+        raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(BENCHMARK_DATASETS)}")
+    path = Path(path)
+    if not path.exists():
+        raise DataError(
+            f"{path}: not found; put {name} there in its official layout "
+            f"({_describe(_LAYOUTS[name])}), or give an .npz or image folder")
+    root = _pickle_root(path, _LAYOUTS[name])
+    if path.is_dir() and (root / _LAYOUTS[name].files[split][0]).is_file():
+        kind = name
+    else:
+        kind = detect(path) or ("npz" if path.is_file() else None)
+        if kind in BENCHMARK_DATASETS:
+            raise DataError(f"{path}: holds {kind}, not {name}")
+        if kind is None:
+            raise DataError(
+                f"{path}: no dataset found; expected {name} in its official layout "
+                f"({_describe(_LAYOUTS[name])}), an .npz ({NPZ_LAYOUT}) or one sub-folder per class")
+    return replace(load(kind, path, split), name=name)
 
 
 def detect(path) -> str | None:

@@ -40,7 +40,8 @@ CATALOG = {p.name: p for p in [
     ProxyInfo("jacob_cov", "jacob_cov", "Jacobian covariance",
               "Mellor et al., Neural Architecture Search without Training, arXiv v1 2020"),
     ProxyInfo("naswot", "naswot", "NASWOT (log-det of the activation-code kernel)",
-              "Mellor et al., Neural Architecture Search without Training, ICML 2021"),
+              "Mellor et al., Neural Architecture Search without Training, ICML 2021",
+              dedup=False),  # counts every ReLU, dead branches included
     ProxyInfo("params", "counts", "Parameter count", "baseline", dedup=False),
     ProxyInfo("flops", "counts", "FLOPs (multiply-accumulates)", "baseline", dedup=False),
 ]}

@@ -12,10 +12,7 @@ from ._grads import weight_layers
 def grasp(net, x, y) -> float:
     net.train()
     weights = [m.weight for m in weight_layers(net)]
-    loss = F.cross_entropy(net(x), y)
-    grads = torch.autograd.grad(loss, weights)
-    loss = F.cross_entropy(net(x), y)
-    grads_with_graph = torch.autograd.grad(loss, weights, create_graph=True)
-    z = sum((g_graph * g.detach()).sum() for g_graph, g in zip(grads_with_graph, grads))
+    grads = torch.autograd.grad(F.cross_entropy(net(x), y), weights, create_graph=True)
+    z = sum((g * g.detach()).sum() for g in grads)  # d z / d w = H g
     hessian_grad = torch.autograd.grad(z, weights)
     return float(-sum((w.detach() * hg).double().sum() for w, hg in zip(weights, hessian_grad)))

@@ -8,7 +8,7 @@ is a covariance between two halves of the batch and sits near zero.
 """
 from __future__ import annotations
 
-from .mgm import per_sample_grads
+from .mgm import per_sample_grads_vmap
 
 OFFICIAL_PARAMS = "first:11:50"
 
@@ -17,7 +17,7 @@ def mgm_official(net, x, y, params: str = OFFICIAL_PARAMS) -> float:
     n = x.shape[0]
     if n < 2 or n % 2:
         raise ValueError(f"mgm_official needs an even number of samples (official: 50), got {n}")
-    g = per_sample_grads(net, x, y, params).double()
+    g = per_sample_grads_vmap(net, x, y, params).double()
     first, second = g[: n // 2], g[n // 2:]
     first = first - first.mean(0)
     second = second - second.mean(0)

@@ -1,0 +1,163 @@
+"""Turn cells into proxy scores: one batch of real images, a seeded network per cell, cached.
+
+Cells that compute the same function (``space.canonical``) share one score for the proxies that
+allow it: the group's lowest-index cell is the one scored, so the value does not depend on which
+member a pool meets first. Weights come from ``torch.manual_seed(seed)`` right before a network
+is built, so a score is a function of (proxy, settings, batch, cell) alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from . import data, nets, proxies, space
+from .errors import KnasError
+
+log = logging.getLogger(__name__)
+
+# Bump when a proxy's computation changes, so old cached scores are not reused.
+CODE_VERSION = 1
+
+
+class ScoringError(KnasError):
+    pass
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The samples every network of a run is scored on, with a digest of their exact content."""
+    x: torch.Tensor
+    y: torch.Tensor
+    num_classes: int
+    digest: str
+
+
+def make_batch(dataset: data.Dataset, n: int, seed: int) -> Batch:
+    if n > len(dataset):
+        raise ScoringError(f"asked for {n} samples but the dataset has only {len(dataset)}")
+    indices = data.subset(dataset, n, seed)
+    x, y = data.to_tensors(dataset, indices)
+    h = hashlib.sha256()
+    h.update(dataset.images[indices].tobytes())
+    h.update(dataset.labels[indices].tobytes())
+    h.update(repr((dataset.mean, dataset.std, dataset.num_classes)).encode())
+    return Batch(x, y, dataset.num_classes, f"{dataset.name}:{h.hexdigest()[:16]}")
+
+
+def resolve_device(name: str = "auto") -> str:
+    """``auto`` picks cuda, then mps, then cpu; a named device must be available."""
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ScoringError(f"device {name!r} asked for, but this machine has no CUDA GPU; use --device cpu")
+    if name == "mps" and not has_mps:
+        raise ScoringError("device 'mps' asked for, but Apple's Metal backend is not available")
+    if name != "cpu" and not name.startswith(("cuda", "mps")):
+        raise ScoringError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+    return name
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """What a score depends on besides the cell and the batch."""
+    n: int = 32  # samples per network
+    seed: int = 0  # weights and sample choice
+    params: str = "all"  # which weights MGM uses: all, or first:L:m
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _options(proxy: str, settings: ScoreSettings) -> dict:
+    return {"params": settings.params} if proxy == "mgm" else {}
+
+
+def cache_key(proxy: str, arch, batch: Batch, settings: ScoreSettings) -> str:
+    meta = proxies.info(proxy)
+    cell = space.canonical(arch) if meta.dedup else space.to_str(arch)
+    return f"v{CODE_VERSION}|{proxy}|{settings.digest()}|{batch.digest}|{cell}"
+
+
+@dataclass
+class ArchScores:
+    index: int
+    values: dict = field(default_factory=dict)
+    networks_built: int = 0  # 0 when every score came from the cache
+
+
+class Scorer:
+    def __init__(self, batch: Batch, settings: ScoreSettings, cache, device: str = "auto"):
+        self.batch, self.settings, self.cache = batch, settings, cache
+        self.device = resolve_device(device)
+        self._x = batch.x.to(self.device)
+        self._y = batch.y.to(self.device)
+
+    def score(self, index: int, names) -> ArchScores:
+        """All ``names`` for one cell: cached values where present, computed and stored otherwise."""
+        arch = space.arch_at(index)
+        result = ArchScores(index)
+        todo: dict[int, list[str]] = {}  # network cell index -> proxies to run on it
+        for name in names:
+            value = self.cache.get(cache_key(name, arch, self.batch, self.settings))
+            if value is not None:
+                result.values[name] = value
+                continue
+            cell = space.representative(arch) if proxies.info(name).dedup else index
+            todo.setdefault(cell, []).append(name)
+        for cell, pending in todo.items():
+            net = self._build(cell)
+            result.networks_built += 1
+            for name in pending:
+                value = self._run(name, net)
+                self.cache.set(cache_key(name, arch, self.batch, self.settings), value)
+                result.values[name] = value
+        return result
+
+    def score_pool(self, indices, names):
+        for index in indices:
+            yield self.score(int(index), names)
+
+    def _build(self, index: int):
+        torch.manual_seed(self.settings.seed)
+        return nets.build(space.arch_at(index), self.batch.num_classes).to(self.device)
+
+    def _run(self, name: str, net) -> float:
+        fn = proxies.get(name)
+        return call_with_oom_retry(fn, net, self._x, self._y, _options(name, self.settings))
+
+
+def call_with_oom_retry(fn, net, x, y, options: dict) -> float:
+    """Run a proxy; on GPU out-of-memory, retry in smaller chunks (exact for proxies that take
+    ``chunk``), else once on the CPU, saying so either way."""
+    try:
+        return fn(net, x, y, **options)
+    except torch.cuda.OutOfMemoryError:
+        _free_gpu()
+    arch = space.to_str(net.arch)
+    if "chunk" in inspect.signature(fn).parameters:
+        chunk = x.shape[0] // 2
+        while chunk >= 1:
+            log.warning("GPU out of memory scoring %s with %s on %d samples; retrying in chunks of %d",
+                        arch, fn.__name__, x.shape[0], chunk)
+            try:
+                return fn(net, x, y, chunk=chunk, **options)
+            except torch.cuda.OutOfMemoryError:
+                _free_gpu()
+                chunk //= 2
+        raise ScoringError(
+            f"GPU out of memory scoring {arch} with {fn.__name__} even one sample at a time; "
+            "use --device cpu or fewer samples (--n)")
+    log.warning("GPU out of memory scoring %s with %s on %d samples; retrying on the CPU",
+                arch, fn.__name__, x.shape[0])
+    return fn(net.to("cpu"), x.cpu(), y.cpu(), **options)
+
+
+def _free_gpu() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,175 @@
+"""The scoring engine and its cache, on real networks, real images and a real diskcache."""
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from knas import data, proxies, scoring, space
+from knas.cache import ScoreCache
+from tests.conftest import REPO
+
+# Two cells that compute the same function (node 2 is dead in the first; removed in the second).
+SAME_A = space.index_of("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
+SAME_B = space.index_of("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
+
+
+@pytest.fixture(scope="module")
+def cifar_ds(shared_data):
+    return data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+
+
+def _scorer(ds, cache_dir, n=8, seed=0, params="all"):
+    settings = scoring.ScoreSettings(n=n, seed=seed, params=params)
+    return scoring.Scorer(scoring.make_batch(ds, n, seed), settings, ScoreCache(cache_dir), "cpu")
+
+
+def test_second_pass_does_no_network_work(cifar_ds, tmp_path):
+    pool = space.sample(4, seed=1)
+    first = list(_scorer(cifar_ds, tmp_path).score_pool(pool, ["mgm", "params"]))
+    assert sum(r.networks_built for r in first) > 0
+    again = list(_scorer(cifar_ds, tmp_path).score_pool(pool, ["mgm", "params"]))
+    assert sum(r.networks_built for r in again) == 0
+    assert [r.values for r in again] == [r.values for r in first]
+
+
+def test_equivalent_cells_share_one_network(cifar_ds, tmp_path):
+    assert space.canonical(space.arch_at(SAME_A)) == space.canonical(space.arch_at(SAME_B))
+    scorer = _scorer(cifar_ds, tmp_path)
+    a = scorer.score(SAME_A, ["mgm", "params"])
+    b = scorer.score(SAME_B, ["mgm", "params"])
+    assert a.values["mgm"] == b.values["mgm"]
+    assert a.values["params"] != b.values["params"]  # counts the exact cell, never shared
+    assert b.networks_built == 1  # only params needed a new network
+
+
+def test_scores_depend_on_seed_and_settings_not_on_order(cifar_ds, tmp_path):
+    pool = space.sample(3, seed=2)
+    forward = {r.index: r.values["mgm"] for r in _scorer(cifar_ds, tmp_path / "a").score_pool(pool, ["mgm"])}
+    backward = {r.index: r.values["mgm"] for r in _scorer(cifar_ds, tmp_path / "b").score_pool(pool[::-1], ["mgm"])}
+    assert forward == backward
+    other_seed = _scorer(cifar_ds, tmp_path / "a", seed=1).score(pool[0], ["mgm"])
+    assert other_seed.networks_built == 1 and other_seed.values["mgm"] != forward[pool[0]]
+    subset = _scorer(cifar_ds, tmp_path / "a", params="first:11:50").score(pool[0], ["mgm"])
+    assert subset.networks_built == 1 and subset.values["mgm"] < forward[pool[0]]
+
+
+def test_cache_keys_name_everything_a_score_depends_on(cifar_ds):
+    batch = scoring.make_batch(cifar_ds, 8, 0)
+    arch = space.arch_at(SAME_A)
+    key = scoring.cache_key("mgm", arch, batch, scoring.ScoreSettings(n=8))
+    assert key.startswith(f"v{scoring.CODE_VERSION}|mgm|")
+    assert batch.digest in key and space.canonical(arch) in key
+    assert key != scoring.cache_key("mgm", arch, batch, scoring.ScoreSettings(n=8, seed=1))
+    assert key != scoring.cache_key("mgm", arch, scoring.make_batch(cifar_ds, 8, 1), scoring.ScoreSettings(n=8))
+    assert space.to_str(arch) in scoring.cache_key("params", arch, batch, scoring.ScoreSettings(n=8))
+
+
+def test_several_processes_write_one_cache(shared_data, tmp_path):
+    code = (
+        "import sys; from knas import data, scoring, space; from knas.cache import ScoreCache\n"
+        "ds = data.load('npz', sys.argv[1]); s = scoring.ScoreSettings(n=4)\n"
+        "sc = scoring.Scorer(scoring.make_batch(ds, 4, 0), s, ScoreCache(sys.argv[2]), 'cpu')\n"
+        "print(sum(r.networks_built for r in sc.score_pool(range(int(sys.argv[3]), int(sys.argv[3]) + 6), ['synflow', 'params'])))\n"
+    )
+    npz = str(shared_data / "cifar10" / "cifar10_small.npz")
+    procs = [subprocess.Popen([sys.executable, "-c", code, npz, str(tmp_path), str(start)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for start in (100, 103)]  # overlapping pools
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    cache = ScoreCache(tmp_path)
+    batch = scoring.make_batch(data.load("npz", npz), 4, 0)
+    for index in range(100, 109):
+        for name in ("synflow", "params"):
+            assert scoring.cache_key(name, space.arch_at(index), batch, scoring.ScoreSettings(n=4)) in cache
+
+
+def test_gpu_oom_retries_in_chunks_then_on_cpu(cifar_ds):
+    x, y = data.to_tensors(cifar_ds, data.subset(cifar_ds, 8, 0))
+    net = scoring.nets.build(space.arch_at(SAME_B))
+    calls = []
+
+    def chunkable(net, x, y, chunk=None):
+        calls.append(chunk)
+        if chunk is None or chunk > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return 1.0
+
+    assert scoring.call_with_oom_retry(chunkable, net, x, y, {}) == 1.0
+    assert calls == [None, 4, 2]
+
+    def always(net, x, y, chunk=None):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    with pytest.raises(scoring.ScoringError, match="even one sample at a time"):
+        scoring.call_with_oom_retry(always, net, x, y, {})
+
+    devices = []
+
+    def whole_batch_only(net, x, y):
+        devices.append(x.device.type)
+        if len(devices) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return 2.0
+
+    assert scoring.call_with_oom_retry(whole_batch_only, net, x, y, {}) == 2.0
+    assert devices == ["cpu", "cpu"]
+
+
+def test_device_choice():
+    assert scoring.resolve_device("cpu") == "cpu"
+    assert scoring.resolve_device("auto") in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(scoring.ScoringError, match="no CUDA GPU"):
+            scoring.resolve_device("cuda")
+    with pytest.raises(scoring.ScoringError, match="unknown device"):
+        scoring.resolve_device("tpu")
+
+
+def test_too_many_samples_rejected(cifar_ds):
+    with pytest.raises(scoring.ScoringError, match="only 5000"):
+        scoring.make_batch(cifar_ds, 6000, 0)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "knas", *args], cwd=REPO, capture_output=True, text=True)
+
+
+def test_score_cli_twice_and_correlate(shared_data, tmp_path):
+    npz = str(shared_data / "cifar10" / "cifar10_small.npz")
+    truth = str(shared_data / "nb201" / "nb201_accuracies.csv")
+    args = ["score", "--dataset", "cifar10", "--data", npz, "--pool", "random:6", "--seed", "0",
+            "--proxies", "synflow,params,ensemble:synflow+params", "--n", "8", "--device", "cpu",
+            "--cache", str(tmp_path / "cache")]
+    first = _cli(*args, "--out", str(tmp_path / "a.csv"))
+    assert first.returncode == 0, first.stderr
+    assert "arch/s" in first.stderr or "s/arch" in first.stderr  # the progress bar
+    second = _cli(*args, "--out", str(tmp_path / "b.csv"))
+    assert second.returncode == 0 and "0 networks built" in second.stderr
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert list(a.columns) == ["index", "arch_str", "synflow", "params", "ensemble:synflow+params"]
+    assert a.equals(b) and sorted(a["index"]) == sorted(space.sample(6, 0))
+    out = _cli("correlate", str(tmp_path / "a.csv"), "--truth", truth, "--column", "cifar10_test")
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()[2:]}
+    assert set(rows) == {"synflow", "params", "ensemble:synflow+params"}
+    assert all(-1 <= float(v[0]) <= 1 and -1 <= float(v[1]) <= 1 for v in rows.values())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--proxies", "zen"], "unknown proxy 'zen'"),
+    (["--pool", "random:0"], "bad pool"),
+    (["--pool", "range:5:2"], "bad pool"),
+    (["--data", "/nonexistent"], "not found"),
+    (["--dataset", "mnist"], "unknown dataset"),
+])
+def test_score_cli_rejects_bad_input_before_work(shared_data, tmp_path, args, message):
+    base = {"--dataset": "cifar10", "--data": str(shared_data / "cifar10" / "cifar10_small.npz"),
+            "--pool": "random:2", "--proxies": "params"}
+    base.update(dict(zip(args[::2], args[1::2])))
+    flat = [v for kv in base.items() for v in kv]
+    out = _cli("score", *flat, "--cache", str(tmp_path), "--out", str(tmp_path / "x.csv"))
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
