@@ -22,6 +22,7 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_score(args) -> int:
+    import os
     import time
 
     import pandas as pd
@@ -35,17 +36,26 @@ def _cmd_score(args) -> int:
     dataset = data.load_named(args.dataset, args.data)
     settings = scoring.ScoreSettings(n=args.n, seed=args.seed, params=args.params)
     batch = scoring.make_batch(dataset, settings.n, settings.seed)
-    scorer = scoring.Scorer(batch, settings, ScoreCache(args.cache), args.device)
-    print(f"scoring {len(pool)} cells with {', '.join(names)} on {scorer.device} "
+    cache = ScoreCache(args.cache)
+    scorer = scoring.Scorer(batch, settings, cache, args.device)
+    workers = args.workers or ((os.cpu_count() or 1) if scorer.device == "cpu" else 1)
+    if workers > 1:
+        results = scoring.score_pool_parallel(pool, names, batch, settings, cache.directory,
+                                              workers, scorer.device)
+    else:
+        results = scorer.score_pool(pool, names)
+    print(f"scoring {len(pool)} cells with {', '.join(names)} on {scorer.device} x {workers} "
           f"({dataset.name}, n={settings.n}, seed={settings.seed})", file=sys.stderr)
     rows, built, start = [], 0, time.time()
     with tqdm(total=len(pool), unit="arch", file=sys.stderr, dynamic_ncols=True) as bar:
-        for result in scorer.score_pool(pool, names):
+        for result in results:
             built += result.networks_built
             rows.append({"index": result.index, "arch_str": space.to_str(space.arch_at(result.index)),
                          **result.values})
             bar.set_postfix(networks=built, refresh=False)
             bar.update()
+    order = {index: i for i, index in enumerate(pool)}
+    rows.sort(key=lambda row: order[row["index"]])
     frame = pd.DataFrame(rows, columns=["index", "arch_str", *names])
     for label, members in ensembles.items():
         frame[label] = stats.rank_ensemble(frame, members)
@@ -117,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=32, help="samples per network")
     p.add_argument("--params", default="all", help="weights MGM uses: all or first:L:m")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--workers", type=int, default=0,
+                   help="scoring processes (default: one per CPU core on the CPU, 1 on a GPU)")
     p.add_argument("--cache", default=None, help="score cache folder (default cache/scores or $KNAS_CACHE_DIR)")
     p.add_argument("--out", default="scores.csv", help="CSV to write")
     p.set_defaults(func=_cmd_score)

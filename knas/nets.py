@@ -52,9 +52,12 @@ class Cell(nn.Module):
         nodes = [x]
         e = 0
         for node in range(1, space.N_NODES):
-            total = self.edges[e](nodes[0])
-            for src in range(1, node):
-                total = total + self.edges[e + src](nodes[src])
+            # A `none` edge adds zeros: skip the work; a node with no other input is zeros.
+            terms = [self.edges[e + src](nodes[src]) for src in range(node)
+                     if self.arch[e + src] != "none"]
+            total = terms[0] if terms else torch.zeros_like(x)
+            for term in terms[1:]:
+                total = total + term
             e += node
             nodes.append(total)
         return nodes[-1]

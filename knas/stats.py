@@ -9,10 +9,11 @@ from scipy import stats as _scipy
 
 
 def _paired(scores, truth) -> tuple[np.ndarray, np.ndarray]:
-    """Drop pairs where either side is missing or not finite."""
+    """Drop pairs where either side is missing. Infinite scores stay: -inf is a proxy's way of
+    saying "worst" (NASWOT's log-det of a singular kernel), and ranks handle it."""
     a = np.asarray(scores, dtype=float)
     b = np.asarray(truth, dtype=float)
-    keep = np.isfinite(a) & np.isfinite(b)
+    keep = ~np.isnan(a) & ~np.isnan(b)
     return a[keep], b[keep]
 
 

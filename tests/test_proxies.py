@@ -165,3 +165,13 @@ def test_rank_ensemble_and_stats():
     assert stats.spearman([1, 2, np.nan, 4, 5], [1, 2, 3, 4, 5]) == pytest.approx(1.0)
     assert stats.top_overlap(list(range(20)), list(range(20))) == 1.0
     assert stats.top_overlap(list(range(20)), list(range(20, 0, -1))) == 0.0
+
+
+def test_degenerate_cells_get_worst_case_scores_not_errors(cifar):
+    x, y = cifar
+    empty, live = _net(("none",) * 6), _net(VARIED[0])
+    for name in proxies.CATALOG:
+        worst, good = proxies.get(name)(empty, x, y), proxies.get(name)(live, x, y)
+        assert not math.isnan(worst), name
+        if name not in ("params", "flops", "mgm", "mgm_official", "grasp"):
+            assert worst < good, name

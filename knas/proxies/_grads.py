@@ -14,6 +14,13 @@ def weight_layers(net: nn.Module) -> list[nn.Module]:
     return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
+def weights_with_grads(net: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(weight, gradient) of each conv/linear layer after a backward pass; a layer the loss
+    does not reach (cut off by `none` cells) has gradient zero."""
+    return [(m.weight.detach(), m.weight.grad if m.weight.grad is not None
+             else torch.zeros_like(m.weight)) for m in weight_layers(net)]
+
+
 def select_params(net: nn.Module, spec: str = "all") -> list[torch.Tensor]:
     """Parameters by a spec: ``all``, or ``first:L:m`` = the first m elements of the first L
     parameter tensors (in registration order) that have at least m elements, as KNAS's code."""
@@ -28,9 +35,14 @@ def select_params(net: nn.Module, spec: str = "all") -> list[torch.Tensor]:
     return [p for p in params if p.numel() >= n_elems][:n_tensors]
 
 
+def elements_per_tensor(spec: str = "all") -> int | None:
+    """How many leading elements of each selected tensor a spec keeps (None: all)."""
+    return None if spec == "all" else int(spec.split(":")[2])
+
+
 def flat_grad(params: list[torch.Tensor], spec: str = "all") -> torch.Tensor:
     """Concatenated gradients (zeros where a parameter got none), cut to the spec's m elements."""
-    n_elems = None if spec == "all" else int(spec.split(":")[2])
+    n_elems = elements_per_tensor(spec)
     parts = []
     for p in params:
         g = p.grad if p.grad is not None else torch.zeros_like(p)

@@ -12,7 +12,13 @@ from ._grads import weight_layers
 def grasp(net, x, y) -> float:
     net.train()
     weights = [m.weight for m in weight_layers(net)]
-    grads = torch.autograd.grad(F.cross_entropy(net(x), y), weights, create_graph=True)
-    z = sum((g * g.detach()).sum() for g in grads)  # d z / d w = H g
-    hessian_grad = torch.autograd.grad(z, weights)
-    return float(-sum((w.detach() * hg).double().sum() for w, hg in zip(weights, hessian_grad)))
+    # allow_unused: layers that `none` cells cut off from the loss have no gradient (zero).
+    grads = torch.autograd.grad(F.cross_entropy(net(x), y), weights, create_graph=True,
+                                allow_unused=True)
+    used = [(w, g) for w, g in zip(weights, grads) if g is not None]
+    z = sum((g * g.detach()).sum() for _, g in used)  # d z / d w = H g
+    if not torch.is_tensor(z) or not z.requires_grad:
+        return 0.0  # no weight reaches the loss, or the loss is linear in them: H g = 0
+    hessian_grad = torch.autograd.grad(z, [w for w, _ in used], allow_unused=True)
+    return float(-sum((w.detach() * hg).double().sum()
+                      for (w, _), hg in zip(used, hessian_grad) if hg is not None))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._grads import flat_grad, per_sample_batchnorm, select_params
+from ._grads import elements_per_tensor, flat_grad, per_sample_batchnorm, select_params
 
 
 def mgm(net, x, y, params: str = "all", chunk: int | None = None) -> float:
@@ -24,8 +24,9 @@ def mgm(net, x, y, params: str = "all", chunk: int | None = None) -> float:
             logits = net(x[start:start + step])
             loss = F.cross_entropy(logits, y[start:start + step], reduction="sum") / n
             loss.backward()
-    mean_grad = flat_grad(select_params(net, params), params)
-    return float(mean_grad.double().pow(2).sum())
+    n_elems = elements_per_tensor(params)
+    return float(sum(p.grad.reshape(-1)[:n_elems].double().pow(2).sum()
+                     for p in select_params(net, params) if p.grad is not None))
 
 
 def per_sample_grads(net, x, y, params: str = "all") -> torch.Tensor:
@@ -64,5 +65,5 @@ def per_sample_grads_vmap(net, x, y, params: str = "all") -> torch.Tensor:
 
     with per_sample_batchnorm(net):
         grads = vmap(grad(loss), in_dims=(None, 0, 0))(weights, x, y)
-    n_elems = None if params == "all" else int(params.split(":")[2])
+    n_elems = elements_per_tensor(params)
     return torch.cat([grads[name].reshape(x.shape[0], -1)[:, :n_elems] for name in names], dim=1)

@@ -5,7 +5,7 @@ import copy
 
 import torch
 
-from ._grads import batchnorm_off, weight_layers
+from ._grads import batchnorm_off, weights_with_grads
 
 
 def synflow(net, x, y) -> float:
@@ -17,4 +17,4 @@ def synflow(net, x, y) -> float:
     ones = torch.ones((1,) + tuple(x.shape[1:]), dtype=torch.float64, device=x.device)
     with batchnorm_off(net):
         net(ones).sum().backward()
-    return float(sum((m.weight.detach() * m.weight.grad).abs().sum() for m in weight_layers(net)))
+    return float(sum((w * g).abs().sum() for w, g in weights_with_grads(net)))
