@@ -90,3 +90,16 @@ def test_matches_benchmark_12_epoch_cost_record_where_200_epoch_record_is_defect
     arch = "|skip_connect~0|+|none~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
     assert nets.count_params(arch) == 802426
     assert nets.count_flops(arch) == 113951370
+
+
+def test_avg_pool_equals_torch_avg_pool_without_padding_counts():
+    reference = torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    for dtype, tol in ((torch.float32, 1e-6), (torch.float64, 1e-13)):
+        x = torch.randn(3, 5, 8, 7, dtype=dtype, requires_grad=True)
+        ours = nets.AvgPool3x3()(x)
+        theirs = reference(x)
+        assert torch.allclose(ours, theirs, atol=tol, rtol=tol)
+        g = torch.randn_like(ours)
+        (gx_ours,) = torch.autograd.grad(ours, x, g)
+        (gx_theirs,) = torch.autograd.grad(theirs, x, g)
+        assert torch.allclose(gx_ours, gx_theirs, atol=tol, rtol=tol)
