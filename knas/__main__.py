@@ -22,7 +22,6 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_score(args) -> int:
-    import os
     import time
 
     import pandas as pd
@@ -37,14 +36,10 @@ def _cmd_score(args) -> int:
     settings = scoring.ScoreSettings(n=args.n, seed=args.seed, params=args.params)
     batch = scoring.make_batch(dataset, settings.n, settings.seed)
     cache = ScoreCache(args.cache)
-    scorer = scoring.Scorer(batch, settings, cache, args.device)
-    workers = args.workers or ((os.cpu_count() or 1) if scorer.device == "cpu" else 1)
-    if workers > 1:
-        results = scoring.score_pool_parallel(pool, names, batch, settings, cache.directory,
-                                              workers, scorer.device)
-    else:
-        results = scorer.score_pool(pool, names)
-    print(f"scoring {len(pool)} cells with {', '.join(names)} on {scorer.device} x {workers} "
+    device = scoring.resolve_device(args.device)
+    workers = args.workers or scoring.default_workers(device)
+    results = scoring.score_pool_auto(pool, names, batch, settings, cache, device, workers)
+    print(f"scoring {len(pool)} cells with {', '.join(names)} on {device} x {workers} "
           f"({dataset.name}, n={settings.n}, seed={settings.seed})", file=sys.stderr)
     rows, built, start = [], 0, time.time()
     with tqdm(total=len(pool), unit="arch", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -105,6 +100,98 @@ def _cmd_correlate(args) -> int:
     return 0
 
 
+def _config_from_args(args):
+    from .search import SearchConfig
+
+    baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    return SearchConfig(
+        dataset=args.dataset, data=args.data, truth=args.truth or "", report=args.report or "",
+        pool=args.pool, proxy=args.proxy, n=args.n, k=args.k, fine=args.fine, baselines=baselines,
+        repeats=args.repeats, seed=args.seed, device=args.device, params=args.params,
+        train_samples=args.train_samples)
+
+
+def _cmd_search(args) -> int:
+    import json
+    import math
+
+    from tqdm import tqdm
+
+    from . import jobs
+    from .cache import ScoreCache
+    from .search import Search
+
+    config = _config_from_args(args).validate()
+    if args.background:
+        job_id = jobs.start(config)
+        print(job_id)
+        return 0
+    search = Search(config, ScoreCache(args.cache), workers=args.workers)
+    bar = tqdm(unit="arch", file=sys.stderr, dynamic_ncols=True, disable=args.quiet)
+    summary, phase = None, None
+    for event in search.events():
+        if event["kind"] in ("scored", "trained"):
+            stage = "train" if event["kind"] == "trained" else "score"
+            if phase != (event["method"], event["repeat"], stage):
+                phase = (event["method"], event["repeat"], stage)
+                bar.reset(total=event["total"])
+                bar.set_description(f"{event['method']} r{event['repeat']} {stage}")
+            bar.update(event["done"] - bar.n)
+        elif event["kind"] == "method_done" and not args.json:
+            r = event["result"]
+            bar.write(f"repeat {r['repeat']} {r['method']:>12}: chose {r['chosen']} "
+                      f"test acc {r['test_accuracy']:.2f}  ({r['coarse_seconds']:.1f} s coarse, "
+                      f"{r['fine_seconds']:.1f} s fine)")
+        elif event["kind"] == "finished":
+            summary = event["summary"]
+    bar.close()
+    if args.json:
+        by_method = {}
+        for r in search.results:
+            entry = by_method.setdefault(r.method, {"chosen": [], "arch_str": [], "test_accuracy": [],
+                                                    "coarse_seconds": [], "fine_seconds": [],
+                                                    "networks_scored": [], "networks_trained": []})
+            for name in entry:
+                value = getattr(r, name)
+                entry[name].append(None if isinstance(value, float) and math.isnan(value) else value)
+        print(json.dumps({"config": config.to_dict(), "methods": by_method, "summary": summary}))
+    else:
+        print(f"{'method':>14} {'runs':>4} {'test acc':>16} {'coarse s':>9} {'fine s':>8} {'scored':>7} {'trained':>7}")
+        for row in summary:
+            print(f"{row['method']:>14} {row['runs']:>4} {row['test_accuracy_mean']:>8.2f} ± "
+                  f"{row['test_accuracy_std']:<5.2f} {row['coarse_seconds_mean']:>9.1f} "
+                  f"{row['fine_seconds_mean']:>8.1f} {row['networks_scored_mean']:>7.0f} "
+                  f"{row['networks_trained_mean']:>7.0f}")
+    return 0
+
+
+def _cmd_jobs(args) -> int:
+    from . import jobs
+
+    store = jobs.JobStore(args.jobs)
+    if args.cancel:
+        jobs.cancel(args.cancel, store)
+        print(f"cancel requested for {args.cancel}")
+        return 0
+    print(f"{'job':<17} {'status':<10} {'progress':<22} {'dataset':<9} {'proxy':<10} pool")
+    for job_id in store.ids():
+        state, config = store.state(job_id), store.config(job_id)
+        p = state.get("progress") or {}
+        progress = f"{p.get('stage', '')} {p.get('done', '')}/{p.get('total', '')}" if p else ""
+        print(f"{job_id:<17} {state['status']:<10} {progress:<22} {config.dataset:<9} "
+              f"{config.proxy:<10} {config.pool}")
+        if state.get("error"):
+            print(f"  error: {state['error']}")
+    return 0
+
+
+def _cmd_job_worker(args) -> int:
+    from . import jobs
+
+    status = jobs.run_worker(args.job_id, jobs.JobStore(args.jobs))
+    return 0 if status in ("finished", "cancelled") else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m knas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +219,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=None, help="score cache folder (default cache/scores or $KNAS_CACHE_DIR)")
     p.add_argument("--out", default="scores.csv", help="CSV to write")
     p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("search", help="run a KNAS search (coarse proxy stage, fine stage)")
+    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
+    p.add_argument("--data", required=True, help="dataset folder in its official layout, image folder or .npz")
+    p.add_argument("--truth", default="", help="ground-truth table to report test accuracy (CSV or .pth)")
+    p.add_argument("--report", default="", help="truth column reported (default: <dataset>_test)")
+    p.add_argument("--pool", default="random:1000", help="random:N, range:A:B or all")
+    p.add_argument("--k", type=int, default=40, help="candidates kept by the coarse stage")
+    p.add_argument("--fine", default="lookup:cifar10_valid",
+                   help="lookup:COLUMN, lookup:TABLE.csv:COLUMN or train:EPOCHS")
+    p.add_argument("--proxy", default="mgm", help="coarse-stage proxy (or ensemble:a+b)")
+    p.add_argument("--baselines", default="", help="comma-separated: random and/or other proxies")
+    p.add_argument("--repeats", type=int, default=1, help="searches with seeds seed, seed+1, ...")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=32, help="samples per network")
+    p.add_argument("--params", default="all", help="weights MGM uses: all or first:L:m")
+    p.add_argument("--train-samples", type=int, default=0, help="fine-stage training images (0: all)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--workers", type=int, default=0, help="scoring processes (default: per device)")
+    p.add_argument("--cache", default=None, help="score cache folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object with every result")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--background", action="store_true", help="start as a background job, print its id")
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("jobs", help="list background jobs and their state")
+    p.add_argument("--cancel", metavar="JOB", help="ask a running job to stop")
+    p.add_argument("--jobs", default=None, help="job store folder (default cache/jobs)")
+    p.set_defaults(func=_cmd_jobs)
+
+    p = sub.add_parser("job-worker", help=argparse.SUPPRESS)
+    p.add_argument("job_id")
+    p.add_argument("--jobs", default=None)
+    p.set_defaults(func=_cmd_job_worker)
 
     p = sub.add_parser("correlate", help="rank correlation of a scores CSV with ground truth")
     p.add_argument("scores", help="CSV written by `score`")

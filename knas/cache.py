@@ -10,12 +10,16 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DIR = REPO / "cache" / "scores"
+
+
+def default_root() -> Path:
+    """Where runtime data lives: ``$KNAS_CACHE_DIR`` if set, else ``<repo>/cache``."""
+    return Path(os.environ.get("KNAS_CACHE_DIR") or REPO / "cache")
 
 
 def default_dir() -> Path:
-    """``$KNAS_CACHE_DIR`` if set, else ``<repo>/cache/scores``."""
-    return Path(os.environ.get("KNAS_CACHE_DIR") or DEFAULT_DIR)
+    """The score store: ``<root>/scores``."""
+    return default_root() / "scores"
 
 
 class ScoreCache:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from . import nets, space
+from . import costs, space
 
 PARAM_COLUMNS = {"params_mb_c10": 10, "params_mb_c100": 100, "params_mb_img": 120}
 
@@ -66,7 +66,7 @@ def _benchmark_classes() -> dict[str, list]:
 
 def _is_isomorphic_copy(arch, recorded: int, num_classes: int) -> bool:
     members = _benchmark_classes()[space.benchmark_isomorphism_key(arch)]
-    return any(nets.count_params(m, num_classes) == recorded for m in members)
+    return any(costs.count_params(m, num_classes) == recorded for m in members)
 
 
 def check_table(frame) -> CheckReport:
@@ -90,7 +90,7 @@ def check_table(frame) -> CheckReport:
         row_ok = True
         for col in present:
             recorded = round(float(values[col]) * 1e6)
-            counted = nets.count_params(table_arch, PARAM_COLUMNS[col])
+            counted = costs.count_params(table_arch, PARAM_COLUMNS[col])
             if recorded == counted:
                 continue
             row_ok = False

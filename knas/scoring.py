@@ -12,6 +12,7 @@ import inspect
 import json
 import logging
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -171,6 +172,22 @@ def call_with_oom_retry(fn, net, x, y, options: dict) -> float:
 def _free_gpu() -> None:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def default_workers(device: str) -> int:
+    """One single-threaded process per core on the CPU; one process drives a GPU."""
+    return (os.cpu_count() or 1) if device == "cpu" else 1
+
+
+def score_pool_auto(indices, names, batch: Batch, settings: ScoreSettings, cache,
+                    device: str = "auto", workers: int = 0):
+    """Score a pool in this process or in worker processes, whichever suits the device."""
+    device = resolve_device(device)
+    workers = workers or default_workers(device)
+    indices = list(indices)
+    if workers > 1 and len(indices) >= 8 * workers:  # below that, starting processes costs more
+        return score_pool_parallel(indices, names, batch, settings, cache.directory, workers, device)
+    return Scorer(batch, settings, cache, device).score_pool(indices, names)
 
 
 def group_by_representative(indices) -> list[list[int]]:

@@ -1,0 +1,255 @@
+"""Background search jobs: one worker process per job, its state and events in diskcache.
+
+A job's id is its config's hash, so starting the same config twice (two tabs, a double click)
+attaches to the job already there. The worker is a separate process in its own session
+(``python -m knas job-worker ID``): it keeps running when the browser closes or the Streamlit
+server stops, and any later process finds it through the store. Scores live in the score cache,
+so a job that was cancelled, failed or killed resumes where it stopped when started again.
+
+Torch-free: the UI imports this module to start, watch and cancel jobs.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from .cache import REPO, default_root
+from .errors import KnasError
+from .search import Cancelled, ConfigError, SearchConfig
+
+ACTIVE = ("queued", "running")
+HEARTBEAT_SECONDS = 2.0
+# A worker that has not written its heartbeat for this long is dead (frozen or killed).
+STALE_SECONDS = 60.0
+
+
+class JobError(KnasError):
+    pass
+
+
+def default_dir() -> Path:
+    return default_root() / "jobs"
+
+
+class JobStore:
+    """Job configs, states and events. Keys: ``jobs`` (id -> created), ``ID:config``,
+    ``ID:state``, ``ID:cancel``, ``ID:event:SEQ``."""
+
+    def __init__(self, directory=None):
+        import diskcache
+
+        self.directory = Path(directory) if directory else default_dir()
+        self.db = diskcache.Cache(str(self.directory), eviction_policy="none")
+
+    # -- reading --
+    def ids(self) -> list[str]:
+        jobs = self.db.get("jobs", {})
+        return sorted(jobs, key=jobs.get, reverse=True)  # newest first
+
+    def config(self, job_id: str) -> SearchConfig:
+        values = self.db.get(f"{job_id}:config")
+        if values is None:
+            raise JobError(f"no job {job_id!r} in {self.directory}")
+        return SearchConfig.from_dict(values)
+
+    def state(self, job_id: str) -> dict:
+        """The job's state; an active job whose worker has died is marked failed here."""
+        state = self.db.get(f"{job_id}:state")
+        if state is None:
+            raise JobError(f"no job {job_id!r} in {self.directory}")
+        if state["status"] in ACTIVE:
+            reason = _death_reason(state)
+            if reason:
+                state = self.update(job_id, status="failed", error=reason, when=state)
+        return state
+
+    def events(self, job_id: str, since: int = 0) -> list[dict]:
+        """Events ``since`` (a sequence number) up to now, each with its ``seq``."""
+        count = self.db.get(f"{job_id}:state", {}).get("events", 0)
+        out = []
+        for seq in range(since, count):
+            event = self.db.get(f"{job_id}:event:{seq}")
+            if event is not None:
+                out.append({**event, "seq": seq})
+        return out
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return bool(self.db.get(f"{job_id}:cancel"))
+
+    # -- writing --
+    def update(self, job_id: str, when: dict | None = None, **changes) -> dict:
+        """Change state fields atomically; with ``when``, only if the state is still that one."""
+        with self.db.transact():
+            state = self.db.get(f"{job_id}:state", {})
+            if when is not None and state != when:
+                return state
+            state = {**state, **changes, "updated": time.time()}
+            self.db.set(f"{job_id}:state", state)
+            return state
+
+    def append(self, job_id: str, event: dict) -> None:
+        with self.db.transact():
+            state = self.db.get(f"{job_id}:state")
+            seq = state.get("events", 0)
+            self.db.set(f"{job_id}:event:{seq}", event)
+            progress = _progress(event, state.get("progress", {}))
+            self.db.set(f"{job_id}:state", {**state, "events": seq + 1, "progress": progress,
+                                              "updated": time.time()})
+
+    def claim(self, config: SearchConfig) -> tuple[str, bool]:
+        """Register a config as a queued job unless it is active or finished already.
+
+        Returns (job id, whether a worker must be started). One transaction, so two callers
+        racing on the same config cannot both start a worker."""
+        job_id = config.key()
+        with self.db.transact():
+            state = self.db.get(f"{job_id}:state")
+            if state is not None and (state["status"] == "finished"
+                                      or (state["status"] in ACTIVE and not _death_reason(state))):
+                return job_id, False
+            for seq in range(state.get("events", 0) if state else 0):
+                self.db.delete(f"{job_id}:event:{seq}")
+            self.db.set(f"{job_id}:config", config.to_dict())
+            self.db.delete(f"{job_id}:cancel")
+            attempts = state.get("attempts", 0) + 1 if state else 1
+            self.db.set(f"{job_id}:state", {"status": "queued", "created": time.time(),
+                                            "updated": time.time(), "events": 0, "attempts": attempts,
+                                            "pid": None, "heartbeat": time.time(), "error": None,
+                                            "progress": {}, "summary": None})
+            jobs = self.db.get("jobs", {})
+            jobs.setdefault(job_id, time.time())
+            self.db.set("jobs", jobs)
+        return job_id, True
+
+    def request_cancel(self, job_id: str) -> None:
+        self.db.set(f"{job_id}:cancel", True)
+
+    def delete(self, job_id: str) -> None:
+        if self.state(job_id)["status"] in ACTIVE:
+            raise JobError(f"job {job_id} is still running; cancel it first")
+        with self.db.transact():
+            for seq in range(self.db.get(f"{job_id}:state", {}).get("events", 0)):
+                self.db.delete(f"{job_id}:event:{seq}")
+            for suffix in ("config", "state", "cancel"):
+                self.db.delete(f"{job_id}:{suffix}")
+            jobs = self.db.get("jobs", {})
+            jobs.pop(job_id, None)
+            self.db.set("jobs", jobs)
+
+
+def _progress(event: dict, previous: dict) -> dict:
+    kind = event["kind"]
+    if kind == "scored":
+        remaining = event["total"] - event["done"]
+        return {"stage": "coarse", "method": event["method"], "repeat": event["repeat"],
+                "done": event["done"], "total": event["total"], "rate": event["rate"],
+                "eta": remaining / event["rate"] if event["rate"] > 0 else None}
+    if kind == "trained":
+        return {"stage": "fine", "method": event["method"], "repeat": event["repeat"],
+                "done": event["done"], "total": event["total"]}
+    if kind == "finished":
+        return {**previous, "stage": "done"}
+    return previous
+
+
+def _death_reason(state: dict) -> str | None:
+    """Why an active job's worker is gone, or None if it looks alive."""
+    pid = state.get("pid")
+    if pid is not None and not _process_alive(pid):
+        return ("the worker process ended without finishing (killed, out of memory or crashed); "
+                "start the job again to resume from the cache")
+    if time.time() - state.get("heartbeat", 0) > STALE_SECONDS:
+        return (f"the worker stopped responding (no heartbeat for {STALE_SECONDS:.0f} s); "
+                "start the job again to resume from the cache")
+    return None
+
+
+def _process_alive(pid: int) -> bool:
+    try:  # reap it if it is our own exited child (else it lingers as a zombie)
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():  # Linux: a zombie still answers kill(0)
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return True
+    return True
+
+
+# --- starting and stopping ------------------------------------------------------------------
+
+
+def start(config: SearchConfig, store: JobStore | None = None) -> str:
+    """Start a job for ``config`` in the background, or attach to the one already there."""
+    config.validate()
+    store = store or JobStore()
+    job_id, launch = store.claim(config)
+    if launch:
+        log = open(store.directory / f"{job_id}.log", "ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "knas", "job-worker", job_id, "--jobs", str(store.directory)],
+            cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True,  # not killed with the server's terminal or process group
+        )
+        log.close()
+        store.update(job_id, pid=process.pid)
+    return job_id
+
+
+def cancel(job_id: str, store: JobStore | None = None) -> None:
+    """Ask a running job to stop; its worker exits within seconds, keeping every finished score."""
+    (store or JobStore()).request_cancel(job_id)
+
+
+# --- the worker ---------------------------------------------------------------------------------
+
+
+def run_worker(job_id: str, store: JobStore, score_cache=None) -> str:
+    """Run a queued job to its end in this process; returns the final status."""
+    from .search import Search
+
+    config = store.config(job_id)
+    store.update(job_id, status="running", pid=os.getpid(), heartbeat=time.time(),
+                 started=time.time())
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(store, job_id, stop), daemon=True)
+    beat.start()
+    try:
+        search = Search(config, score_cache, should_stop=lambda: store.cancel_requested(job_id))
+        for event in search.events():
+            store.append(job_id, event)
+            if event["kind"] == "finished":
+                store.update(job_id, summary=event["summary"])
+        status, error = "finished", None
+    except Cancelled:
+        status, error = "cancelled", None
+    except (KnasError, ConfigError) as err:
+        status, error = "failed", str(err)
+    except Exception as err:  # keep the reason for the UI; the log has the whole traceback
+        traceback.print_exc()
+        status, error = "failed", f"{type(err).__name__}: {err}"
+    finally:
+        stop.set()
+        beat.join()
+    store.update(job_id, status=status, error=error, finished=time.time())
+    return status
+
+
+def _heartbeat(store: JobStore, job_id: str, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_SECONDS):
+        store.update(job_id, heartbeat=time.time())

@@ -1,0 +1,63 @@
+"""Streamlit glue shared by the pages: cached loaders and small widgets. No torch here."""
+from __future__ import annotations
+
+import streamlit as st
+
+from knas import benchmark, jobs, machine, plots, settings, space
+
+
+@st.cache_resource(show_spinner="Checking this machine's GPU…")
+def device_info() -> dict:
+    return machine.device_info()
+
+
+@st.cache_data(show_spinner="Loading ground truth…")
+def truth_table(path: str, mtime: float):
+    """The table, cached per path and modification time (15,625 rows load once)."""
+    return benchmark.load_table(path)
+
+
+def load_truth(path: str):
+    """The table at ``path``, or None with a message saying what is wrong."""
+    from pathlib import Path
+
+    if not path:
+        return None
+    try:
+        return truth_table(path, Path(path).stat().st_mtime)
+    except (OSError, benchmark.BenchmarkError) as err:
+        st.warning(f"Ground-truth table not usable: {err}")
+        return None
+
+
+def job_store() -> jobs.JobStore:
+    return jobs.JobStore()
+
+
+def app_settings() -> settings.AppSettings:
+    return settings.load()
+
+
+def show_arch(arch, title: str | None = None) -> None:
+    """An architecture as its string (in st.code: markdown mangles `~`) and its cell diagram."""
+    arch = space.validate(arch)
+    st.code(space.to_str(arch), language=None)
+    st.graphviz_chart(plots.cell_dot(arch, title=title))
+
+
+def sidebar() -> None:
+    info = device_info()
+    with st.sidebar:
+        device = info.get("device", "cpu")
+        st.caption(f"Device: **{device.upper()}** — {info.get('name', '')}")
+        if info.get("error"):
+            st.caption(f"⚠️ {info['error']}")
+        st.caption(f"Cache: {machine.human_bytes(machine.folder_size(jobs.default_root()))}")
+        store = job_store()
+        active = [j for j in store.ids() if store.state(j)["status"] in jobs.ACTIVE]
+        if active:
+            st.caption("Running jobs:")
+            for job_id in active[:5]:
+                p = store.state(job_id).get("progress") or {}
+                label = f"{job_id[:8]} · {p.get('done', 0)}/{p.get('total', '?')}"
+                st.page_link("pages/live.py", label=label, query_params={"job": job_id})

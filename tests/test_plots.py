@@ -1,0 +1,249 @@
+"""The figure builders, checked on the figure objects and DOT text (no browser)."""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from knas import plots, space, stats
+from tests.conftest import REPO
+
+# Node 2 is fed (conv1x1 from 0, pool from 1) but reaches the output only through `none~2`.
+DEAD_BRANCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
+EDGE_RE = re.compile(r'^\s*n(\d) -> n(\d) \[label="([^"]*)", color="([^"]*)", '
+                     r'fontcolor="[^"]*", style=(\w+)\];$')
+
+
+def _edges(dot: str) -> dict:
+    """(src, dst) -> (label, colour, style) for every edge line of a DOT string."""
+    lines = [line for line in dot.splitlines() if "->" in line]
+    matches = [EDGE_RE.match(line) for line in lines]
+    assert all(matches), lines
+    return {(int(m[1]), int(m[2])): (m[3], m[4], m[5]) for m in matches}
+
+
+def _frame(n=30, seed=0, scores=None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    idx = space.sample(n, seed)
+    acc = rng.uniform(40, 95, n)
+    return pd.DataFrame({
+        "index": idx,
+        "arch_str": [space.to_str(space.arch_at(i)) for i in idx],
+        "mgm": acc * 3 + rng.normal(0, 20, n) if scores is None else scores,
+        "acc": acc,
+    })
+
+
+def _title_stats(fig) -> dict:
+    text = fig.layout.title.text
+    return {k: v for k, v in re.findall(r"(ρ|τ|n) = ([-\d.]+|n/a)", text)}
+
+
+def _points(fig) -> int:
+    return sum(len(trace.x) for trace in fig.data)
+
+
+# --- cell_dot --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("i", [0, 1, 77, 4242, 15624])
+def test_dot_has_one_edge_per_op_that_is_not_none(i):
+    arch = space.arch_at(i)
+    edges = _edges(plots.cell_dot(arch, title=space.to_str(arch)))
+    expected = {(src, dst): op for (dst, src), op in zip(space.EDGES, arch) if op != "none"}
+    assert set(edges) == set(expected)
+    for pair, op in expected.items():
+        label, colour, _ = edges[pair]
+        assert label == plots.OP_LABELS[op]
+        assert colour.startswith(plots.OP_COLOURS[op])
+
+
+def test_dot_fades_and_dashes_the_dead_branch():
+    edges = _edges(plots.cell_dot(DEAD_BRANCH))
+    assert space.live_edges(DEAD_BRANCH) == (True, False, False, True, True, False)
+    assert len(edges) == 5  # none~2 is left out
+    for pair in [(0, 2), (1, 2)]:  # node 2's inputs: dead
+        _, colour, style = edges[pair]
+        assert style == "dashed" and colour.endswith(plots.DEAD_ALPHA) and len(colour) == 9
+    for pair in [(0, 1), (0, 3), (1, 3)]:
+        _, colour, style = edges[pair]
+        assert style == "solid" and len(colour) == 7
+    assert edges[(0, 3)][0] == "skip"
+    assert edges[(0, 2)][0] == "conv1x1" and edges[(1, 2)][0] == "pool"
+
+
+def test_dot_structure_and_quoting():
+    title = space.to_str(DEAD_BRANCH) + ' "quoted" \\'
+    dot = plots.cell_dot(DEAD_BRANCH, title=title)
+    assert dot.startswith("digraph cell {") and dot.endswith("}")
+    assert "rankdir=LR" in dot
+    assert 'label="' + DEAD_BRANCH + ' \\"quoted\\" \\\\"' in dot
+    assert 'n0 [label="0\\ninput"]' in dot and 'n3 [label="3\\noutput"]' in dot
+    assert "label=" not in plots.cell_dot(DEAD_BRANCH).splitlines()[1]
+    # balanced quotes on every line, once escapes are removed
+    for line in dot.splitlines():
+        assert line.replace('\\\\', "").replace('\\"', "").count('"') % 2 == 0, line
+
+
+def test_dot_accepts_any_arch_form_and_rejects_bad_ones():
+    assert plots.cell_dot(DEAD_BRANCH) == plots.cell_dot(space.parse(DEAD_BRANCH))
+    assert plots.cell_dot(7) == plots.cell_dot(space.arch_at(7))
+    with pytest.raises(space.ArchError):
+        plots.cell_dot("|conv~0|")
+
+
+def test_all_none_cell_has_nodes_and_no_edges():
+    dot = plots.cell_dot(("none",) * 6)
+    assert _edges(dot) == {} and "n3 [" in dot
+
+
+def test_dot_renders_with_graphviz_if_present():
+    graphviz = pytest.importorskip("graphviz")
+    try:
+        svg = graphviz.Source(plots.cell_dot(DEAD_BRANCH, title=DEAD_BRANCH)).pipe(format="svg")
+    except graphviz.ExecutableNotFound:
+        pytest.skip("graphviz's dot executable is not installed")
+    assert b"conv3x3" in svg and b"output" in svg
+
+
+# --- log rule --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("values, expected", [
+    ([1, 10, 1000], True),
+    ([1, 10, 100], False),  # exactly 2 decades: linear
+    ([0.5, 1, 1000], True),
+    ([0, 1, 1000], False),  # a zero
+    ([-1, 1, 1000], False),
+    ([1, 1000, np.inf, np.nan, -np.inf], True),  # non-finite values ignored
+    ([], False),
+    ([np.nan], False),
+])
+def test_auto_log(values, expected):
+    assert plots.auto_log(values) is expected
+
+
+# --- score_scatter ---------------------------------------------------------------------------
+
+def test_scatter_points_customdata_and_stats():
+    frame = _frame()
+    fig = plots.score_scatter(frame, "mgm", "acc")
+    assert len(fig.data) == 1 and _points(fig) == len(frame)
+    trace = fig.data[0]
+    assert [c[0] for c in trace.customdata] == frame["index"].tolist()  # ints, not strings
+    assert [c[1] for c in trace.customdata] == frame["arch_str"].tolist()
+    assert "customdata[0]" in trace.hovertemplate and "customdata[1]" in trace.hovertemplate
+    got = _title_stats(fig)
+    assert got["ρ"] == f"{stats.spearman(frame['mgm'], frame['acc']):.3f}"
+    assert got["τ"] == f"{stats.kendall(frame['mgm'], frame['acc']):.3f}"
+    assert got["n"] == str(len(frame))
+    assert fig.layout.xaxis.title.text == "mgm" and fig.layout.yaxis.title.text == "acc"
+
+
+def test_scatter_log_rule_both_ways():
+    linear = _frame(scores=np.linspace(1, 50, 30))
+    wide = _frame(scores=np.logspace(-3, 4, 30))
+    assert plots.score_scatter(linear, "mgm", "acc").layout.xaxis.type == "linear"
+    fig = plots.score_scatter(wide, "mgm", "acc")
+    assert fig.layout.xaxis.type == "log" and "log" in fig.layout.xaxis.title.text
+    assert plots.score_scatter(wide, "mgm", "acc", log=False).layout.xaxis.type == "linear"
+    assert plots.score_scatter(linear, "mgm", "acc", log=True).layout.xaxis.type == "log"
+
+
+def test_scatter_drops_nan_and_notes_infinite():
+    frame = _frame(scores=np.linspace(1, 50, 30))
+    frame.loc[[0, 1], "mgm"] = np.nan
+    frame.loc[2, "acc"] = np.nan
+    frame.loc[[3, 4, 5], "mgm"] = [np.inf, -np.inf, -np.inf]
+    fig = plots.score_scatter(frame, "mgm", "acc")
+    assert _points(fig) == 30 - 3 - 3
+    assert all(np.isfinite(fig.data[0].x))
+    assert "3 infinite score(s) not shown" in fig.layout.title.text
+    kept = frame.dropna(subset=["mgm", "acc"])  # infinite scores still count in rho and tau
+    got = _title_stats(fig)
+    assert got["n"] == "27"
+    assert got["ρ"] == f"{stats.spearman(kept['mgm'], kept['acc']):.3f}"
+    assert got["τ"] == f"{stats.kendall(kept['mgm'], kept['acc']):.3f}"
+
+
+def test_scatter_notes_non_positive_scores_on_a_forced_log_axis():
+    frame = _frame(scores=np.linspace(-5, 50, 30))
+    fig = plots.score_scatter(frame, "mgm", "acc", log=True)
+    assert _points(fig) == int((frame["mgm"] > 0).sum())
+    assert "≤ 0 not shown on the log axis" in fig.layout.title.text
+
+
+def test_scatter_highlight_trace():
+    frame = _frame()
+    top = frame.nlargest(5, "mgm")["index"].tolist()
+    fig = plots.score_scatter(frame, "mgm", "acc", highlight=top + [99999], title="MGM")
+    assert len(fig.data) == 2 and _points(fig) == len(frame)
+    main, hot = fig.data
+    assert sorted(int(c[0]) for c in hot.customdata) == sorted(top)
+    assert not {int(c[0]) for c in main.customdata} & set(top)
+    assert hot.marker.color != main.marker.color and hot.name == "highlighted"
+    assert fig.layout.title.text.startswith("MGM<br>")
+
+
+def test_scatter_with_too_few_rows_says_n_a():
+    fig = plots.score_scatter(_frame(n=2), "mgm", "acc")
+    assert _title_stats(fig) == {"ρ": "n/a", "τ": "n/a", "n": "2"}
+
+
+# --- score_histogram -------------------------------------------------------------------------
+
+def test_histogram_linear_and_log():
+    linear = plots.score_histogram(_frame(scores=np.linspace(1, 50, 30)), "mgm")
+    assert linear.layout.xaxis.title.text == "mgm"
+    np.testing.assert_allclose(linear.data[0].x, np.linspace(1, 50, 30))
+    scores = np.logspace(-3, 4, 30)
+    scores[0] = np.nan
+    scores[1] = np.inf
+    logged = plots.score_histogram(_frame(scores=scores), "mgm")
+    assert logged.layout.xaxis.title.text == "log10(mgm)"
+    np.testing.assert_allclose(logged.data[0].x, np.log10(scores[2:]))
+    assert "1 infinite score(s) not shown" in logged.layout.title.text
+    forced = plots.score_histogram(_frame(scores=np.logspace(-3, 4, 30)), "mgm", log=False)
+    assert forced.layout.xaxis.title.text == "mgm"
+
+
+# --- correlations ----------------------------------------------------------------------------
+
+def test_heatmap_is_symmetric_with_ones_on_the_diagonal():
+    frame = _frame()
+    frame["neg"] = -frame["mgm"]
+    frame["noise"] = np.random.default_rng(1).normal(size=len(frame))
+    names = ["mgm", "neg", "noise", "acc"]
+    fig = plots.correlation_heatmap(frame, names)
+    z = np.array(fig.data[0].z, dtype=float)
+    assert z.shape == (4, 4)
+    np.testing.assert_allclose(z, z.T)
+    np.testing.assert_allclose(np.diag(z), 1.0)
+    assert z[0, 1] == pytest.approx(-1.0)
+    assert z[0, 3] == pytest.approx(stats.spearman(frame["mgm"], frame["acc"]))
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (-1, 1)
+    assert list(fig.data[0].x) == names and fig.data[0].texttemplate
+
+
+def test_correlation_bars():
+    table = pd.DataFrame({"proxy": ["mgm", "naswot"], "spearman": [0.6, 0.8], "kendall": [0.4, 0.6]})
+    fig = plots.correlation_bars(table)
+    assert fig.layout.barmode == "group" and len(fig.data) == 2
+    assert list(fig.data[0].x) == ["mgm", "naswot"] and list(fig.data[0].y) == [0.6, 0.8]
+    assert list(fig.data[1].y) == [0.4, 0.6]
+    assert tuple(fig.layout.yaxis.range) == (-1, 1)
+
+
+def test_figures_serialise():
+    frame = _frame()
+    for fig in [plots.score_scatter(frame, "mgm", "acc", highlight=[]),
+                plots.score_histogram(frame, "mgm"),
+                plots.correlation_heatmap(frame, ["mgm", "acc"])]:
+        assert fig.to_json()
+
+
+# --- torch-free ------------------------------------------------------------------------------
+
+def test_importing_plots_does_not_import_torch():
+    code = "import sys, knas.plots; assert 'torch' not in sys.modules, 'knas.plots imported torch'"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
