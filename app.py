@@ -1,19 +1,68 @@
-"""KNAS Studio: ``streamlit run app.py``. Navigation and the shared sidebar; pages live in pages/."""
+"""KNAS Studio: ``streamlit run app.py``. This is the Home page; the other pages are in pages/
+(Streamlit's pages folder, which keeps deep links such as ``/live?job=ID`` working on a fresh server).
+The sidebar (navigation, device, cache size, running jobs) comes from ``knas.ui.page_setup``."""
 import streamlit as st
 
-from pages import common
+from knas import jobs, machine, ui, ui_run
+from knas.errors import KnasError
 
-st.set_page_config(page_title="KNAS Studio", page_icon="🔎", layout="wide")
+ui.page_setup("Home")
+st.title("KNAS Studio")
+st.markdown(
+    "KNAS searches the 15,625 cells of NAS-Bench-201 **without training them**: it scores each "
+    "randomly initialised network by **MGM**, the mean of the Gram matrix of per-sample gradients. "
+    "It keeps the top-k cells by that score and picks the best of those with a cheap fine-grained "
+    "step (a benchmark lookup or a short training run). "
+    "Searches run in the background, so you can close the browser and come back to the results."
+)
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/new_search.py", title="New search", icon="🚀"),
-    st.Page("pages/live.py", title="Live run", icon="📈"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️"),
-    st.Page("pages/explorer.py", title="Explorer", icon="🧬"),
-    st.Page("pages/data.py", title="Data", icon="🗂️"),
-]
+settings = ui.app_settings()
 
-page = st.navigation(PAGES)
-common.sidebar()
-page.run()
+st.subheader("This machine")
+info = ui.device_info()
+cols = st.columns(4)
+cols[0].metric("Device", info.get("device", "cpu").upper(), help=info.get("name", ""))
+found = {name: path for name, path in settings.datasets.items() if path}
+cols[1].metric("Datasets", len(found), help=", ".join(found) or "none found")
+truth = ui.load_truth(settings.truth) if settings.truth else None
+cols[2].metric("Ground truth", "loaded" if truth is not None else "not set" if not settings.truth
+               else "not usable")
+cols[3].metric("Cache", machine.human_bytes(machine.folder_size(jobs.default_root())))
+if info.get("error"):
+    st.warning(f"Device check: {info['error']}. Searches run on the CPU.")
+for name, path in found.items():
+    st.caption(f"{name}: `{path}`")
+if truth is not None:
+    st.caption(f"Ground truth: `{settings.truth}` ({len(truth):,} cells)")
+
+problems = ui_run.missing(settings)
+if problems:
+    st.subheader("Before you search")
+    for problem in problems:
+        st.warning(problem)
+    st.page_link("pages/data.py", label="Open the Data page: download CIFAR-10, point to a folder, "
+                 "load a table", icon="🗂️")
+
+st.subheader("Quick demo search")
+st.caption("MGM with n = 16 on 100 random cells, top-10 picked by CIFAR-10 validation accuracy, "
+           "against random selection. About a minute on a CPU.")
+demo = ui_run.demo_config(settings)
+if demo is None:
+    st.caption("The demo needs CIFAR-10 and a ground-truth table (see above).")
+if st.button("Quick demo search", type="primary", disabled=demo is None, icon="⚡"):
+    job_id = jobs.start(demo, ui.job_store())
+    st.switch_page("pages/live.py", query_params={"job": job_id})
+st.page_link("pages/new_search.py", label="Or set up your own search", icon="🚀")
+
+st.subheader("Recent jobs")
+store = ui.job_store()
+ids = store.ids()
+if not ids:
+    st.caption("No jobs yet.")
+for job_id in ids[:10]:
+    try:
+        state, config = store.state(job_id), store.config(job_id)
+    except KnasError:
+        continue  # deleted while we read
+    st.page_link("pages/live.py", label=ui_run.job_label(job_id, state, config),
+                 query_params={"job": job_id}, icon="📈")

@@ -192,6 +192,37 @@ def _cmd_job_worker(args) -> int:
     return 0 if status in ("finished", "cancelled") else 1
 
 
+def _cmd_export(args) -> int:
+    from pathlib import Path
+
+    from . import benchmark, export, jobs, space
+
+    if args.arch is not None:
+        arch = space.validate(int(args.arch) if args.arch.isdigit() else args.arch)
+        if args.format == "string":
+            text, default = space.to_str(arch) + "\n", None
+        else:
+            text, default = export.arch_module_source(arch, args.num_classes), export.module_file_name(arch)
+    elif args.job:
+        store = jobs.JobStore(args.jobs)
+        state, config, events = store.state(args.job), store.config(args.job), store.events(args.job)
+        if args.format == "scores":
+            text, default = export.scores_csv(export.job_scores(events)), f"scores-{args.job}.csv"
+        else:
+            truth = benchmark.load_table(config.truth) if config.truth else None
+            text = export.html_report(config.to_dict(), state, events, truth)
+            default = export.report_file_name(args.job)
+    else:
+        raise jobs.JobError("give --arch (an index or arch string) or --job ID")
+    out = args.out or default
+    if out in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text)
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m knas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,6 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_id")
     p.add_argument("--jobs", default=None)
     p.set_defaults(func=_cmd_job_worker)
+
+    p = sub.add_parser("export", help="export a cell (string or PyTorch module) or a job (scores, HTML report)")
+    p.add_argument("--arch", help="benchmark index or arch string")
+    p.add_argument("--job", help="job id (see `jobs`)")
+    p.add_argument("--format", default=None, choices=["string", "module", "scores", "report"],
+                   help="cell: string or module (default module); job: scores or report (default report)")
+    p.add_argument("--num-classes", type=int, default=10, help="head size of an exported module")
+    p.add_argument("--jobs", default=None, help="job store folder (default cache/jobs)")
+    p.add_argument("--out", default=None, help="file to write (- for stdout)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("correlate", help="rank correlation of a scores CSV with ground truth")
     p.add_argument("scores", help="CSV written by `score`")

@@ -117,7 +117,8 @@ class JobStore:
             self.db.set(f"{job_id}:config", config.to_dict())
             self.db.delete(f"{job_id}:cancel")
             attempts = state.get("attempts", 0) + 1 if state else 1
-            self.db.set(f"{job_id}:state", {"status": "queued", "created": time.time(),
+            created = state.get("created", time.time()) if state else time.time()
+            self.db.set(f"{job_id}:state", {"status": "queued", "created": created,
                                             "updated": time.time(), "events": 0, "attempts": attempts,
                                             "pid": None, "heartbeat": time.time(), "error": None,
                                             "progress": {}, "summary": None})

@@ -120,6 +120,7 @@ class SearchConfig:
         for baseline in self.baselines:
             if baseline != RANDOM:
                 _check(errors, "baselines", lambda b=baseline: _proxy_members(b))
+        _check(errors, "params", lambda: _check_params_spec(self.params))
         if self.n < 2:
             errors["n"] = "at least 2 samples per network (MGM compares samples)"
         if self.k < 1:
@@ -166,9 +167,20 @@ def _check(errors: dict, name: str, fn):
 
 def _proxy_members(name: str) -> list[str]:
     members = name.split(":", 1)[1].split("+") if name.startswith("ensemble:") else [name]
+    members = [m.strip() for m in members if m.strip()]
+    if not members:
+        raise ValueError("choose at least one proxy")
     for member in members:
         proxies.info(member)
     return members
+
+
+def _check_params_spec(spec: str) -> None:
+    parts = spec.split(":")
+    if spec == "all" or (len(parts) == 3 and parts[0] == "first" and parts[1].isdigit()
+                         and parts[2].isdigit() and int(parts[1]) >= 1 and int(parts[2]) >= 1):
+        return
+    raise ValueError(f"bad parameter selection {spec!r}: use all or first:L:m (L, m >= 1)")
 
 
 def _require_column(path: str, column: str) -> None:
@@ -365,9 +377,12 @@ class Search:
                                        train_samples=self.config.train_samples or None)
         accuracies = {}
         for position, index in enumerate(topk):
-            result = train.train_and_evaluate(index, self.dataset, settings,
-                                              device=self._train_device(),
-                                              should_stop=self.should_stop)
+            try:
+                result = train.train_and_evaluate(index, self.dataset, settings,
+                                                  device=self._train_device(),
+                                                  should_stop=self.should_stop)
+            except train.TrainingCancelled:
+                raise Cancelled() from None
             accuracies[index] = result.val_accuracy
             yield {"kind": "trained", "method": method, "repeat": repeat, "index": index,
                    "val_accuracy": result.val_accuracy, "seconds": result.seconds,

@@ -1,2 +1,171 @@
+"""Compare: proxies side by side over the same candidates, and runs side by side (paper table)."""
+from __future__ import annotations
+
 import streamlit as st
-st.title('compare')
+
+from knas import benchmark, export, jobs, plots, runview, stats, ui
+from knas.errors import KnasError
+
+DEFAULT_COLUMN = "cifar10_test"
+
+
+@st.cache_data(show_spinner="Reading the job's scores…", max_entries=8)
+def _job_scores(directory: str, job_id: str, n_events: int, repeat: int):
+    """A job's scores for one repeat; ``n_events`` keys the cache (a finished job never changes)."""
+    return export.job_scores(jobs.JobStore(directory).events(job_id), repeat)
+
+
+def _finished(store: jobs.JobStore) -> dict:
+    """id -> (config, state) of every finished job, newest first."""
+    out = {}
+    for job_id in store.ids():
+        try:
+            state = store.state(job_id)
+            if state["status"] == "finished":
+                out[job_id] = (store.config(job_id), state)
+        except KnasError:
+            continue
+    return out
+
+
+def _truth_columns(tables: dict) -> dict:
+    """'table · column' -> (table, column) for every value column worth correlating with."""
+    options = {}
+    for label, table in tables.items():
+        if table is None:
+            continue
+        for column in table.columns:
+            if column != "arch_str" and not column.startswith("n_seeds"):
+                options[f"{label} · {column}"] = (table, column)
+    return options
+
+
+ui.page_setup("Compare")
+st.title("Compare")
+app = ui.app_settings()
+store = ui.job_store()
+finished = _finished(store)
+labels = {job_id: export.job_label(job_id, config) for job_id, (config, _) in finished.items()}
+
+proxies_tab, runs_tab = st.tabs(["Proxies side by side", "Runs side by side"])
+
+# --- proxies over the same candidates ------------------------------------------------------------
+with proxies_tab:
+    sources = ["A finished job", "A scores CSV"]
+    source = st.radio("Scores from", sources, horizontal=True, key="compare_source",
+                      index=0 if finished else 1)
+    frame, truth_path, default_column = None, app.truth, DEFAULT_COLUMN
+    if source == sources[0]:
+        if not finished:
+            st.info("No finished job yet: start one on the New search page, or load a scores CSV.")
+        else:
+            job_id = st.selectbox("Job", list(finished), format_func=labels.get, key="compare_job")
+            config, state = finished[job_id]
+            repeat = 0
+            if config.repeats > 1:
+                repeat = st.selectbox("Repeat (each repeat scores its own pool)", range(config.repeats),
+                                      key="compare_repeat")
+            frame = _job_scores(str(store.directory), job_id, int(state.get("events", 0)), int(repeat))
+            truth_path = config.truth or app.truth
+            default_column = config.report_column or DEFAULT_COLUMN
+    else:
+        upload = st.file_uploader("Scores CSV, as `python -m knas score --out scores.csv` writes it "
+                                  "(columns index, arch_str, one per proxy)", type=["csv"],
+                                  key="compare_upload")
+        if upload is None:
+            st.info("Upload a scores CSV to compare its proxies.")
+        else:
+            try:
+                frame = export.read_scores_csv(upload.getvalue())
+            except export.ExportError as err:
+                st.error(export.md_escape(f"{upload.name}: {err}"))
+
+    if frame is not None and frame.empty:
+        st.info("This job scored no cells (a random-selection run only, or nothing finished).")
+        frame = None
+    if frame is not None:
+        proxies = export.proxy_columns(frame)
+        st.caption(f"{len(frame):,} cells · proxies: {', '.join(proxies)}")
+        tables = {"ground truth": ui.load_truth(truth_path),
+                  "12-epoch": ui.load_truth(app.table12) if app.table12 != truth_path else None}
+        options = _truth_columns(tables)
+        if not options:
+            st.info("No ground-truth table: set one on the Data page to see ρ, τ and top-10% overlap. "
+                    "The proxy-vs-proxy correlations below need none.")
+        else:
+            keys = list(options)
+            default = next((i for i, k in enumerate(keys) if k.endswith(f" · {default_column}")), 0)
+            choice = st.selectbox("Compare against", keys, index=default, key="compare_truth")
+            table, column = options[choice]
+            truth = export.truth_for(frame, table, column)
+            missing = int(truth.isna().sum())
+            result = stats.correlation_table(frame, proxies, truth)
+            st.subheader(f"Rank correlation with {column}")
+            st.dataframe(result, hide_index=True, column_config={
+                "spearman": st.column_config.NumberColumn("Spearman ρ", format="%.3f"),
+                "kendall": st.column_config.NumberColumn("Kendall τ", format="%.3f"),
+                "top10_overlap": st.column_config.NumberColumn("top-10% overlap", format="%.2f"),
+                "n": st.column_config.NumberColumn("cells", format="%d"),
+            })
+            if missing:
+                st.caption(f"{missing} cell(s) have no {column} value in the table and are left out.")
+            st.plotly_chart(plots.correlation_bars(result), key="compare_bars")
+            shown = st.selectbox("Scatter for", proxies, key="compare_scatter_proxy")
+            st.plotly_chart(plots.score_scatter(frame.assign(**{column: truth}), shown, column),
+                            key="compare_scatter")
+        if len(proxies) > 1:
+            st.plotly_chart(plots.correlation_heatmap(frame, proxies), key="compare_heatmap")
+        st.download_button("Scores CSV", export.scores_csv(frame), file_name="scores.csv",
+                           mime="text/csv", on_click="ignore", key="compare_scores_csv")
+
+# --- runs in the paper's table form --------------------------------------------------------------
+with runs_tab:
+    if not finished:
+        st.info("No finished job yet. Runs appear here once they finish.")
+    else:
+        chosen = st.multiselect("Runs", list(finished), default=list(finished)[:3],
+                                format_func=labels.get, key="compare_runs")
+        summaries = {}
+        for job_id in chosen:
+            config, state = finished[job_id]
+            summary = state.get("summary")
+            if not summary:
+                summary = runview.summary(store.events(job_id))
+            summaries[labels[job_id]] = summary
+        if chosen:
+            table = export.paper_table(summaries)
+            st.dataframe(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]),
+                         hide_index=True, column_config={
+                             "coarse_s": st.column_config.NumberColumn("coarse s", format="%.1f"),
+                             "fine_s": st.column_config.NumberColumn("fine s", format="%.1f"),
+                             "total_s": st.column_config.NumberColumn("total s", format="%.1f"),
+                             "networks_scored": st.column_config.NumberColumn("networks scored", format="%.0f"),
+                             "networks_trained": st.column_config.NumberColumn("networks trained", format="%.0f"),
+                         })
+            st.caption("Mean ± std over each run's repeats of the chosen cell's test accuracy; costs are "
+                       "means per search (seconds, networks scored by the coarse stage, trained by the fine).")
+            references = {}
+            for job_id in chosen:
+                config, _ = finished[job_id]
+                if config.truth and config.report_column:
+                    references.setdefault((config.truth, config.report_column), []).append(job_id[:8])
+            for (path, column), ids in references.items():
+                truth = ui.load_truth(path)
+                if truth is None or column not in truth.columns:
+                    continue
+                index, value = benchmark.best(truth, column)
+                st.markdown(f"Best possible in the space on `{column}`: **{value:.2f}** "
+                            f"(index {index}) — for {', '.join(ids)}")
+            st.download_button("Table as CSV", table.to_csv(index=False), file_name="knas_runs.csv",
+                               mime="text/csv", on_click="ignore", key="compare_runs_csv")
+
+            report_id = st.selectbox("HTML report for", chosen, format_func=labels.get,
+                                     key="compare_report_job")
+            report_config, report_state = finished[report_id]
+            report_truth = ui.load_truth(report_config.truth) if report_config.truth else None
+            st.download_button(
+                "HTML report", file_name=export.report_file_name(report_id), mime="text/html",
+                on_click="ignore", key="compare_report",
+                data=lambda: export.html_report(report_config.to_dict(), report_state,
+                                                store.events(report_id), report_truth),
+                help="A self-contained page (settings, results, chosen cells, figures) to share.")

@@ -1,2 +1,184 @@
+"""Data: which datasets and ground-truth tables the app uses, downloads, conversion and the cache."""
+from __future__ import annotations
+
+from pathlib import Path
+
 import streamlit as st
-st.title('data')
+
+from knas import benchmark, data, export, machine, settings, ui
+from knas.cache import ScoreCache, default_root
+from knas.export import md_escape
+
+LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16-120": "ImageNet16-120"}
+OFFICIAL_FOLDERS = {"cifar10": "cifar-10-batches-py/", "cifar100": "cifar-100-python/",
+                    "imagenet16-120": "ImageNet16/ (NAS-Bench-201's pickle batches)"}
+TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)"}
+
+
+def _path(text: str) -> Path:
+    return Path(text.strip().strip('"').strip("'")).expanduser()
+
+
+def _dataset_status(name: str, path: str) -> tuple[str, bool]:
+    """A one-line state for a dataset path, judged by names only (nothing is unpickled)."""
+    if not path:
+        return "not set", False
+    p = Path(path)
+    if not p.exists():
+        return f"{md_escape(path)} does not exist", False
+    kind = data.detect(p)
+    if kind is None:
+        return f"{md_escape(path)} holds no dataset in a known layout", False
+    return f"{kind} at {md_escape(path)}", True
+
+
+def _next_step(name: str) -> str:
+    how = ["download it below"] if name in data.SOURCES else []
+    how.append(f"put it in {md_escape(machine.data_root())} in its official layout "
+               f"({md_escape(OFFICIAL_FOLDERS[name])})")
+    how.append("or point to a folder or .npz that holds it under “Use a dataset at a path”")
+    return "Next step: " + ", ".join(how) + "."
+
+
+def _save(update) -> None:
+    current = settings.load()
+    update(current)
+    settings.save(current)
+
+
+ui.page_setup("Data")
+st.title("Data")
+st.caption("Where the datasets and ground-truth tables are. Choices are kept in "
+           f"{md_escape(settings.path())} and shared by every page, worker and restart.")
+app = ui.app_settings()
+found = machine.find_datasets()
+
+# --- datasets ------------------------------------------------------------------------------------
+st.header("Datasets")
+for name in data.BENCHMARK_DATASETS:
+    path = app.dataset_path(name)
+    state, ok = _dataset_status(name, path)
+    origin = " (found in the data folder)" if path and found.get(name) == path else ""
+    if ok:
+        st.success(f"**{LABELS[name]}**: {state}{origin}")
+    else:
+        st.warning(f"**{LABELS[name]}**: missing — {state}. {_next_step(name)}")
+
+with st.form("dataset_form"):
+    st.subheader("Use a dataset at a path")
+    name = st.selectbox("Dataset", data.BENCHMARK_DATASETS, format_func=LABELS.get, key="data_ds_name")
+    text = st.text_input("Folder (official layout or one sub-folder per class) or .npz file",
+                         key="data_ds_path", placeholder=str(machine.data_root() / "cifar-10-batches-py"))
+    st.caption("The CIFAR and ImageNet16 files are Python pickles: reading them runs code stored in "
+               "them. Point only at copies you trust. `.npz` files are read without pickle.")
+    submitted = st.form_submit_button("Check and save", key="data_ds_submit")
+if submitted:
+    if not text.strip():
+        st.error("Give a path first.")
+    else:
+        path = _path(text)
+        try:
+            with st.spinner(f"Reading the test split of {path}…"):
+                sample = data.load_named(name, path, "test")
+        except (data.DataError, ValueError, OSError) as err:
+            st.error(f"Not saved: {md_escape(err)}")
+        else:
+            _save(lambda s: s.datasets.__setitem__(name, str(path)))
+            h, w = sample.images.shape[1:3]
+            st.success(f"Saved {LABELS[name]} = {md_escape(path)}: {len(sample):,} test images of {h}×{w}, "
+                       f"{sample.num_classes} classes.")
+
+st.subheader("Download")
+st.caption(f"From the official source into {md_escape(machine.data_root())} (set `KNAS_DATA_DIR` to change it), "
+           "with an MD5 check. ImageNet16-120 has no public download: place it by hand.")
+for name in data.SOURCES:
+    if st.button(f"Download {LABELS[name]}", key=f"data_download_{name}"):
+        bar = st.progress(0.0, text=f"Connecting to {data.SOURCES[name].url}…")
+
+        def progress(done: int, total: int | None, bar=bar) -> None:
+            fraction = min(done / total, 1.0) if total else 0.0
+            size = machine.human_bytes(done) + (f" of {machine.human_bytes(total)}" if total else "")
+            bar.progress(fraction, text=f"Downloading: {size}")
+
+        try:
+            folder = data.download(name, machine.data_root(), progress=progress)
+        except (data.DataError, ValueError, OSError) as err:
+            bar.empty()
+            st.error(md_escape(err))
+        else:
+            bar.progress(1.0, text="Done")
+            _save(lambda s, n=name, f=folder: s.datasets.__setitem__(n, str(f)))
+            st.success(f"{LABELS[name]} is ready at {md_escape(folder)} and saved as the {LABELS[name]} dataset.")
+
+# --- ground truth --------------------------------------------------------------------------------
+st.header("Ground-truth tables")
+for field, label in TABLES.items():
+    current = getattr(app, field)
+    if not current:
+        st.warning(f"**{label}**: not set. Next step: give a CSV (`index,arch_str,…`) or an official "
+                   "NAS-Bench-201 `.pth` below.")
+    elif not Path(current).is_file():
+        st.warning(f"**{label}**: {md_escape(current)} does not exist. Next step: give its new path below.")
+    else:
+        st.success(f"**{label}**: {md_escape(current)}")
+
+with st.form("table_form"):
+    st.subheader("Use a table at a path")
+    field = st.selectbox("Table", list(TABLES), format_func=TABLES.get, key="data_table_field")
+    text = st.text_input("CSV or official NAS-Bench-201 .pth", key="data_table_path")
+    st.caption("⚠️ Converting a `.pth` unpickles it, which can run code stored in the file. It runs "
+               "once, in a separate process, for a file you name here; the converted table is cached "
+               "and later loads read only the cache.")
+    trusted = st.checkbox("I trust this .pth file (needed only for .pth)", key="data_table_trust")
+    submitted = st.form_submit_button("Check and save", key="data_table_submit")
+if submitted:
+    path = _path(text) if text.strip() else None
+    if path is None:
+        st.error("Give a path first.")
+    elif not path.is_file():
+        st.error(f"Not saved: {md_escape(path)} is not a file.")
+    else:
+        table = None
+        try:
+            if path.suffix.lower() in benchmark.PTH_SUFFIXES:
+                if not trusted:
+                    raise export.ExportError("tick “I trust this .pth file” to convert it")
+                with st.spinner("Converting (a few minutes for the full benchmark)…"):
+                    st.caption(md_escape(export.convert_table(path)))
+            table = benchmark.load_table(path)
+        except (benchmark.BenchmarkError, export.ExportError, OSError) as err:
+            st.error(f"Not saved: {md_escape(err)}")
+        if table is not None:
+            _save(lambda s: setattr(s, field, str(path)))
+            st.success(f"Saved {TABLES[field]} = {md_escape(path)}: {len(table):,} cells, columns "
+                       f"{md_escape(', '.join(map(str, table.columns)))}.")
+
+# --- cache ---------------------------------------------------------------------------------------
+st.header("Cache")
+scores = ScoreCache()
+try:
+    entries, score_bytes = len(scores), scores.size_bytes()
+finally:
+    scores.close()
+a, b, c = st.columns(3)
+a.metric("Cached scores", f"{entries:,}", help=f"{machine.human_bytes(score_bytes)} in {scores.directory}")
+b.metric("Runtime folder", machine.human_bytes(machine.folder_size(default_root())),
+         help=f"{default_root()}: scores, jobs and settings")
+c.metric("Converted tables", machine.human_bytes(machine.folder_size(benchmark.DEFAULT_CACHE_DIR)),
+         help=str(benchmark.DEFAULT_CACHE_DIR))
+
+store = ui.job_store()
+running = export.active_jobs(store)
+with st.expander("Clear the score cache"):
+    st.write("Removes every cached proxy score; jobs keep their results, but any search run again "
+             "scores its cells from scratch.")
+    if running:
+        st.info(f"{len(running)} job(s) are queued or running; the cache cannot be cleared until they end.")
+    typed = st.text_input(f"Type {export.CONFIRM_WORD} to confirm", key="data_clear_word")
+    if st.button("Clear score cache", type="primary", key="data_clear"):
+        try:
+            removed = export.clear_score_cache(typed, store=store)
+        except export.ExportError as err:
+            st.error(md_escape(err))
+        else:
+            st.success(f"Cleared {removed:,} cached scores.")

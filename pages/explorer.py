@@ -1,2 +1,199 @@
+"""Explorer: any of the 15,625 cells by index, by arch string or edge by edge; deep link ?arch=N."""
+from __future__ import annotations
+
+import math
+
 import streamlit as st
-st.title('explorer')
+
+from knas import benchmark, costs, export, plots, space, ui
+from knas.cache import default_dir
+
+CURRENT = "explorer_index"  # the cell shown (benchmark index)
+SEEN_QP = "explorer_seen_qp"  # the ?arch= value this session last wrote or followed
+STR_ERROR = "explorer_str_error"
+EDGE_KEYS = [f"explorer_edge_{e}" for e in range(len(space.EDGES))]
+DATASET_COLUMNS = [("CIFAR-10", "cifar10_test"), ("CIFAR-100", "cifar100_test"),
+                   ("ImageNet16-120", "imagenet16_test")]
+
+
+def _go(index: int) -> None:
+    """Show cell ``index``: every input widget follows (allowed in callbacks and before drawing)."""
+    arch = space.arch_at(int(index))
+    st.session_state[CURRENT] = int(index)
+    st.session_state["explorer_number"] = int(index)
+    st.session_state["explorer_str"] = space.to_str(arch)
+    for key, op in zip(EDGE_KEYS, arch):
+        st.session_state[key] = op
+    st.session_state.pop(STR_ERROR, None)
+
+
+def _from_query(value: str) -> int:
+    """``?arch=`` holds an index; an arch string works too."""
+    value = value.strip()
+    return space.index_of(space.arch_at(int(value)) if value.lstrip("-").isdigit() else space.parse(value))
+
+
+def _on_number() -> None:
+    _go(int(st.session_state["explorer_number"]))
+
+
+def _on_str() -> None:
+    text = st.session_state["explorer_str"]
+    try:
+        index = space.index_of(space.parse(text))
+    except space.ArchError as err:
+        st.session_state[STR_ERROR] = str(err)  # keep what was typed, so it can be fixed
+        return
+    _go(index)
+
+
+def _on_edges() -> None:
+    _go(space.index_of(tuple(st.session_state[key] for key in EDGE_KEYS)))
+
+
+def _neighbour_key(index: int) -> str:
+    return f"explorer_neighbours_{index}"  # a fresh table (and selection) for every cell
+
+
+def _follow_neighbour_selection() -> None:
+    """A row picked in the neighbour table on the last run: go there (before any widget draws)."""
+    if CURRENT not in st.session_state:
+        return
+    current = st.session_state[CURRENT]
+    picked = st.session_state.get(_neighbour_key(current))
+    rows = (picked or {}).get("selection", {}).get("rows", []) if isinstance(picked, dict) else []
+    if rows and 0 <= rows[0] < 24:
+        _go(space.index_of(space.neighbours(space.arch_at(current))[rows[0]]))
+
+
+# --- which cell: deep link first, then the session's own choice --------------------------------
+query = st.query_params.get("arch")
+if query is not None and query != st.session_state.get(SEEN_QP):
+    st.session_state[SEEN_QP] = query
+    try:
+        _go(_from_query(query))
+    except (space.ArchError, ValueError) as err:
+        st.warning(export.md_escape(f"Link parameter arch={query!r} names no cell: {err}"))
+_follow_neighbour_selection()
+if CURRENT not in st.session_state:
+    _go(0)
+index = st.session_state[CURRENT]
+arch = space.arch_at(index)
+if st.query_params.get("arch") != str(index):
+    st.query_params["arch"] = str(index)
+st.session_state[SEEN_QP] = str(index)
+
+settings = ui.app_settings()
+truth = ui.load_truth(settings.truth)
+table12 = ui.load_truth(settings.table12)
+
+ui.page_setup("Explorer")
+st.title("Explorer")
+st.caption("Any of NAS-Bench-201's 15,625 cells: type an index or an arch string, or pick the op on "
+           f"each edge. Link to this view with `?arch={index}`.")
+
+# --- the three ways in ---------------------------------------------------------------------------
+left, right = st.columns([1, 3])
+left.number_input("Benchmark index", min_value=0, max_value=space.N_ARCHS - 1, step=1,
+                  key="explorer_number", on_change=_on_number)
+right.text_input("Arch string", key="explorer_str", on_change=_on_str,
+                 help="NAS-Bench-201's form, as in the box under the cell below; press Enter to go")
+if st.session_state.get(STR_ERROR):
+    st.error(f"Not a valid arch string: {export.md_escape(st.session_state[STR_ERROR])}. "
+             f"Still showing cell {index}.")
+
+edge_columns = st.columns(len(space.EDGES))
+for column, key, (dst, src) in zip(edge_columns, EDGE_KEYS, space.EDGES):
+    column.selectbox(f"edge {src}→{dst}", space.OPS, key=key, on_change=_on_edges,
+                     format_func=lambda op: plots.OP_LABELS.get(op, op))
+
+# --- the cell ------------------------------------------------------------------------------------
+st.header(f"Cell {index}")
+picture, facts = st.columns([3, 2])
+with picture:
+    ui.show_arch(arch)
+    download_left, download_right = st.columns(2)
+    download_left.download_button("Arch string (.txt)", space.to_str(arch) + "\n",
+                                  file_name=f"nb201_cell_{index}.txt", mime="text/plain",
+                                  on_click="ignore", key="explorer_dl_str")
+    download_right.download_button("PyTorch module (.py)", export.arch_module_source(arch),
+                                   file_name=export.module_file_name(arch), mime="text/x-python",
+                                   on_click="ignore", key="explorer_dl_module",
+                                   help="Plain PyTorch: build() gives this cell's network (CIFAR-10 head)")
+
+with facts:
+    a, b = st.columns(2)
+    a.metric("Parameters (CIFAR-10)", f"{costs.count_params(arch) / 1e6:.3f} M")
+    b.metric("FLOPs (32×32)", f"{costs.count_flops(arch) / 1e6:.2f} M")
+    if truth is not None:
+        try:
+            row = benchmark.lookup(truth, index)
+        except benchmark.NotInTable as err:
+            row = None
+            st.info(export.md_escape(err))
+        if row is not None:
+            shown = [(label, col) for label, col in DATASET_COLUMNS if col in row]
+            for col_widget, (label, col) in zip(st.columns(max(len(shown), 1)), shown):
+                value = row[col]
+                col_widget.metric(f"{label} test", "n/a" if math.isnan(value) else f"{value:.2f}%",
+                                  help=f"{col}, 200 epochs, mean over seeds")
+            if "params_mb_c10" in row and not math.isnan(row["params_mb_c10"]):
+                ours = costs.count_params(arch) / 1e6
+                note = "agrees" if abs(row["params_mb_c10"] - ours) < 5e-7 else \
+                    "differs (a known NAS-Bench-201 record defect for some cells)"
+                st.caption(f"The table records {row['params_mb_c10']:.6f} M parameters; ours {note}.")
+    else:
+        st.info("No ground-truth table set: accuracies appear once one is chosen on the Data page.")
+
+    canonical = space.canonical(arch)
+    group = space.canonical_groups()[canonical]
+    live = sum(space.live_edges(arch))
+    st.subheader("Function")
+    st.markdown(f"**{len(group)}** of the 15,625 cells compute the same function "
+                f"({live} of 6 edges live; lowest index {group[0]}).")
+    st.code(canonical, language=None)
+    if len(group) > 1:
+        others = [i for i in group if i != index]
+        st.caption("Same function: " + ", ".join(map(str, others[:30]))
+                   + (f" … and {len(others) - 30} more" if len(others) > 30 else ""))
+
+if truth is not None:
+    with st.expander("Every ground-truth value for this cell"):
+        rows = []
+        for name, source in ((settings.truth, truth), (settings.table12, table12)):
+            if source is None:
+                continue
+            try:
+                found = benchmark.lookup(source, index)
+            except benchmark.NotInTable:
+                continue
+            rows += [{"table": name.rsplit("/", 1)[-1], "column": k, "value": v}
+                     for k, v in found.items() if k not in ("index", "arch_str")]
+        st.dataframe(rows, hide_index=True)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _cached_scores(index: int, directory: str) -> list[dict]:
+    return export.cached_scores(space.arch_at(index), directory=directory)
+
+
+st.subheader("Cached scores")
+scores = _cached_scores(index, str(default_dir()))
+if scores:
+    st.dataframe(scores, hide_index=True)
+    st.caption("Scores this cell (or a cell computing the same function) already has in the score "
+               "cache, per proxy, settings and data batch (first 50).")
+else:
+    st.caption("No cached proxy scores for this cell yet.")
+
+# --- neighbours ----------------------------------------------------------------------------------
+st.subheader("One edge away")
+neighbours = export.neighbour_rows(arch, truth)
+st.dataframe(
+    neighbours, hide_index=True, key=_neighbour_key(index), selection_mode="single-row",
+    on_select="rerun",
+    column_config={c: st.column_config.NumberColumn(c, format="%.2f")
+                   for c in neighbours.columns if c.endswith("_test")},
+)
+st.caption("Select a row to go to that cell. 'same function': the changed cell computes what this "
+           "one does (the edge was dead: dashed in the diagram, or the change does not matter).")

@@ -1,2 +1,219 @@
+"""Live run: a job's progress, scores and result, polled once a second while it runs.
+
+Deep link: ``?job=<id>``. Only the fragment below reruns while the job is active, so the page does
+not reload; once the job ends, the page reruns once and draws without polling.
+"""
+import pandas as pd
 import streamlit as st
-st.title('live')
+
+from knas import jobs, plots, runview, ui, ui_run
+from knas.errors import KnasError
+from knas.search import RANDOM, FineStage
+
+ui.page_setup("Live run")
+st.title("Live run")
+store = ui.job_store()
+ids = store.ids()
+if not ids:
+    st.info("No search has run yet.")
+    st.page_link("pages/new_search.py", label="Start a search", icon="🚀")
+    st.page_link("app.py", label="Or run the quick demo on Home", icon="🏠")
+    st.stop()
+
+wanted = st.query_params.get("job")
+if wanted and wanted not in ids:
+    st.warning(f"There is no job {wanted} in this cache ({store.directory}); pick one below.")
+if wanted in ids and st.session_state.get("live_job") != wanted:
+    st.session_state["live_job"] = wanted
+if st.session_state.get("live_job") not in ids:
+    st.session_state["live_job"] = ids[0]
+
+
+def _label(job_id: str) -> str:
+    try:
+        return ui_run.job_label(job_id, store.state(job_id), store.config(job_id), static=True)
+    except KnasError:
+        return job_id
+
+
+def _follow():
+    st.query_params["job"] = st.session_state["live_job"]
+
+
+st.selectbox("Job", ids, key="live_job", format_func=_label, on_change=_follow)
+job_id = st.session_state["live_job"]
+if st.query_params.get("job") != job_id:
+    st.query_params["job"] = job_id
+
+try:
+    config = store.config(job_id)
+    first_state = store.state(job_id)
+except KnasError as err:
+    st.error(f"This job cannot be read: {err}")
+    st.stop()
+active = first_state["status"] in jobs.ACTIVE
+truth = ui.load_truth(config.truth) if config.truth else None
+report = config.report_column
+accuracy = truth[report] if truth is not None and report in truth.columns else None
+stage = FineStage.parse(config.fine)
+
+
+def _header(state: dict) -> None:
+    status = state["status"]
+    a, b = st.columns([4, 1])
+    a.markdown(f"**{status.upper()}** · {config.proxy} on `{config.pool}` · k = {config.k} · "
+               f"n = {config.n} · fine stage `{config.fine}` · {config.repeats} repeat(s)")
+    if status in jobs.ACTIVE:
+        if b.button("Cancel", key="live_cancel", icon="⏹️"):
+            jobs.cancel(job_id, store)
+            st.toast("Cancelling: the worker stops within seconds and keeps every score.")
+    elif status in ("cancelled", "failed"):
+        if status == "failed":
+            st.error(f"The job failed: {state.get('error') or 'no reason recorded'}")
+        else:
+            st.warning("The job was cancelled. Resume continues from the cached scores.")
+        if b.button("Resume", key="live_resume", type="primary", icon="▶️"):
+            try:
+                jobs.start(store.config(job_id), store)
+            except KnasError as err:
+                st.error(f"Cannot resume: {err}")
+            else:
+                st.rerun()
+    fraction, text = ui_run.progress_view(state)
+    st.progress(fraction, text=text)
+
+
+def _scores(events, method: str, repeat: int) -> None:
+    frame = ui_run.live_frame(events, method, repeat, accuracy, report)
+    topk = runview.latest_topk(events, method, repeat)
+    members = ui_run.members(method)
+    proxy = ""
+    if members:
+        proxy = members[0] if len(members) == 1 else st.selectbox(
+            "Plot the scores of", members, key=f"live_member_{job_id}")
+    if proxy and proxy in frame.columns and len(frame):
+        left, right = st.columns(2)
+        with left:
+            if accuracy is not None:
+                fig = plots.score_scatter(frame, proxy, report, highlight=topk,
+                                          title=f"{proxy} vs {report} (top-k highlighted)")
+                event = st.plotly_chart(fig, on_select="rerun", selection_mode="points",
+                                        key=f"live_scatter_{job_id}_{method}_{repeat}")
+                points = list(event["selection"]["points"]) if event else []
+                if points and points[0].get("customdata"):
+                    index = int(points[0]["customdata"][0])
+                    with st.container(border=True):
+                        st.markdown(f"**Clicked: index {index}**")
+                        details = ui_run.point_details(index, accuracy, frame)
+                        ui.show_arch(index)
+                        st.dataframe(pd.DataFrame([details]).drop(columns=["arch_str"]),
+                                     hide_index=True)
+                else:
+                    st.caption("Click a point to see that cell.")
+            else:
+                st.info("No ground-truth table in this job's config: the score-vs-accuracy "
+                        "scatter needs one.")
+        with right:
+            st.plotly_chart(plots.score_histogram(frame, proxy),
+                            key=f"live_hist_{job_id}_{method}_{repeat}")
+    elif method == RANDOM:
+        st.caption("The random baseline scores nothing: it draws k cells from the pool.")
+    else:
+        st.caption("No scores for this method and repeat yet.")
+
+    if topk:
+        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if _final(events, method, repeat)
+                                                        else " (so far)"))
+        table = ui_run.topk_table(frame, topk, proxy, report if accuracy is not None else None,
+                                  accuracy)
+        st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(table)))
+        shown = topk[:4]
+        for col, (rank, index) in zip(st.columns(len(shown)), enumerate(shown, start=1)):
+            with col:
+                st.caption(f"#{rank} · index {index}")
+                st.graphviz_chart(plots.cell_dot(index))
+
+
+def _final(events, method, repeat) -> bool:
+    return any(e["kind"] == "topk" and e.get("final") and e["method"] == method
+               and e["repeat"] == repeat for e in events)
+
+
+def _fine(events) -> None:
+    if stage.kind == "lookup":
+        st.caption(f"Fine stage: a lookup of `{stage.column}`"
+                   + (f" in {stage.table}" if stage.table else " in the truth table")
+                   + " — instant, nothing is trained.")
+        return
+    trained = runview.training_frame(events)
+    total = config.k * len(config.methods) * config.repeats
+    st.progress(min(1.0, len(trained) / total) if total else 0.0,
+                text=f"Fine stage: {len(trained)}/{total} candidates trained for "
+                     f"{stage.epochs} epoch(s)")
+    if len(trained):
+        st.dataframe(trained, hide_index=True)
+
+
+def _result(events, method: str, repeat: int) -> None:
+    card = ui_run.result_card(events, method, repeat)
+    if card is None:
+        return
+    st.subheader(f"Result: {method}" + (f", repeat {repeat + 1}" if config.repeats > 1 else ""))
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown(f"**Chosen cell: index {card['chosen']}**")
+        ui.show_arch(int(card["chosen"]))
+    with right:
+        acc = card["test_accuracy"]
+        if pd.notna(acc):
+            delta = None if card["gap"] is None else f"{-card['gap']:.2f} vs the best"
+            st.metric(f"Test accuracy ({card['column'] or report})", f"{acc:.2f}", delta=delta)
+            if card["best_value"] is not None:
+                st.caption(f"Best in the whole space: {card['best_value']:.2f} "
+                           f"(index {card['best_index']}).")
+        else:
+            st.caption("No ground-truth table: the chosen cell's accuracy is unknown.")
+        st.markdown("**Cost of each stage**")
+        st.dataframe(card["costs"], hide_index=True)
+
+
+@st.fragment(run_every=1.0 if active else None)
+def live() -> None:
+    try:
+        state = store.state(job_id)
+    except KnasError as err:
+        st.error(f"The job is gone: {err}")
+        return
+    if active and state["status"] not in jobs.ACTIVE:
+        st.rerun()  # the whole page, so it redraws without polling
+    _header(state)
+    cache_key = f"live_events_{job_id}"
+    events, st.session_state[cache_key] = ui_run.read_events(
+        store, job_id, state, st.session_state.get(cache_key))
+    if not runview.started(events):
+        st.info("Waiting for the worker: it loads the data and the tables first.")
+        return
+
+    methods = list(config.methods)
+    a, b = st.columns(2)
+    method = a.radio("Method", methods, horizontal=True, key=f"live_method_{job_id}",
+                     help="The searched proxy first, then the baselines.") \
+        if len(methods) > 1 else methods[0]
+    repeat = b.selectbox("Repeat", range(config.repeats), format_func=lambda r: f"{r + 1}",
+                         key=f"live_repeat_{job_id}") if config.repeats > 1 else 0
+
+    _scores(events, method, repeat)
+    _fine(events)
+    results = runview.results_frame(events)
+    if len(results):
+        _result(events, method, repeat)
+    summary = runview.summary(events)
+    if summary:
+        st.subheader("Per-method summary")
+        st.dataframe(pd.DataFrame(summary), hide_index=True)
+    elif len(results):
+        st.markdown("**Finished methods so far**")
+        st.dataframe(results, hide_index=True)
+
+
+live()

@@ -1,2 +1,206 @@
+"""New search: a form for every SearchConfig field, checked as you type, with a work estimate."""
+import json
+
 import streamlit as st
-st.title('new_search')
+
+from knas import data, jobs, proxies, space, ui, ui_run
+from knas.search import DEFAULT_REPORT_COLUMN, RANDOM, SearchConfig
+
+ui.page_setup("New search")
+st.title("New search")
+settings = ui.app_settings()
+info = ui.device_info()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _estimate(values: dict, device: str) -> dict:
+    """The work estimate (a pool of all 15,625 cells takes a moment to deduplicate)."""
+    return ui_run.work_estimate(SearchConfig.from_dict(values), device)
+
+
+slots = {}  # field -> placeholder under its widget, filled with its error once the config is built
+
+st.subheader("Data")
+c1, c2 = st.columns(2)
+with c1:
+    dataset = st.selectbox("Dataset", data.BENCHMARK_DATASETS, key="ns_dataset",
+                           help="The NAS-Bench-201 dataset whose images the proxies see.")
+    slots["dataset"] = st.empty()
+    data_path = st.text_input(
+        "Dataset path", value=settings.dataset_path(dataset), key=f"ns_data_{dataset}",
+        help="A folder in the official layout (e.g. the one holding cifar-10-batches-py/), an "
+             "image folder with one sub-folder per class, or an .npz with x (uint8 NHWC) and y. "
+             "Prefilled from the Data page.")
+    slots["data"] = st.empty()
+with c2:
+    truth = st.text_input(
+        "Ground-truth table", value=settings.truth, key="ns_truth",
+        help="NAS-Bench-201 accuracies (CSV or the official .pth). Used to report the chosen "
+             "cell's accuracy and by the lookup fine stage. Leave empty to search without one.")
+    slots["truth"] = st.empty()
+    report_options = ui_run.report_options(dataset, truth)
+    default_report = DEFAULT_REPORT_COLUMN.get(dataset, "")
+    if report_options:
+        report = st.selectbox("Report column", report_options, key=f"ns_report_{dataset}",
+                              help="The truth column reported as the chosen cell's accuracy.")
+    else:
+        report = st.text_input("Report column", value=default_report,
+                               key=f"ns_report_txt_{dataset}",
+                               help="The truth column reported as the chosen cell's accuracy.")
+    report = "" if report == default_report else report
+    slots["report"] = st.empty()
+if not settings.dataset_path(dataset) or not settings.truth:
+    st.page_link("pages/data.py", label="Set datasets and tables on the Data page", icon="🗂️")
+
+st.subheader("Coarse stage: score the pool with a proxy")
+c1, c2, c3 = st.columns(3)
+with c1:
+    pool_kind = st.radio("Pool", ["random", "range", "all"], horizontal=True, key="ns_pool_kind",
+                         help="random: N cells drawn with the seed; range: benchmark indices "
+                              "A..B-1; all: the whole space (15,625 cells).")
+    if pool_kind == "random":
+        count = st.number_input("Cells", min_value=1, max_value=space.N_ARCHS, value=1000,
+                                key="ns_pool_count", help="How many random cells to score.")
+        pool = ui_run.pool_spec("random", count=count)
+    elif pool_kind == "range":
+        a, b = st.columns(2)
+        start = a.number_input("From index", min_value=0, max_value=space.N_ARCHS - 1, value=0,
+                               key="ns_pool_start", help="First benchmark index (inclusive).")
+        stop = b.number_input("To index", min_value=1, max_value=space.N_ARCHS, value=1000,
+                              key="ns_pool_stop", help="Last benchmark index (exclusive).")
+        pool = ui_run.pool_spec("range", start=start, stop=stop)
+    else:
+        pool = ui_run.pool_spec("all")
+    slots["pool"] = st.empty()
+with c2:
+    ensemble = st.toggle("Ensemble of proxies", key="ns_ensemble",
+                         help="Rank cells by the mean rank of several proxies.")
+    names = list(proxies.CATALOG)
+    if ensemble:
+        chosen = st.multiselect("Proxies", names, default=["mgm", "synflow"], key="ns_members",
+                                format_func=ui_run.proxy_label,
+                                help="Each cell's score is its mean rank across these proxies.")
+    else:
+        chosen = [st.selectbox("Proxy", names, index=names.index("mgm"), key="ns_proxy",
+                               format_func=ui_run.proxy_label,
+                               help="MGM is the KNAS paper's proxy; the others are its peers.")]
+    proxy = ui_run.proxy_spec(chosen)
+    slots["proxy"] = st.empty()
+    baselines = st.multiselect(
+        "Baselines", [RANDOM, *names], default=[RANDOM], key="ns_baselines",
+        format_func=ui_run.proxy_label,
+        help="Run on the same pools with the same fine stage, to compare against: random picks k "
+             "cells at random; a proxy runs the same two-stage search with that proxy.")
+    slots["baselines"] = st.empty()
+with c3:
+    n = st.number_input("Samples per network (n)", min_value=1, value=32, key="ns_n",
+                        help="Images in the batch each network sees; MGM compares their gradients.")
+    slots["n"] = st.empty()
+    k = st.number_input("Top-k kept", min_value=1, value=40, key="ns_k",
+                        help="How many of the best-scored cells go to the fine stage.")
+    slots["k"] = st.empty()
+    params_mode = st.radio("MGM parameters", ["all", "first"], horizontal=True, key="ns_params",
+                           format_func={"all": "all weights",
+                                        "first": "first L tensors, m elements"}.get,
+                           help="all: the paper's MGM over every weight; first: the first m "
+                                "elements of the first L tensors with at least m elements, as "
+                                "the KNAS code does.")
+    layers = elements = 1
+    if params_mode == "first":
+        a, b = st.columns(2)
+        layers = a.number_input("L", min_value=1, value=10, key="ns_params_l")
+        elements = b.number_input("m", min_value=1, value=100, key="ns_params_m")
+    params = ui_run.params_spec(params_mode, layers, elements)
+
+st.subheader("Fine stage: pick one of the top-k")
+c1, c2 = st.columns(2)
+train_samples = 0
+with c1:
+    fine_kind = st.radio(
+        "How", ["lookup", "table12", "train"], key="ns_fine_kind",
+        format_func={"lookup": "Look up a ground-truth column",
+                     "table12": "Look up the 12-epoch table (as if trained briefly)",
+                     "train": "Train each candidate"}.get,
+        help="Lookups cost nothing; training really trains k networks per method and repeat.")
+with c2:
+    if fine_kind == "lookup":
+        columns = ui_run.csv_columns(truth)
+        wanted = ui_run.FINE_COLUMN.get(dataset, "")
+        if columns:
+            column = st.selectbox("Column", columns, key=f"ns_fine_col_{dataset}",
+                                  index=columns.index(wanted) if wanted in columns else 0,
+                                  help="The truth column the fine stage picks the best by "
+                                       "(a validation column keeps the test set unseen).")
+        else:
+            column = st.text_input("Column", value=wanted, key=f"ns_fine_coltxt_{dataset}",
+                                   help="The truth column the fine stage picks the best by.")
+        fine = ui_run.fine_spec("lookup", column)
+    elif fine_kind == "table12":
+        table = st.text_input("12-epoch table", value=settings.table12, key="ns_table12",
+                              help="NAS-Bench-201's 12-epoch results (CSV); set it on the Data "
+                                   "page.")
+        columns = ui_run.csv_columns(table)
+        wanted = ui_run.TABLE12_COLUMNS.get(dataset, ui_run.TABLE12_COLUMN)
+        if columns:
+            column = st.selectbox("Column", columns, key=f"ns_t12_col_{dataset}",
+                                  index=columns.index(wanted) if wanted in columns else 0)
+        else:
+            column = st.text_input("Column", value=wanted, key=f"ns_t12_coltxt_{dataset}")
+        fine = ui_run.fine_spec("table12", column, table=table)
+    else:
+        epochs = st.number_input("Epochs", min_value=1, max_value=200, value=1, key="ns_epochs",
+                                 help="Epochs of training per candidate.")
+        train_samples = st.number_input(
+            "Training images per candidate", min_value=0, value=5000, step=1000,
+            key="ns_train_samples", help="0 trains on the whole training split.")
+        slots["train_samples"] = st.empty()
+        fine = ui_run.fine_spec("train", epochs=epochs)
+    slots["fine"] = st.empty()
+
+st.subheader("Run")
+c1, c2, c3 = st.columns(3)
+repeats = c1.number_input("Repeats", min_value=1, value=1, key="ns_repeats",
+                          help="Runs with seeds seed, seed+1, …; the summary gives mean ± std.")
+with c1:
+    slots["repeats"] = st.empty()
+seed = c2.number_input("Seed", min_value=0, value=0, key="ns_seed",
+                       help="Seeds the pool, the image batch and the weights.")
+device = c3.selectbox("Device", ui_run.DEVICES, key="ns_device",
+                      help=f"auto uses this machine's best: {info.get('device', 'cpu').upper()}.")
+
+config = SearchConfig(dataset=dataset, data=data_path.strip(), truth=truth.strip(), report=report,
+                      pool=pool, proxy=proxy, n=int(n), k=int(k), fine=fine,
+                      baselines=tuple(baselines), repeats=int(repeats), seed=int(seed),
+                      device=device, params=params, train_samples=int(train_samples))
+errors = config.errors()
+if not proxy:
+    errors["proxy"] = "choose at least one proxy"
+for name, message in errors.items():
+    if name in slots:
+        slots[name].error(message, icon="⚠️")
+    else:
+        st.error(f"{name}: {message}", icon="⚠️")
+
+with st.expander("Config as the command line sees it"):
+    st.code(json.dumps(config.to_dict(), indent=2), language="json")
+
+if errors:
+    st.caption(f"Fix the {len(errors)} field(s) marked above to start.")
+else:
+    est = _estimate(config.to_dict(), ui_run.resolve_device(device, info.get("device", "cpu")))
+    a, b, c = st.columns(3)
+    a.metric("Networks to score", f"{est['networks']:,}")
+    b.metric("Networks to train", f"{est['trained']:,}")
+    c.metric("Expected time", ui_run.fmt_seconds(est["seconds"]))
+    st.info(est["text"])
+
+store = ui.job_store()
+existing = config.key() in store.ids()
+if existing and not errors:
+    state = store.state(config.key())
+    st.caption(f"This exact search exists already ({state['status']}): Start opens it"
+               + (" and resumes it from the cache." if state["status"] in ("failed", "cancelled")
+                  else "."))
+if st.button("Start search", type="primary", disabled=bool(errors), key="ns_start", icon="🚀"):
+    job_id = jobs.start(config, store)
+    st.switch_page("pages/live.py", query_params={"job": job_id})

@@ -2,6 +2,11 @@
 # Set up .venv (first time) with the test tools and run the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The browser test drives the system Chromium (Debian package); never a downloaded browser.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -r requirements-dev.txt
 exec .venv/bin/python -m pytest "$@"

@@ -43,6 +43,8 @@ def _config(paths, **changes):
     ({"fine": "guess"}, "fine", "bad fine stage"),
     ({"repeats": 0}, "repeats", "at least 1"),
     ({"report": "imagenet16_nope"}, "report", "no column"),
+    ({"params": "first:11"}, "params", "bad parameter selection"),
+    ({"proxy": "ensemble:"}, "proxy", "choose at least one proxy"),
 ])
 def test_each_impossible_setting_is_rejected_with_its_field(paths, changes, field, message):
     config = _config(paths, **changes)

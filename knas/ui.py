@@ -1,4 +1,6 @@
-"""Streamlit glue shared by the pages: cached loaders and small widgets. No torch here."""
+"""Streamlit glue shared by the pages: page setup and navigation, cached loaders, small widgets.
+
+The only knas module that imports streamlit; like the pages, it never imports torch."""
 from __future__ import annotations
 
 import streamlit as st
@@ -45,9 +47,24 @@ def show_arch(arch, title: str | None = None) -> None:
     st.graphviz_chart(plots.cell_dot(arch, title=title))
 
 
+PAGES = [("app.py", "Home", "🏠"), ("pages/new_search.py", "New search", "🚀"),
+         ("pages/live.py", "Live run", "📈"), ("pages/compare.py", "Compare", "⚖️"),
+         ("pages/explorer.py", "Explorer", "🧬"), ("pages/data.py", "Data", "🗂️")]
+
+
+def page_setup(title: str) -> None:
+    """Every page starts here: browser title, wide layout, the shared sidebar."""
+    st.set_page_config(page_title=f"{title} · KNAS Studio", page_icon="🔎", layout="wide")
+    sidebar()
+
+
 def sidebar() -> None:
     info = device_info()
     with st.sidebar:
+        st.markdown("### KNAS Studio")
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
         device = info.get("device", "cpu")
         st.caption(f"Device: **{device.upper()}** — {info.get('name', '')}")
         if info.get("error"):
