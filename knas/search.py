@@ -116,10 +116,10 @@ class SearchConfig:
         elif data.detect(self.data) is None:
             errors["data"] = f"{self.data} holds no dataset in a known layout"
         pool_size = _check(errors, "pool", lambda: len(space.parse_pool(self.pool, self.seed)))
-        _check(errors, "proxy", lambda: _proxy_members(self.proxy))
+        _check(errors, "proxy", lambda: proxy_members(self.proxy))
         for baseline in self.baselines:
             if baseline != RANDOM:
-                _check(errors, "baselines", lambda b=baseline: _proxy_members(b))
+                _check(errors, "baselines", lambda b=baseline: proxy_members(b))
         _check(errors, "params", lambda: _check_params_spec(self.params))
         if self.n < 2:
             errors["n"] = "at least 2 samples per network (MGM compares samples)"
@@ -165,7 +165,8 @@ def _check(errors: dict, name: str, fn):
         return None
 
 
-def _proxy_members(name: str) -> list[str]:
+def proxy_members(name: str) -> list[str]:
+    """The registered proxies behind a method name (one, or an ensemble's members)."""
     members = name.split(":", 1)[1].split("+") if name.startswith("ensemble:") else [name]
     members = [m.strip() for m in members if m.strip()]
     if not members:
@@ -211,7 +212,7 @@ def estimate(config: SearchConfig, device: str = "cpu") -> dict:
         for method in config.methods:
             if method == RANDOM:
                 continue
-            for member in _proxy_members(method):
+            for member in proxy_members(method):
                 count = unique if proxies.info(member).dedup else len(pool)
                 networks += count
                 seconds += count * CPU_SECONDS_PER_NETWORK.get(member, 0.2) * config.n / 32
@@ -334,7 +335,7 @@ class Search:
         from . import scoring, stats
 
         cfg = self.config
-        members = _proxy_members(method)
+        members = proxy_members(method)
         settings = scoring.ScoreSettings(n=cfg.n, seed=seed, params=cfg.params)
         batch = scoring.make_batch(self.dataset, cfg.n, seed)
         results = scoring.score_pool_auto(pool, members, batch, settings, self.cache, cfg.device,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import data, proxies, runview, space
-from .search import DEFAULT_REPORT_COLUMN, RANDOM, SearchConfig, estimate
+from .search import DEFAULT_REPORT_COLUMN, RANDOM, SearchConfig, estimate, proxy_members
 
 # A search that finishes in about a minute on a 2-core CPU: ~50 distinct cells at n = 16.
 DEMO_FIELDS = {"dataset": "cifar10", "pool": "random:100", "proxy": "mgm", "n": 16, "k": 10,
@@ -208,9 +208,7 @@ def progress_view(state: dict) -> tuple[float, str]:
 
 def members(method: str) -> list[str]:
     """The proxies a method's scores are stored under ([] for the random baseline)."""
-    if method == RANDOM:
-        return []
-    return method.split(":", 1)[1].split("+") if method.startswith("ensemble:") else [method]
+    return [] if method == RANDOM else proxy_members(method)
 
 
 def scored_methods(config: SearchConfig) -> list[str]:
