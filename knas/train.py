@@ -153,6 +153,7 @@ def _train(arch_str, dataset, train_idx, val_idx, settings, device, on_epoch, sh
     generator = torch.Generator().manual_seed(settings.seed)
     # The padding is black pixels, as torchvision pads the image before normalising.
     pad_value = -(torch.tensor(dataset.mean) / torch.tensor(dataset.std)).view(1, 3, 1, 1)
+    pad_value = pad_value.to(device)
     history = []
     for epoch in range(1, settings.epochs + 1):
         net.train()
@@ -164,7 +165,7 @@ def _train(arch_str, dataset, train_idx, val_idx, settings, device, on_epoch, sh
             x, y = data.to_tensors(dataset, train_idx[order[first:first + settings.batch_size]],
                                    device)
             if settings.augment:
-                x = _augment(x, generator, pad_value.to(device))
+                x = _augment(x, generator, pad_value)
             loss_sum += _train_step(net, optimizer, x, y) * len(y)
             scheduler.step()
         train_loss = loss_sum.item() / len(train_idx)

@@ -12,6 +12,16 @@ from knas.train import TrainError, TrainingCancelled, TrainSettings
 CHEAP = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny CPU batches gain little from a second thread, and stall badly when the cores are
+    shared (a 7x slowdown seen here): train on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def cifar(shared_data):
     """5000 real CIFAR-10 training images."""
@@ -31,39 +41,44 @@ def _recording_steps(monkeypatch):
     return batches
 
 
+def _image_bytes(x):
+    return {image.numpy().tobytes() for image in x}
+
+
 def test_same_seed_same_result_and_another_seed_differs(cifar):
-    settings = TrainSettings(epochs=1, train_samples=256, val_fraction=0.05, seed=3)
+    settings = TrainSettings(epochs=1, train_samples=128, val_fraction=0.02, seed=3)
     first = train.train_and_evaluate(CHEAP, cifar, settings)
     again = train.train_and_evaluate(space.parse(CHEAP), cifar, settings)
     assert (again.history, again.val_accuracy) == (first.history, first.val_accuracy)
-    assert (first.arch_str, first.epochs, first.train_size, first.val_size) == (CHEAP, 1, 256, 250)
+    assert (first.arch_str, first.epochs, first.train_size, first.val_size) == (CHEAP, 1, 128, 100)
     other = train.train_and_evaluate(CHEAP, cifar, replace(settings, seed=4))
     assert other.history != first.history
 
 
 def test_trains_only_outside_the_validation_split(cifar, monkeypatch):
-    settings = TrainSettings(epochs=1, train_samples=300, val_fraction=0.1, augment=False, seed=1)
+    settings = TrainSettings(epochs=1, train_samples=300, val_fraction=0.02, augment=False, seed=1)
     batches = _recording_steps(monkeypatch)
     result = train.train_and_evaluate(CHEAP, cifar, settings)
-    train_idx, val_idx = data.split_train_val(cifar, 0.1, seed=1)
-    seen = {img.numpy().tobytes() for img in torch.cat(batches)}
-    as_bytes = lambda idx: {img.numpy().tobytes() for img in data.to_tensors(cifar, idx)[0]}
-    assert (result.train_size, result.val_size) == (300, len(val_idx)) == (300, 500)
+    train_idx, val_idx = data.split_train_val(cifar, 0.02, seed=1)
+    seen = _image_bytes(torch.cat(batches))
+    assert (result.train_size, result.val_size) == (300, len(val_idx)) == (300, 100)
     assert len(seen) == 300
-    assert seen <= as_bytes(train_idx)
-    assert not seen & as_bytes(val_idx)
+    assert seen <= _image_bytes(data.to_tensors(cifar, train_idx)[0])
+    assert not seen & _image_bytes(data.to_tensors(cifar, val_idx)[0])
 
 
 def test_learns_and_reports_each_epoch(cifar):
-    """~1000 images, 3 epochs: the loss falls and validation accuracy clears chance (10%)."""
+    """1000 images, 2 epochs: the loss falls and validation accuracy clears chance (10%) well.
+
+    Seeds 0-3 reach 22-26% on their 250 validation images (chance: 10 +- 1.9%)."""
     calls = []
-    settings = TrainSettings(epochs=3, train_samples=1000, val_fraction=0.1, seed=0)
+    settings = TrainSettings(epochs=2, train_samples=1000, val_fraction=0.05, seed=0)
     result = train.train_and_evaluate(CHEAP, cifar, settings, on_epoch=lambda *a: calls.append(a))
-    assert [c[0] for c in calls] == [1, 2, 3]
+    assert [c[0] for c in calls] == [1, 2]
     assert tuple(c[1:] for c in calls) == result.history
-    losses = [loss for loss, _ in result.history]
-    assert losses[-1] < losses[0]
-    assert result.val_accuracy == result.history[-1][1] > 20
+    (first_loss, _), (last_loss, _) = result.history
+    assert last_loss < first_loss - 0.05
+    assert result.val_accuracy == result.history[-1][1] > 17
     assert result.seconds > 0
 
 
