@@ -194,10 +194,11 @@ def _require_column(path: str, column: str) -> None:
         raise ValueError(f"{Path(path).name} has no column {column!r}; it has: {', '.join(header)}")
 
 
-# Seconds per network and proxy at n = 32 on this project's 2-core CPU reference machine, all
-# cores busy (see docs/benchmarks.md); scaled by n / 32. A rough guide for the work estimate.
-CPU_SECONDS_PER_NETWORK = {"mgm": 0.2, "mgm_official": 0.6, "grad_norm": 0.15, "snip": 0.15,
-                           "grasp": 0.5, "synflow": 0.05, "jacob_cov": 0.15, "naswot": 0.1,
+# Wall seconds per network and proxy at n = 32 with both cores of this project's 2-core CPU busy:
+# MGM from the full-space run, the others from the correlation study (per-process time / 2
+# processes, measured while other work shared the cores, so on the high side); docs/. Scaled by n/32.
+CPU_SECONDS_PER_NETWORK = {"mgm": 0.28, "mgm_official": 0.64, "grad_norm": 0.43, "snip": 0.43,
+                           "grasp": 1.85, "synflow": 0.11, "jacob_cov": 0.44, "naswot": 0.33,
                            "params": 0.02, "flops": 0.02}
 GPU_SPEEDUP = 20.0  # assumed, not measured here (no GPU on the reference machine)
 
