@@ -70,10 +70,13 @@ def server(shared_data, tmp_path, monkeypatch):
 
 
 def _settle(page, timeout=60_000):
-    """Wait until Streamlit has finished running the script for this page."""
+    """Wait until Streamlit has finished running the script for this page (its "running" badge
+    appears only after a short delay, so it must stay away for a second in a row)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    for _ in range(3):
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+        page.wait_for_timeout(1000)
 
 
 def _open(page, url, heading):
@@ -139,6 +142,9 @@ def test_quick_search_in_a_real_browser(server):
 
         for name, heading in (("compare", "Compare"), ("explorer", "Explorer"), ("data", "Data")):
             _open(page, f"{server}/{name}", heading)
+            if name == "compare":  # the finished job's proxies against the ground truth
+                page.get_by_text("Rank correlation with").first.wait_for()
+                _settle(page)
             _shot(page, name)
         assert page.get_by_text("Traceback").count() == 0
         browser.close()
