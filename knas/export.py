@@ -277,7 +277,7 @@ def html_report(config: dict, state: dict, events: list, truth_table=None) -> st
     started = runview.started(events)
     primary = config.get("proxy", "")
 
-    parts = [f"<h1>KNAS search report</h1>",
+    parts = ["<h1>KNAS search report</h1>",
              f"<p class='muted'>Status <b>{_e(state.get('status', 'unknown'))}</b>"
              f"{_when(' · started ', state.get('started') or state.get('created'))}"
              f"{_when(' · finished ', state.get('finished'))} · generated {_e(_stamp(time.time()))}"

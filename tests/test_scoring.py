@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from knas import data, proxies, scoring, space
+from knas import data, scoring, space
 from knas.cache import ScoreCache
 from tests.conftest import REPO
 
