@@ -15,3 +15,19 @@ def shared_data() -> Path:
             pytest.fail(f"shared test data not found at {root} (KNAS_REQUIRE_SHARED=1)")
         pytest.skip(f"shared test data not found at {root}")
     return root
+
+
+def wait_for_job(store, job_id, until=None, timeout=240):
+    """Poll a job's state until ``until(state)`` holds (default: the job has ended)."""
+    import time
+
+    from knas import jobs
+
+    until = until or (lambda state: state["status"] not in jobs.ACTIVE)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = store.state(job_id)
+        if until(state):
+            return state
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} never reached the state; last: {store.state(job_id)}")

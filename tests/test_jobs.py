@@ -11,6 +11,7 @@ from knas import jobs, scoring, space
 from knas.cache import ScoreCache
 from knas.search import SearchConfig
 from tests.conftest import REPO
+from tests.conftest import wait_for_job as _wait
 
 
 @pytest.fixture
@@ -25,16 +26,6 @@ def _config(env, **changes):
                   fine="lookup:cifar10_valid")
     values.update(changes)
     return SearchConfig(**values)
-
-
-def _wait(store, job_id, until, timeout=240):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        state = store.state(job_id)
-        if until(state):
-            return state
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} never reached the state; last: {store.state(job_id)}")
 
 
 def _done(state):

@@ -3,7 +3,6 @@ torch-free helpers in knas.ui_run. Runtime data is isolated in tmp folders."""
 import math
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -13,6 +12,7 @@ from knas import jobs, runview, settings, ui_run
 from knas.search import SearchConfig
 from knas.settings import AppSettings
 from tests.conftest import REPO
+from tests.conftest import wait_for_job as _wait
 
 TIMEOUT = 60
 PAGES = ["app.py", "pages/new_search.py", "pages/live.py"]
@@ -48,16 +48,6 @@ def _app(page: str, query: dict | None = None) -> AppTest:
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def _wait(store, job_id, until, timeout=180):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        state = store.state(job_id)
-        if until(state):
-            return state
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} never got there; last state: {store.state(job_id)}")
 
 
 def _ended(state):
