@@ -521,13 +521,6 @@ def convert_table(path, timeout: float = 3600.0) -> str:
     return out.stdout.strip()
 
 
-def active_jobs(store) -> list[str]:
-    """Ids of the jobs that are queued or running in a ``jobs.JobStore``."""
-    from .jobs import ACTIVE
-
-    return [j for j in store.ids() if store.state(j)["status"] in ACTIVE]
-
-
 def clear_score_cache(confirmation: str, store=None, cache=None) -> int:
     """Empty the score cache, but only when ``confirmation`` is ``CONFIRM_WORD`` and no job is
     queued or running (a running job writes to it). Returns how many scores were removed."""
@@ -537,7 +530,7 @@ def clear_score_cache(confirmation: str, store=None, cache=None) -> int:
         from .jobs import JobStore
 
         store = JobStore()
-    running = active_jobs(store)
+    running = store.active_ids()
     if running:
         raise ExportError(f"Not cleared: {len(running)} job(s) are queued or running "
                           f"({', '.join(j[:8] for j in running)}); cancel them or wait until they end")

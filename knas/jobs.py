@@ -51,6 +51,10 @@ class JobStore:
         jobs = self.db.get("jobs", {})
         return sorted(jobs, key=jobs.get, reverse=True)  # newest first
 
+    def active_ids(self) -> list[str]:
+        """Ids of the jobs that are queued or running (dead workers are found out here)."""
+        return [j for j in self.ids() if self.state(j)["status"] in ACTIVE]
+
     def config(self, job_id: str) -> SearchConfig:
         values = self.db.get(f"{job_id}:config")
         if values is None:

@@ -71,7 +71,7 @@ def sidebar() -> None:
             st.caption(f"⚠️ {info['error']}")
         st.caption(f"Cache: {machine.human_bytes(machine.folder_size(jobs.default_root()))}")
         store = job_store()
-        active = [j for j in store.ids() if store.state(j)["status"] in jobs.ACTIVE]
+        active = store.active_ids()
         if active:
             st.caption("Running jobs:")
             for job_id in active[:5]:

@@ -168,7 +168,7 @@ c.metric("Converted tables", machine.human_bytes(machine.folder_size(benchmark.D
          help=str(benchmark.DEFAULT_CACHE_DIR))
 
 store = ui.job_store()
-running = export.active_jobs(store)
+running = store.active_ids()
 with st.expander("Clear the score cache"):
     st.write("Removes every cached proxy score; jobs keep their results, but any search run again "
              "scores its cells from scratch.")

@@ -295,7 +295,7 @@ def test_clear_is_refused_without_the_word_and_while_a_job_runs(runtime, shared_
     with pytest.raises(export.ExportError, match="type CLEAR"):
         export.clear_score_cache("clear", store=store, cache=cache)
     job_id, _ = store.claim(SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz")))
-    assert export.active_jobs(store) == [job_id]
+    assert store.active_ids() == [job_id]
     with pytest.raises(export.ExportError, match="queued or running"):
         export.clear_score_cache("CLEAR", store=store, cache=cache)
     assert len(cache) == 1
