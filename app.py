@@ -3,7 +3,7 @@
 The sidebar (navigation, device, cache size, running jobs) comes from ``knas.ui.page_setup``."""
 import streamlit as st
 
-from knas import jobs, machine, ui, ui_run
+from knas import jobs, machine, paths, runview, ui, ui_run
 from knas.errors import KnasError
 
 ui.page_setup("Home")
@@ -27,7 +27,7 @@ cols[1].metric("Datasets", len(found), help=", ".join(found) or "none found")
 truth = ui.load_truth(settings.truth) if settings.truth else None
 cols[2].metric("Ground truth", "loaded" if truth is not None else "not set" if not settings.truth
                else "not usable")
-cols[3].metric("Cache", machine.human_bytes(machine.folder_size(jobs.default_root())))
+cols[3].metric("Cache", machine.human_bytes(machine.folder_size(paths.root())))
 if info.get("error"):
     st.warning(f"Device check: {info['error']}. Searches run on the CPU.")
 for name, path in found.items():
@@ -64,5 +64,5 @@ for job_id in ids[:10]:
         state, config = store.state(job_id), store.config(job_id)
     except KnasError:
         continue  # deleted while we read
-    st.page_link("pages/live.py", label=ui_run.job_label(job_id, state, config),
+    st.page_link("pages/live.py", label=runview.job_label(job_id, config, state),
                  query_params={"job": job_id}, icon="📈")

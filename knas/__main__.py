@@ -1,4 +1,8 @@
-"""Command line: ``python -m knas <command>``; the same operations as the dashboard."""
+"""Command line: ``python -m knas <command>``; the same operations as the dashboard.
+
+Every command checks all its inputs before any work (through the same configs and spec parsers
+as the dashboard) and reports a bad one as ``error: ...`` with exit status 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +26,11 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_score(args) -> int:
+    from .config import ScoreConfig
+
+    config = ScoreConfig(dataset=args.dataset, data=args.data, pool=args.pool,
+                         proxies=args.proxies, n=args.n, seed=args.seed, params=args.params,
+                         device=args.device).validate()
     import time
 
     import pandas as pd
@@ -29,14 +38,15 @@ def _cmd_score(args) -> int:
 
     from . import data, scoring, space, stats
     from .cache import ScoreCache
+    from .specs import Pool
 
-    names, ensembles = _parse_proxies(args.proxies)
-    pool = space.parse_pool(args.pool, args.seed)
-    dataset = data.load_named(args.dataset, args.data)
-    settings = scoring.ScoreSettings(n=args.n, seed=args.seed, params=args.params)
+    names, methods = config.names, config.methods
+    pool = Pool.parse(config.pool).indices(config.seed)
+    dataset = data.load_named(config.dataset, config.data)
+    settings = scoring.ScoreSettings(n=config.n, seed=config.seed, params=config.params)
     batch = scoring.make_batch(dataset, settings.n, settings.seed)
     cache = ScoreCache(args.cache)
-    device = scoring.resolve_device(args.device)
+    device = scoring.resolve_device(config.device)
     workers = args.workers or scoring.default_workers(device)
     results = scoring.score_pool_auto(pool, names, batch, settings, cache, device, workers)
     print(f"scoring {len(pool)} cells with {', '.join(names)} on {device} x {workers} "
@@ -52,8 +62,9 @@ def _cmd_score(args) -> int:
     order = {index: i for i, index in enumerate(pool)}
     rows.sort(key=lambda row: order[row["index"]])
     frame = pd.DataFrame(rows, columns=["index", "arch_str", *names])
-    for label, members in ensembles.items():
-        frame[label] = stats.rank_ensemble(frame, members)
+    for method in methods:
+        if method.aggregation:
+            frame[str(method)] = stats.aggregate(frame, method)
     frame.to_csv(args.out, index=False)
     elapsed = time.time() - start
     print(f"{len(pool)} cells, {built} networks built, {elapsed:.1f} s "
@@ -61,38 +72,20 @@ def _cmd_score(args) -> int:
     return 0
 
 
-def _parse_proxies(text: str):
-    """``mgm,synflow,ensemble:synflow+naswot`` -> proxies to score, ensembles to add."""
-    from . import proxies
-
-    names, ensembles = [], {}
-    for item in filter(None, (s.strip() for s in text.split(","))):
-        members = item.split(":", 1)[1].split("+") if item.startswith("ensemble:") else [item]
-        for name in members:
-            proxies.info(name)  # unknown names fail here, before any work
-            if name not in names:
-                names.append(name)
-        if item.startswith("ensemble:"):
-            ensembles[item] = members
-    if not names:
-        raise proxies.UnknownProxyError("no proxies given")
-    return names, ensembles
-
-
 def _cmd_correlate(args) -> int:
-    import pandas as pd
+    from pathlib import Path
 
-    from . import benchmark, stats
-    from .errors import KnasError
+    from . import benchmark, scorefile, stats
 
     try:
-        scores = pd.read_csv(args.scores).set_index("index")
-    except (OSError, KeyError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise KnasError(f"{args.scores}: not a scores CSV with an index column ({err})") from err
+        text = Path(args.scores).read_bytes()
+    except OSError as err:
+        raise scorefile.ScoreFileError(f"{args.scores}: cannot read it ({err.strerror})") from err
+    scores = scorefile.read_scores_csv(text)
     table = benchmark.load_table(args.truth)
-    truth = benchmark.column(table, args.column).reindex(scores.index)
-    proxy_columns = [c for c in scores.columns if c != "arch_str"]
-    result = stats.correlation_table(scores, proxy_columns, truth)
+    truth = scorefile.truth_for(scores, table, args.column)
+    names = scorefile.proxy_columns(scores)
+    result = stats.correlation_table(scores, names, truth)
     print(f"{len(scores)} cells against {args.column}")
     print(f"{'proxy':<36} {'spearman':>9} {'kendall':>9} {'top10%':>7}")
     for row in result.itertuples():
@@ -101,7 +94,7 @@ def _cmd_correlate(args) -> int:
 
 
 def _config_from_args(args):
-    from .search import SearchConfig
+    from .config import SearchConfig
 
     baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
     return SearchConfig(
@@ -112,37 +105,38 @@ def _config_from_args(args):
 
 
 def _cmd_search(args) -> int:
+    config = _config_from_args(args).validate()
+    from . import jobs
+
+    if args.background:
+        print(jobs.start(config))
+        return 0
     import json
     import math
 
     from tqdm import tqdm
 
-    from . import jobs
     from .cache import ScoreCache
+    from .events import EventKind
     from .search import Search
 
-    config = _config_from_args(args).validate()
-    if args.background:
-        job_id = jobs.start(config)
-        print(job_id)
-        return 0
     search = Search(config, ScoreCache(args.cache), workers=args.workers)
     bar = tqdm(unit="arch", file=sys.stderr, dynamic_ncols=True, disable=args.quiet)
     summary, phase = None, None
     for event in search.events():
-        if event["kind"] in ("scored", "trained"):
-            stage = "train" if event["kind"] == "trained" else "score"
+        if event["kind"] in (EventKind.SCORED, EventKind.TRAINED):
+            stage = "train" if event["kind"] == EventKind.TRAINED else "score"
             if phase != (event["method"], event["repeat"], stage):
                 phase = (event["method"], event["repeat"], stage)
                 bar.reset(total=event["total"])
                 bar.set_description(f"{event['method']} r{event['repeat']} {stage}")
             bar.update(event["done"] - bar.n)
-        elif event["kind"] == "method_done" and not args.json:
+        elif event["kind"] == EventKind.METHOD_DONE and not args.json:
             r = event["result"]
             bar.write(f"repeat {r['repeat']} {r['method']:>12}: chose {r['chosen']} "
                       f"test acc {r['test_accuracy']:.2f}  ({r['coarse_seconds']:.1f} s coarse, "
                       f"{r['fine_seconds']:.1f} s fine)")
-        elif event["kind"] == "finished":
+        elif event["kind"] == EventKind.FINISHED:
             summary = event["summary"]
     bar.close()
     if args.json:
@@ -170,6 +164,7 @@ def _cmd_jobs(args) -> int:
 
     store = jobs.JobStore(args.jobs)
     if args.cancel:
+        store.state(args.cancel)  # an unknown id fails here, before anything is written
         jobs.cancel(args.cancel, store)
         print(f"cancel requested for {args.cancel}")
         return 0
@@ -187,31 +182,37 @@ def _cmd_jobs(args) -> int:
 
 def _cmd_job_worker(args) -> int:
     from . import jobs
+    from .events import JobStatus
 
     status = jobs.run_worker(args.job_id, jobs.JobStore(args.jobs))
-    return 0 if status in ("finished", "cancelled") else 1
+    return 0 if status in (JobStatus.FINISHED, JobStatus.CANCELLED) else 1
 
 
 def _cmd_export(args) -> int:
     from pathlib import Path
 
-    from . import benchmark, export, jobs, space
+    from . import benchmark, jobs, module_source, report, runview, scorefile, space
 
     if args.arch is not None:
         arch = space.validate(int(args.arch) if args.arch.isdigit() else args.arch)
+        if args.format in ("scores", "report"):
+            raise jobs.JobError(f"--format {args.format} exports a job: give --job ID")
         if args.format == "string":
             text, default = space.to_str(arch) + "\n", None
         else:
-            text, default = export.arch_module_source(arch, args.num_classes), export.module_file_name(arch)
+            text = module_source.arch_module_source(arch, args.num_classes)
+            default = module_source.module_file_name(arch)
     elif args.job:
+        if args.format in ("string", "module"):
+            raise jobs.JobError(f"--format {args.format} exports a cell: give --arch")
         store = jobs.JobStore(args.jobs)
         state, config, events = store.state(args.job), store.config(args.job), store.events(args.job)
         if args.format == "scores":
-            text, default = export.scores_csv(export.job_scores(events)), f"scores-{args.job}.csv"
+            text, default = scorefile.scores_csv(runview.job_scores(events)), f"scores-{args.job}.csv"
         else:
             truth = benchmark.load_table(config.truth) if config.truth else None
-            text = export.html_report(config.to_dict(), state, events, truth)
-            default = export.report_file_name(args.job)
+            text = report.html_report(config.to_dict(), state, events, truth)
+            default = report.report_file_name(args.job)
     else:
         raise jobs.JobError("give --arch (an index or arch string) or --job ID")
     out = args.out or default
@@ -221,6 +222,19 @@ def _cmd_export(args) -> int:
         Path(out).write_text(text)
         print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _scoring_arguments(p, pool: str) -> None:
+    """The arguments ``score`` and ``search`` share: data, pool, samples, weights, device."""
+    p.add_argument("--data", required=True, help="dataset folder in its official layout, image folder or .npz")
+    p.add_argument("--pool", default=pool, help="random:N, range:A:B or all")
+    p.add_argument("--seed", type=int, default=0, help="seed for the pool, the samples and the weights")
+    p.add_argument("--n", type=int, default=32, help="samples per network")
+    p.add_argument("--params", default="all", help="weights MGM uses: all or first:L:m")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--workers", type=int, default=0,
+                   help="scoring processes (default: one per CPU core on the CPU, 1 on a GPU)")
+    p.add_argument("--cache", default=None, help="score cache folder (default <cache root>/scores)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,39 +251,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score candidate cells with training-free proxies")
     p.add_argument("--dataset", required=True, help="cifar10, cifar100 or imagenet16-120")
-    p.add_argument("--data", required=True, help="dataset folder in its official layout, image folder or .npz")
-    p.add_argument("--pool", default="random:200", help="random:N, range:A:B or all")
-    p.add_argument("--seed", type=int, default=0, help="seed for the pool, the samples and the weights")
+    _scoring_arguments(p, pool="random:200")
     p.add_argument("--proxies", default="mgm",
                    help="comma-separated proxy names; ensemble:a+b adds a rank ensemble")
-    p.add_argument("--n", type=int, default=32, help="samples per network")
-    p.add_argument("--params", default="all", help="weights MGM uses: all or first:L:m")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--workers", type=int, default=0,
-                   help="scoring processes (default: one per CPU core on the CPU, 1 on a GPU)")
-    p.add_argument("--cache", default=None, help="score cache folder (default cache/scores or $KNAS_CACHE_DIR)")
     p.add_argument("--out", default="scores.csv", help="CSV to write")
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("search", help="run a KNAS search (coarse proxy stage, fine stage)")
     p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
-    p.add_argument("--data", required=True, help="dataset folder in its official layout, image folder or .npz")
+    _scoring_arguments(p, pool="random:1000")
     p.add_argument("--truth", default="", help="ground-truth table to report test accuracy (CSV or .pth)")
     p.add_argument("--report", default="", help="truth column reported (default: <dataset>_test)")
-    p.add_argument("--pool", default="random:1000", help="random:N, range:A:B or all")
     p.add_argument("--k", type=int, default=40, help="candidates kept by the coarse stage")
     p.add_argument("--fine", default="lookup:cifar10_valid",
                    help="lookup:COLUMN, lookup:TABLE.csv:COLUMN or train:EPOCHS")
     p.add_argument("--proxy", default="mgm", help="coarse-stage proxy (or ensemble:a+b)")
     p.add_argument("--baselines", default="", help="comma-separated: random and/or other proxies")
     p.add_argument("--repeats", type=int, default=1, help="searches with seeds seed, seed+1, ...")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n", type=int, default=32, help="samples per network")
-    p.add_argument("--params", default="all", help="weights MGM uses: all or first:L:m")
     p.add_argument("--train-samples", type=int, default=0, help="fine-stage training images (0: all)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--workers", type=int, default=0, help="scoring processes (default: per device)")
-    p.add_argument("--cache", default=None, help="score cache folder")
     p.add_argument("--json", action="store_true", help="print one JSON object with every result")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--background", action="store_true", help="start as a background job, print its id")
@@ -277,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("jobs", help="list background jobs and their state")
     p.add_argument("--cancel", metavar="JOB", help="ask a running job to stop")
-    p.add_argument("--jobs", default=None, help="job store folder (default cache/jobs)")
+    p.add_argument("--jobs", default=None, help="job store folder (default <cache root>/jobs)")
     p.set_defaults(func=_cmd_jobs)
 
     p = sub.add_parser("job-worker", help=argparse.SUPPRESS)
@@ -291,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default=None, choices=["string", "module", "scores", "report"],
                    help="cell: string or module (default module); job: scores or report (default report)")
     p.add_argument("--num-classes", type=int, default=10, help="head size of an exported module")
-    p.add_argument("--jobs", default=None, help="job store folder (default cache/jobs)")
+    p.add_argument("--jobs", default=None, help="job store folder (default <cache root>/jobs)")
     p.add_argument("--out", default=None, help="file to write (- for stdout)")
     p.set_defaults(func=_cmd_export)
 

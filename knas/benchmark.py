@@ -23,34 +23,16 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from . import space
+from . import datasets, paths, space
 from .errors import KnasError
 
-DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / "cache" / "benchmarks"
 REQUIRED_COLUMNS = ("index", "arch_str")
 PTH_SUFFIXES = (".pth", ".pt")
 
-# Column -> (NAS-Bench-201 dataset, evaluation set); final epoch of the 200-epoch runs.
-ACCURACY_COLUMNS = {
-    "cifar10_valid": ("cifar10-valid", "x-valid"),
-    "cifar10_test": ("cifar10", "ori-test"),
-    "cifar100_valid": ("cifar100", "x-valid"),
-    "cifar100_test": ("cifar100", "x-test"),
-    "imagenet16_valid": ("ImageNet16-120", "x-valid"),
-    "imagenet16_test": ("ImageNet16-120", "x-test"),
-    "cifar100_valtest": ("cifar100", "ori-test"),
-    "imagenet16_valtest": ("ImageNet16-120", "ori-test"),
-}
-SEEDS_COLUMNS = {
-    "n_seeds_c10valid": "cifar10-valid",
-    "n_seeds_c100": "cifar100",
-    "n_seeds_img": "ImageNet16-120",
-}
-PARAMS_COLUMNS = {
-    "params_mb_c10": "cifar10",
-    "params_mb_c100": "cifar100",
-    "params_mb_img": "ImageNet16-120",
-}
+# The compact schema of a converted .pth, from the dataset catalogue: column -> where it comes from.
+ACCURACY_COLUMNS = datasets.accuracy_columns()  # -> (NAS-Bench-201 dataset, evaluation set)
+SEEDS_COLUMNS = {d.seeds_column: d.nb201_seeds for d in datasets.CATALOG.values()}
+PARAMS_COLUMNS = {d.params_column: d.nb201_name for d in datasets.CATALOG.values()}
 
 # Converting a .pth temporarily patches nas_201_api; one conversion at a time keeps that sound
 # (and keeps two multi-GB files out of memory at once).
@@ -78,7 +60,7 @@ def load_table(path, cache_dir=None, verify_order: bool = True) -> pd.DataFrame:
 
     A ``.pth`` file is unpickled, which can run code stored in it: only pass benchmark files you
     trust. This happens only for the path given here, on the first load; the converted table is
-    cached under ``cache_dir`` (default ``<repo>/cache/benchmarks/``) keyed by the file's path,
+    cached under ``cache_dir`` (default ``paths.tables_dir()``) keyed by the file's path,
     size and modification time, and later loads read that cache without unpickling or torch.
 
     With ``verify_order`` (the default) each row's arch string must be the cell our space puts
@@ -88,7 +70,7 @@ def load_table(path, cache_dir=None, verify_order: bool = True) -> pd.DataFrame:
     source = Path(path)
     _check_file(source)
     if source.suffix.lower() in PTH_SUFFIXES:
-        cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+        cache = Path(cache_dir) if cache_dir is not None else paths.tables_dir()
         return _load_pth(source, cache, verify_order)
     return _read_csv(source, verify_order)
 
@@ -345,3 +327,54 @@ def best(table: pd.DataFrame, name: str) -> tuple[int, float]:
         raise ValueError(f"column {name!r} has no values")
     index = values.idxmax()
     return int(index), float(values[index])
+
+
+def csv_header(path) -> list[str]:
+    """A CSV table's column names, read from its first line only ([] for a .pth or an unreadable
+    file), so forms can offer columns without loading 15,625 rows."""
+    path = Path(path) if path else None
+    if path is None or path.suffix.lower() != ".csv" or not path.is_file():
+        return []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return [c.strip() for c in f.readline().strip().split(",") if c.strip()]
+    except OSError:
+        return []
+
+
+def require_column(path, name: str) -> None:
+    """Check a CSV table has a column without loading it (a .pth is checked when it loads)."""
+    if Path(path).suffix.lower() != ".csv":
+        return
+    header = csv_header(path)
+    if name not in header:
+        raise NotInTable(f"{Path(path).name} has no column {name!r}; it has: {', '.join(header)}")
+
+
+# --- converting an official file in a child process --------------------------------------------
+
+
+def convert_table(path, timeout: float = 3600.0) -> str:
+    """Convert an official NAS-Bench-201 ``.pth`` into the cached compact table in a child
+    process (it needs torch and nas_201_api, which the UI process never imports); returns what
+    the child printed. Afterwards ``load_table(path)`` reads the cache, torch-free.
+
+    The file is unpickled, which can run code stored in it: call this only for a file the user
+    chose and trusts."""
+    import subprocess
+    import sys
+
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"{path}: file not found")
+    code = ("import sys; from knas import benchmark; t = benchmark.load_table(sys.argv[1]); "
+            "print(f'{len(t)} rows, columns: {\", \".join(map(str, t.columns))}')")
+    try:
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                             cwd=paths.REPO, timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        raise BenchmarkError(f"{path}: conversion did not finish within {timeout:.0f} s") from err
+    if out.returncode != 0:
+        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+        raise BenchmarkError(lines[-1] if lines else f"{path}: conversion failed")
+    return out.stdout.strip()

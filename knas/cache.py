@@ -1,32 +1,60 @@
-"""The on-disk score store: one diskcache entry per (proxy, settings, data, cell, code version).
+"""The on-disk score store and the format of its keys.
 
-diskcache keeps entries in SQLite, so several worker processes can write at once, and with
-eviction disabled nothing is ever dropped silently. Keys are plain strings (readable, stable
-across Python versions); values are floats.
+One diskcache entry per (code version, proxy, settings, data batch, cell). diskcache keeps
+entries in SQLite, so several worker processes can write at once, and with eviction disabled
+nothing is ever dropped silently. Keys are plain strings (readable, stable across Python
+versions), written and parsed only by ``ScoreKey``; values are floats. Torch-free.
 """
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from . import paths, proxies, space
+
+# Bump when a proxy's computation changes, so old cached scores are not reused.
+CODE_VERSION = 1
 
 
-def default_root() -> Path:
-    """Where runtime data lives: ``$KNAS_CACHE_DIR`` if set, else ``<repo>/cache``."""
-    return Path(os.environ.get("KNAS_CACHE_DIR") or REPO / "cache")
+@dataclass(frozen=True)
+class ScoreKey:
+    """``v<code>|<proxy>|<settings digest>|<dataset:batch digest>|<cell>``. The cell is the
+    canonical form for proxies that share scores between cells of the same function, the exact
+    arch string for the others."""
+    proxy: str
+    settings: str
+    batch: str
+    cell: str
+    version: int = CODE_VERSION
 
+    @classmethod
+    def of(cls, proxy: str, arch, batch_digest: str, settings_digest: str) -> "ScoreKey":
+        cell = space.canonical(arch) if proxies.info(proxy).dedup else space.to_str(arch)
+        return cls(proxy, settings_digest, batch_digest, cell)
 
-def default_dir() -> Path:
-    """The score store: ``<root>/scores``."""
-    return default_root() / "scores"
+    @classmethod
+    def parse(cls, text: str) -> "ScoreKey | None":
+        """The key's parts, or None for a string that is not a score key."""
+        parts = text.split("|", 4) if isinstance(text, str) else []
+        if len(parts) != 5 or not parts[0].startswith("v") or not parts[0][1:].isdigit():
+            return None
+        version, proxy, settings, batch, cell = parts
+        return cls(proxy, settings, batch, cell, int(version[1:]))
+
+    @property
+    def text(self) -> str:
+        return f"v{self.version}|{self.proxy}|{self.settings}|{self.batch}|{self.cell}"
+
+    @property
+    def dataset(self) -> str:
+        return self.batch.split(":", 1)[0]
 
 
 class ScoreCache:
     def __init__(self, directory=None):
         import diskcache
 
-        self.directory = Path(directory) if directory else default_dir()
+        self.directory = Path(directory) if directory else paths.scores_dir()
         self._store = diskcache.Cache(str(self.directory), eviction_policy="none")
 
     def get(self, key: str):
@@ -49,3 +77,30 @@ class ScoreCache:
 
     def close(self) -> None:
         self._store.close()
+
+
+def cached_scores(arch, directory=None, limit: int = 50, scan: int = 500_000) -> list[dict]:
+    """Scores the store holds for this cell (any proxy, settings or data), read without torch:
+    entries whose key names the cell's canonical form or its arch string. At most ``limit``
+    entries, looking at no more than ``scan`` keys."""
+    ops = space.validate(arch)
+    directory = Path(directory) if directory else paths.scores_dir()
+    if not (directory / "cache.db").is_file():
+        return []
+    import diskcache
+
+    cells = {space.canonical(ops), space.to_str(ops)}
+    ends = tuple("|" + cell for cell in cells)
+    rows = []
+    with diskcache.Cache(str(directory), eviction_policy="none") as store:
+        for seen, text in enumerate(store.iterkeys()):
+            if seen >= scan or len(rows) >= limit:
+                break
+            if not isinstance(text, str) or not text.endswith(ends):
+                continue
+            key = ScoreKey.parse(text)
+            if key is None or key.cell not in cells:
+                continue  # a longer canonical form that merely ends like ours
+            rows.append({"proxy": key.proxy, "dataset": key.dataset, "value": store.get(text),
+                         "settings": key.settings, "batch": key.batch, "code": f"v{key.version}"})
+    return rows

@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from . import costs, space
+from . import costs, datasets, space
 
-PARAM_COLUMNS = {"params_mb_c10": 10, "params_mb_c100": 100, "params_mb_img": 120}
+# parameter-count column -> the head size (classes) it was recorded with
+PARAM_COLUMNS = {col: d.num_classes for col, d in datasets.params_columns().items()}
 
 
 @dataclass

@@ -28,6 +28,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from tqdm import tqdm
 
+from . import datasets
 from .errors import KnasError
 
 KINDS = ("cifar10", "cifar100", "imagenet16-120", "folder", "npz")
@@ -95,16 +96,16 @@ class _PickleLayout(NamedTuple):
 
 _LAYOUTS = {
     "cifar10": _PickleLayout(
-        "cifar-10-batches-py",
+        datasets.CATALOG["cifar10"].folder,
         {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
         "batches.meta", "label_names", "labels", 32, 0, 10, 10,
     ),
     "cifar100": _PickleLayout(
-        "cifar-100-python", {"train": ["train"], "test": ["test"]},
+        datasets.CATALOG["cifar100"].folder, {"train": ["train"], "test": ["test"]},
         "meta", "fine_label_names", "fine_labels", 32, 0, 100, 100,
     ),
     "imagenet16-120": _PickleLayout(
-        "ImageNet16",
+        datasets.CATALOG["imagenet16-120"].folder,
         {"train": [f"train_data_batch_{i}" for i in range(1, 11)], "test": ["val_data"]},
         None, None, "labels", 16, 1, 1000, 120,
     ),
@@ -122,11 +123,11 @@ class Source(NamedTuple):
 SOURCES = {
     "cifar10": Source(
         "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py",
+        "c58f30108f718f92721af3b95e74349a", datasets.CATALOG["cifar10"].folder,
     ),
     "cifar100": Source(
         "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python",
+        "eb9058c3a382ffc7106e4002c42a8d85", datasets.CATALOG["cifar100"].folder,
     ),
 }
 
@@ -145,7 +146,7 @@ def load(kind: str, path, split: str = "train") -> Dataset:
     raise ValueError(f"unknown dataset kind {kind!r}; expected one of {KINDS}")
 
 
-BENCHMARK_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+BENCHMARK_DATASETS = datasets.NAMES
 
 
 def load_named(name: str, path, split: str = "train") -> Dataset:

@@ -18,11 +18,11 @@ import time
 import traceback
 from pathlib import Path
 
-from .cache import REPO, default_root
+from . import paths
+from .config import ConfigError, SearchConfig
 from .errors import KnasError
-from .search import Cancelled, ConfigError, SearchConfig
+from .events import EventKind, JobStatus
 
-ACTIVE = ("queued", "running")
 HEARTBEAT_SECONDS = 2.0
 # A worker that has not written its heartbeat for this long is dead (frozen or killed).
 STALE_SECONDS = 60.0
@@ -32,10 +32,6 @@ class JobError(KnasError):
     pass
 
 
-def default_dir() -> Path:
-    return default_root() / "jobs"
-
-
 class JobStore:
     """Job configs, states and events. Keys: ``jobs`` (id -> created), ``ID:config``,
     ``ID:state``, ``ID:cancel``, ``ID:event:SEQ``."""
@@ -43,7 +39,7 @@ class JobStore:
     def __init__(self, directory=None):
         import diskcache
 
-        self.directory = Path(directory) if directory else default_dir()
+        self.directory = Path(directory) if directory else paths.jobs_dir()
         self.db = diskcache.Cache(str(self.directory), eviction_policy="none")
 
     # -- reading --
@@ -53,7 +49,19 @@ class JobStore:
 
     def active_ids(self) -> list[str]:
         """Ids of the jobs that are queued or running (dead workers are found out here)."""
-        return [j for j in self.ids() if self.state(j)["status"] in ACTIVE]
+        return [j for j in self.ids() if JobStatus(self.state(j)["status"]).is_active]
+
+    def finished(self) -> dict:
+        """id -> (config, state) of every job that ran to its end, newest first."""
+        out = {}
+        for job_id in self.ids():
+            try:
+                state = self.state(job_id)
+                if JobStatus(state["status"]).is_finished:
+                    out[job_id] = (self.config(job_id), state)
+            except KnasError:
+                continue  # deleted while we read
+        return out
 
     def config(self, job_id: str) -> SearchConfig:
         values = self.db.get(f"{job_id}:config")
@@ -66,10 +74,10 @@ class JobStore:
         state = self.db.get(f"{job_id}:state")
         if state is None:
             raise JobError(f"no job {job_id!r} in {self.directory}")
-        if state["status"] in ACTIVE:
+        if JobStatus(state["status"]).is_active:
             reason = _death_reason(state)
             if reason:
-                state = self.update(job_id, status="failed", error=reason, when=state)
+                state = self.update(job_id, status=JobStatus.FAILED, error=reason, when=state)
         return state
 
     def events(self, job_id: str, since: int = 0) -> list[dict]:
@@ -113,8 +121,9 @@ class JobStore:
         job_id = config.key()
         with self.db.transact():
             state = self.db.get(f"{job_id}:state")
-            if state is not None and (state["status"] == "finished"
-                                      or (state["status"] in ACTIVE and not _death_reason(state))):
+            status = JobStatus(state["status"]) if state is not None else None
+            if status is not None and (status.is_finished
+                                       or (status.is_active and not _death_reason(state))):
                 return job_id, False
             for seq in range(state.get("events", 0) if state else 0):
                 self.db.delete(f"{job_id}:event:{seq}")
@@ -122,7 +131,7 @@ class JobStore:
             self.db.delete(f"{job_id}:cancel")
             attempts = state.get("attempts", 0) + 1 if state else 1
             created = state.get("created", time.time()) if state else time.time()
-            self.db.set(f"{job_id}:state", {"status": "queued", "created": created,
+            self.db.set(f"{job_id}:state", {"status": JobStatus.QUEUED, "created": created,
                                             "updated": time.time(), "events": 0, "attempts": attempts,
                                             "pid": None, "heartbeat": time.time(), "error": None,
                                             "progress": {}, "summary": None})
@@ -135,7 +144,7 @@ class JobStore:
         self.db.set(f"{job_id}:cancel", True)
 
     def delete(self, job_id: str) -> None:
-        if self.state(job_id)["status"] in ACTIVE:
+        if JobStatus(self.state(job_id)["status"]).is_active:
             raise JobError(f"job {job_id} is still running; cancel it first")
         with self.db.transact():
             for seq in range(self.db.get(f"{job_id}:state", {}).get("events", 0)):
@@ -149,15 +158,15 @@ class JobStore:
 
 def _progress(event: dict, previous: dict) -> dict:
     kind = event["kind"]
-    if kind == "scored":
+    if kind == EventKind.SCORED:
         remaining = event["total"] - event["done"]
         return {"stage": "coarse", "method": event["method"], "repeat": event["repeat"],
                 "done": event["done"], "total": event["total"], "rate": event["rate"],
                 "eta": remaining / event["rate"] if event["rate"] > 0 else None}
-    if kind == "trained":
+    if kind == EventKind.TRAINED:
         return {"stage": "fine", "method": event["method"], "repeat": event["repeat"],
                 "done": event["done"], "total": event["total"]}
-    if kind == "finished":
+    if kind == EventKind.FINISHED:
         return {**previous, "stage": "done"}
     return previous
 
@@ -208,7 +217,7 @@ def start(config: SearchConfig, store: JobStore | None = None) -> str:
         log = open(store.directory / f"{job_id}.log", "ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "knas", "job-worker", job_id, "--jobs", str(store.directory)],
-            cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            cwd=paths.REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True,  # not killed with the server's terminal or process group
         )
         log.close()
@@ -224,12 +233,12 @@ def cancel(job_id: str, store: JobStore | None = None) -> None:
 # --- the worker ---------------------------------------------------------------------------------
 
 
-def run_worker(job_id: str, store: JobStore, score_cache=None) -> str:
+def run_worker(job_id: str, store: JobStore, score_cache=None) -> JobStatus:
     """Run a queued job to its end in this process; returns the final status."""
-    from .search import Search
+    from .search import Cancelled, Search
 
     config = store.config(job_id)
-    store.update(job_id, status="running", pid=os.getpid(), heartbeat=time.time(),
+    store.update(job_id, status=JobStatus.RUNNING, pid=os.getpid(), heartbeat=time.time(),
                  started=time.time())
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(store, job_id, stop), daemon=True)
@@ -238,16 +247,16 @@ def run_worker(job_id: str, store: JobStore, score_cache=None) -> str:
         search = Search(config, score_cache, should_stop=lambda: store.cancel_requested(job_id))
         for event in search.events():
             store.append(job_id, event)
-            if event["kind"] == "finished":
+            if event["kind"] == EventKind.FINISHED:
                 store.update(job_id, summary=event["summary"])
-        status, error = "finished", None
+        status, error = JobStatus.FINISHED, None
     except Cancelled:
-        status, error = "cancelled", None
+        status, error = JobStatus.CANCELLED, None
     except (KnasError, ConfigError) as err:
-        status, error = "failed", str(err)
+        status, error = JobStatus.FAILED, str(err)
     except Exception as err:  # keep the reason for the UI; the log has the whole traceback
         traceback.print_exc()
-        status, error = "failed", f"{type(err).__name__}: {err}"
+        status, error = JobStatus.FAILED, f"{type(err).__name__}: {err}"
     finally:
         stop.set()
         beat.join()
@@ -258,3 +267,24 @@ def run_worker(job_id: str, store: JobStore, score_cache=None) -> str:
 def _heartbeat(store: JobStore, job_id: str, stop: threading.Event) -> None:
     while not stop.wait(HEARTBEAT_SECONDS):
         store.update(job_id, heartbeat=time.time())
+
+
+# --- the score cache, guarded by the jobs that write to it ----------------------------------------
+
+CONFIRM_WORD = "CLEAR"  # typed by the user before the score cache is emptied
+
+
+def clear_score_cache(confirmation: str, store: JobStore | None = None, cache=None) -> int:
+    """Empty the score cache, but only when ``confirmation`` is ``CONFIRM_WORD`` and no job is
+    queued or running (a running job writes to it). Returns how many scores were removed."""
+    if (confirmation or "").strip() != CONFIRM_WORD:
+        raise JobError(f"Not cleared: type {CONFIRM_WORD} to confirm")
+    running = (store or JobStore()).active_ids()
+    if running:
+        raise JobError(f"Not cleared: {len(running)} job(s) are queued or running "
+                       f"({', '.join(j[:8] for j in running)}); cancel them or wait until they end")
+    if cache is None:
+        from .cache import ScoreCache
+
+        cache = ScoreCache()
+    return cache.clear()

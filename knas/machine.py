@@ -3,13 +3,11 @@ the UI process stays light, so the device check runs once in a short child proce
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from . import data
-from .cache import REPO
+from . import data, paths
 
 _PROBE = """
 import json, torch
@@ -36,16 +34,11 @@ def device_info(timeout: float = 60.0) -> dict:
     return json.loads(out.stdout)
 
 
-def data_root() -> Path:
-    """Where the app looks for and downloads datasets: ``$KNAS_DATA_DIR`` or ``<repo>/data``."""
-    return Path(os.environ.get("KNAS_DATA_DIR") or REPO / "data")
-
-
 def find_datasets(roots=None) -> dict[str, str]:
     """Dataset name -> path for every benchmark dataset found in its official layout under the
     given folders (default: the app's data folder)."""
     found = {}
-    for root in roots or [data_root()]:
+    for root in roots or [paths.data_root()]:
         root = Path(root)
         if not root.is_dir():
             continue

@@ -13,6 +13,9 @@ from . import space
 from .costs import count_flops, count_params  # noqa: F401  (part of this module's API)
 
 
+# The code between the two markers is copied into every generated stand-alone module
+# (module_source.py): it may use only torch, F, nn and space.N_NODES/ArchError/validate.
+# --- exported into generated modules: begin
 class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
         super().__init__(
@@ -123,6 +126,9 @@ class Network(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
+
+
+# --- exported into generated modules: end
 
 
 def build(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5) -> Network:

@@ -108,8 +108,9 @@ def score_scatter(frame: pd.DataFrame, proxy: str, accuracy: str, log=None, high
     """
     rows = frame.dropna(subset=[proxy, accuracy])
     x = rows[proxy].astype(float)
-    rho = stats.spearman(x, rows[accuracy])
-    tau = stats.kendall(x, rows[accuracy])
+    ranked = stats.oriented(rows, proxy)  # rho of a smaller-is-better proxy is of its negation
+    rho = stats.spearman(ranked, rows[accuracy])
+    tau = stats.kendall(ranked, rows[accuracy])
     log = auto_log(x) if log is None else bool(log)
     shown, note = _plottable(x, log)
     rows = rows[shown]

@@ -1,51 +1,249 @@
-"""Job events -> the tables the live page draws (pure, torch-free)."""
+"""A job's events -> the tables and lines the pages, the report and the CLI show (pure, torch-free).
+
+Everything that reads a search's event stream (``events.EventKind``) to draw something lives
+here: the scores so far, the current top-k, the fine stage's progress, the finished results, the
+summary in the KNAS paper's table form, and a job's one-line label and progress caption.
+"""
 from __future__ import annotations
+
+import math
+import time
 
 import pandas as pd
 
-from . import space
+from . import fmt, space
+from .events import EventKind, JobStatus
+from .specs import Method
+
+RESULT_COLUMNS = ["method", "repeat", "seed", "chosen", "arch_str", "test_accuracy", "fine_score",
+                  "coarse_seconds", "fine_seconds", "networks_scored", "networks_trained"]
+META_COLUMNS = ("index", "arch_str", "method", "repeat")  # the columns of a scores frame not scores
+
+
+# --- reading the stream --------------------------------------------------------------------------
+
+
+def read_events(store, job_id: str, state: dict, cached: dict | None) -> tuple[list, dict]:
+    """All of a job's events, reading only the new ones since ``cached`` (a dict the caller keeps
+    between reruns). A restarted job (its events cleared) is read afresh."""
+    stamp = [job_id, state.get("attempts"), state.get("created")]
+    if not cached or cached.get("stamp") != stamp:
+        cached = {"stamp": stamp, "events": []}
+    events = cached["events"]
+    events.extend(store.events(job_id, since=len(events)))
+    return events, cached
+
+
+def started(events) -> dict:
+    return next((e for e in events if e["kind"] == EventKind.STARTED), {})
+
+
+def summary(events) -> list[dict]:
+    return next((e["summary"] for e in reversed(events) if e["kind"] == EventKind.FINISHED), [])
+
+
+def _mine(event, method, repeat) -> bool:
+    return (method is None or event["method"] == method) and (repeat is None or event["repeat"] == repeat)
+
+
+# --- the coarse stage ----------------------------------------------------------------------------
 
 
 def scores_frame(events, method: str | None = None, repeat: int | None = None) -> pd.DataFrame:
     """One row per scored cell (index, arch_str, method, repeat, one column per proxy value)."""
     rows = [{"index": e["index"], "method": e["method"], "repeat": e["repeat"], **e["values"]}
-            for e in events if e["kind"] == "scored"
-            and (method is None or e["method"] == method) and (repeat is None or e["repeat"] == repeat)]
+            for e in events if e["kind"] == EventKind.SCORED and _mine(e, method, repeat)]
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["index", "arch_str", "method", "repeat"])
+        return pd.DataFrame(columns=list(META_COLUMNS))
     frame.insert(1, "arch_str", [space.to_str(space.arch_at(int(i))) for i in frame["index"]])
     return frame
+
+
+def job_scores(events, repeat: int = 0) -> pd.DataFrame:
+    """Every proxy value a job computed for one repeat's pool, one row per cell, in the scores-CSV
+    layout. All methods of a repeat score the same pool, so their columns line up; a value
+    seen by several methods (an ensemble member that is also a baseline) is the same number."""
+    frame = scores_frame(events, repeat=repeat)
+    if frame.empty:
+        return pd.DataFrame(columns=["index", "arch_str"])
+    values = frame.drop(columns=["method", "repeat"]).groupby("index", sort=False).first()
+    values = values.reset_index()
+    columns = ["index", "arch_str"] + [c for c in values.columns if c not in ("index", "arch_str")]
+    return values[columns]
 
 
 def latest_topk(events, method: str | None = None, repeat: int | None = None) -> list[int]:
     """The most recent top-k the search announced (for the method and repeat, if given)."""
     for e in reversed(events):
-        if e["kind"] == "topk" and (method is None or e["method"] == method) \
-                and (repeat is None or e["repeat"] == repeat):
+        if e["kind"] == EventKind.TOPK and _mine(e, method, repeat):
             return list(e["indices"])
     return []
 
 
-def results_frame(events) -> pd.DataFrame:
-    """One row per finished (method, repeat): the chosen cell, its accuracy and the costs."""
-    rows = [e["result"] for e in events if e["kind"] == "method_done"]
-    columns = ["method", "repeat", "seed", "chosen", "arch_str", "test_accuracy", "fine_score",
-               "coarse_seconds", "fine_seconds", "networks_scored", "networks_trained"]
-    return pd.DataFrame(rows, columns=columns + ["topk"])[columns] if rows else pd.DataFrame(columns=columns)
+def is_final_topk(events, method: str, repeat: int) -> bool:
+    """Whether the coarse stage of this method and repeat has ended (its top-k is the kept one)."""
+    return any(e["kind"] == EventKind.TOPK and e.get("final") and _mine(e, method, repeat)
+               for e in events)
+
+
+def members(method: str) -> list[str]:
+    """The proxies a method's scores are stored under ([] for the random baseline)."""
+    return list(Method.parse(method).members)
+
+
+def live_frame(events, method: str, repeat: int, accuracy: pd.Series | None = None,
+               accuracy_name: str = "accuracy") -> pd.DataFrame:
+    """The scores of one method and repeat so far, with the truth column joined on index."""
+    frame = scores_frame(events, method, repeat)
+    if accuracy is not None:
+        frame[accuracy_name] = frame["index"].astype(int).map(accuracy).astype(float) \
+            if len(frame) else pd.Series(dtype=float)
+    return frame
+
+
+def topk_table(frame: pd.DataFrame, topk, proxy: str, accuracy_name: str | None = None,
+               accuracy: pd.Series | None = None) -> pd.DataFrame:
+    """The current top-k in rank order: rank, index, arch string, score and accuracy."""
+    by_index = frame.set_index("index") if len(frame) else None
+    rows = []
+    for rank, index in enumerate(topk, start=1):
+        index = int(index)
+        row = {"rank": rank, "index": index, "arch_str": space.to_str(space.arch_at(index))}
+        if proxy:
+            row[proxy] = float(by_index.at[index, proxy]) \
+                if by_index is not None and index in by_index.index else math.nan
+        if accuracy_name and accuracy is not None:
+            row[accuracy_name] = float(accuracy.get(int(index), math.nan))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def point_details(index: int, accuracy: pd.Series | None, frame: pd.DataFrame) -> dict:
+    """A clicked point's numbers: its scores in this run and its accuracy."""
+    out = {"index": int(index), "arch_str": space.to_str(space.arch_at(int(index)))}
+    rows = frame[frame["index"] == index]
+    if len(rows):
+        out.update({k: v for k, v in rows.iloc[0].items() if k not in META_COLUMNS})
+    if accuracy is not None and "accuracy" not in out:
+        out["accuracy"] = float(accuracy.get(int(index), math.nan))
+    return out
+
+
+# --- the fine stage and the results --------------------------------------------------------------
 
 
 def training_frame(events) -> pd.DataFrame:
     """The fine stage's trained candidates so far."""
     rows = [{"method": e["method"], "repeat": e["repeat"], "index": e["index"],
              "val_accuracy": e["val_accuracy"], "seconds": e["seconds"]}
-            for e in events if e["kind"] == "trained"]
+            for e in events if e["kind"] == EventKind.TRAINED]
     return pd.DataFrame(rows, columns=["method", "repeat", "index", "val_accuracy", "seconds"])
 
 
-def started(events) -> dict:
-    return next((e for e in events if e["kind"] == "started"), {})
+def fine_progress(config, events) -> tuple[int, int]:
+    """(candidates trained so far, candidates the whole job trains) for a training fine stage."""
+    total = config.k * len(config.methods) * config.repeats
+    return len(training_frame(events)), total
 
 
-def summary(events) -> list[dict]:
-    return next((e["summary"] for e in reversed(events) if e["kind"] == "finished"), [])
+def results_frame(events) -> pd.DataFrame:
+    """One row per finished (method, repeat): the chosen cell, its accuracy and the costs."""
+    rows = [e["result"] for e in events if e["kind"] == EventKind.METHOD_DONE]
+    if not rows:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS + ["topk"])[RESULT_COLUMNS]
+
+
+def result_card(events, method: str, repeat: int = 0) -> dict | None:
+    """The finished result of a method and repeat, with the best accuracy in the space."""
+    results = results_frame(events)
+    mine = results[(results["method"] == method) & (results["repeat"] == repeat)]
+    if mine.empty:
+        return None
+    row = mine.iloc[0].to_dict()
+    best = started(events).get("best_possible") or {}
+    acc, top = row["test_accuracy"], best.get("value")
+    gap = (top - acc) if top is not None and not math.isnan(acc) else None
+    return {**row, "best_value": top, "best_index": best.get("index"),
+            "column": best.get("column"), "gap": gap,
+            "costs": pd.DataFrame([
+                {"stage": "coarse (proxy scoring)", "seconds": row["coarse_seconds"],
+                 "networks": int(row["networks_scored"]), "what": "networks scored"},
+                {"stage": "fine (pick among top-k)", "seconds": row["fine_seconds"],
+                 "networks": int(row["networks_trained"]), "what": "networks trained"},
+            ])}
+
+
+def paper_table(runs: dict) -> pd.DataFrame:
+    """The KNAS paper's table form for several runs: ``runs`` maps a run label to its
+    ``summary(events)``. One row per (run, method): mean ± std test accuracy and the mean cost
+    (seconds and networks) per search."""
+    rows = []
+    for label, run_summary in runs.items():
+        for row in run_summary:
+            mean, std = _float(row.get("test_accuracy_mean")), _float(row.get("test_accuracy_std"))
+            coarse, fine = _float(row.get("coarse_seconds_mean")), _float(row.get("fine_seconds_mean"))
+            rows.append({
+                "run": label, "method": row["method"], "runs": int(row["runs"]),
+                "test accuracy": _pm(mean, std), "test_accuracy_mean": mean,
+                "test_accuracy_std": std, "coarse_s": coarse, "fine_s": fine,
+                "total_s": coarse + fine,
+                "networks_scored": _float(row.get("networks_scored_mean")),
+                "networks_trained": _float(row.get("networks_trained_mean")),
+            })
+    columns = ["run", "method", "runs", "test accuracy", "test_accuracy_mean", "test_accuracy_std",
+               "coarse_s", "fine_s", "total_s", "networks_scored", "networks_trained"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _float(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _pm(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return "n/a (no ground truth)"
+    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
+
+
+# --- a job in one line ---------------------------------------------------------------------------
+
+
+def job_label(job_id: str, config, state: dict | None = None) -> str:
+    """One line per job: id prefix, methods, pool, dataset, k and repeats; with ``state`` also its
+    status, progress and start time (leave ``state`` out where the label must not change while the
+    job runs, such as a select box's options)."""
+    if config is None:
+        what = "unknown config"
+    else:
+        repeats = f" · {config.repeats} repeats" if config.repeats > 1 else ""
+        what = (f"{' vs '.join(config.methods)} on {config.pool} ({config.dataset}) · "
+                f"k={config.k}{repeats}")
+    if state is None:
+        return f"{job_id[:8]} · {what}"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("created", 0)))
+    progress = state.get("progress") or {}
+    done = ""
+    if JobStatus(state.get("status", "queued")).is_active and progress.get("total"):
+        done = f" {progress.get('done', 0)}/{progress['total']}"
+    return f"{job_id[:8]} · {state.get('status', '?')}{done} · {what} · {when}"
+
+
+def progress_view(state: dict) -> tuple[float, str]:
+    """(fraction 0..1, a caption with stage, method, repeat, speed and ETA) of a job."""
+    p = state.get("progress") or {}
+    status = state.get("status", "?")
+    total, done = p.get("total") or 0, p.get("done") or 0
+    fraction = min(1.0, done / total) if total else 0.0
+    if status == JobStatus.FINISHED:
+        return 1.0, "finished"
+    if not p:
+        return 0.0, "queued: waiting for the worker to load the data" if status == JobStatus.QUEUED \
+            else f"{status}: loading data and tables"
+    stage = {"coarse": "coarse stage (scoring)", "fine": "fine stage (training)"}.get(
+        p.get("stage"), p.get("stage", ""))
+    text = f"{stage} · {p.get('method', '')} · repeat {p.get('repeat', 0) + 1} · {done}/{total}"
+    if p.get("rate"):
+        text += f" · {p['rate']:.1f} archs/s · ETA {fmt.seconds(p.get('eta'))}"
+    return fraction, text

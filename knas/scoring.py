@@ -8,7 +8,6 @@ is built, so a score is a function of (proxy, settings, batch, cell) alone.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import multiprocessing
@@ -20,13 +19,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from . import data, nets, proxies, space
+from .cache import ScoreCache, ScoreKey
 from .errors import KnasError
 
 log = logging.getLogger(__name__)
-
-# Bump when a proxy's computation changes, so old cached scores are not reused.
-CODE_VERSION = 1
-
 
 class ScoringError(KnasError):
     pass
@@ -78,14 +74,9 @@ class ScoreSettings:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _options(proxy: str, settings: ScoreSettings) -> dict:
-    return {"params": settings.params} if proxy == "mgm" else {}
-
-
-def cache_key(proxy: str, arch, batch: Batch, settings: ScoreSettings) -> str:
-    meta = proxies.info(proxy)
-    cell = space.canonical(arch) if meta.dedup else space.to_str(arch)
-    return f"v{CODE_VERSION}|{proxy}|{settings.digest()}|{batch.digest}|{cell}"
+def cache_key(name: str, arch, batch: Batch, settings: ScoreSettings) -> str:
+    """The score cache's key for a proxy on a cell, this batch and these settings."""
+    return ScoreKey.of(name, arch, batch.digest, settings.digest()).text
 
 
 @dataclass
@@ -108,27 +99,36 @@ class Scorer:
         self._y = batch.y.to(self.device)
 
     def score(self, index: int, names) -> ArchScores:
-        """All ``names`` for one cell: cached values where present, computed and stored otherwise."""
+        """All ``names`` for one cell: cached values where present, computed and stored otherwise.
+        A network is built once per cell it needs, and a function several proxies share runs
+        once for all of them."""
         arch = space.arch_at(index)
         result = ArchScores(index)
-        todo: dict[int, list[str]] = {}  # network cell index -> proxies to run on it
+        todo: dict[int, dict[str, list[str]]] = {}  # network cell -> function -> proxies
         for name in names:
-            value = self.cache.get(cache_key(name, arch, self.batch, self.settings))
+            value = self.cache.get(self.key(name, arch))
             if value is not None:
                 result.values[name] = value
                 continue
-            cell = space.representative(arch) if proxies.info(name).dedup else index
-            todo.setdefault(cell, []).append(name)
-        for cell, pending in todo.items():
+            meta = proxies.info(name)
+            cell = space.representative(arch) if meta.dedup else index
+            todo.setdefault(cell, {}).setdefault(meta.function_name, []).append(name)
+        for cell, functions in todo.items():
             net = self._build(cell)
             result.networks_built += 1
-            for name in pending:
+            for pending in functions.values():
                 start = time.perf_counter()
-                value = self._run(name, net)
-                result.seconds[name] = time.perf_counter() - start
-                self.cache.set(cache_key(name, arch, self.batch, self.settings), value)
-                result.values[name] = value
+                value = self._run(pending[0], net)
+                elapsed = time.perf_counter() - start
+                values = value if isinstance(value, dict) else {pending[0]: value}
+                for name in pending:
+                    result.seconds[name] = elapsed
+                    result.values[name] = float(values[name])
+                    self.cache.set(self.key(name, arch), values[name])
         return result
+
+    def key(self, name: str, arch) -> str:
+        return cache_key(name, arch, self.batch, self.settings)
 
     def score_pool(self, indices, names):
         for index in indices:
@@ -138,20 +138,22 @@ class Scorer:
         torch.manual_seed(self.settings.seed)
         return nets.build(space.arch_at(index), self.batch.num_classes).to(self.device)
 
-    def _run(self, name: str, net) -> float:
-        fn = proxies.get(name)
-        return call_with_oom_retry(fn, net, self._x, self._y, _options(name, self.settings))
+    def _run(self, name: str, net):
+        meta = proxies.info(name)
+        options = {option: getattr(self.settings, option) for option in meta.options}
+        return call_with_oom_retry(proxies.get(name), net, self._x, self._y, options,
+                                   chunkable=meta.chunkable)
 
 
-def call_with_oom_retry(fn, net, x, y, options: dict) -> float:
-    """Run a proxy; on GPU out-of-memory, retry in smaller chunks (exact for proxies that take
-    ``chunk``), else once on the CPU, saying so either way."""
+def call_with_oom_retry(fn, net, x, y, options: dict, chunkable: bool = False):
+    """Run a proxy; on GPU out-of-memory, retry in smaller chunks (exact for a ``chunkable``
+    proxy), else once on the CPU, saying so either way."""
     try:
         return fn(net, x, y, **options)
     except torch.cuda.OutOfMemoryError:
         _free_gpu()
     arch = space.to_str(net.arch)
-    if "chunk" in inspect.signature(fn).parameters:
+    if chunkable:
         chunk = x.shape[0] // 2
         while chunk >= 1:
             log.warning("GPU out of memory scoring %s with %s on %d samples; retrying in chunks of %d",
@@ -231,8 +233,6 @@ _worker_scorer: Scorer | None = None
 
 def _init_worker(payload, settings, cache_dir, device):
     global _worker_scorer
-    from .cache import ScoreCache
-
     x, y, num_classes, digest = payload
     batch = Batch(torch.from_numpy(x), torch.from_numpy(y), num_classes, digest)
     _worker_scorer = Scorer(batch, settings, ScoreCache(cache_dir), device)

@@ -9,8 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import machine
-from .cache import default_root
+from . import machine, paths
 
 
 @dataclass
@@ -24,7 +23,7 @@ class AppSettings:
 
 
 def path() -> Path:
-    return default_root() / "settings.json"
+    return paths.settings_file()
 
 
 def load() -> AppSettings:

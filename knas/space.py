@@ -134,30 +134,6 @@ def sample(n: int, seed: int) -> list[int]:
     return random.Random(seed).sample(range(N_ARCHS), n)
 
 
-def parse_pool(spec: str, seed: int = 0) -> list[int]:
-    """Candidate indices from ``random:N`` (seeded), ``range:A:B`` (A..B-1) or ``all``."""
-    kind, _, rest = str(spec).partition(":")
-    try:
-        if kind == "all" and not rest:
-            return list(range(N_ARCHS))
-        if kind == "random":
-            n = int(rest)
-            if not 1 <= n <= N_ARCHS:
-                raise ValueError
-            return sample(n, seed)
-        if kind == "range":
-            a, b = (int(v) for v in rest.split(":"))
-            if not 0 <= a < b <= N_ARCHS:
-                raise ValueError
-            return list(range(a, b))
-    except ValueError:
-        pass
-    raise ArchError(
-        f"bad pool {spec!r}: use random:N (1 <= N <= {N_ARCHS}), range:A:B "
-        f"(0 <= A < B <= {N_ARCHS}) or all"
-    )
-
-
 def neighbours(arch) -> list[Arch]:
     """Every arch that differs from ``arch`` on exactly one edge (6 edges x 4 other ops = 24)."""
     ops = validate(arch)

@@ -1,4 +1,9 @@
-"""Rank statistics between proxy scores and ground truth (torch-free, used by the UI too)."""
+"""Rank statistics between proxy scores and ground truth, and rank aggregation of proxies.
+
+Every ranking honours a proxy's direction from the catalogue: scores are oriented (negated when
+smaller is better) before they are ranked or correlated, so a good proxy always has a positive ρ
+and the top of a ranking is always the cells the proxy likes best. Torch-free, used by the UI.
+"""
 from __future__ import annotations
 
 import math
@@ -6,6 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats as _scipy
+
+from . import proxies
 
 
 def _paired(scores, truth) -> tuple[np.ndarray, np.ndarray]:
@@ -38,23 +45,40 @@ def top_overlap(scores, truth, fraction: float = 0.1) -> float:
     return len(top_proxy & top_truth) / k
 
 
+def oriented(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A score column turned so that bigger is better (see ``proxies.oriented``)."""
+    values = frame[column].astype(float)
+    return proxies.oriented(column, values)
+
+
 def rank_ensemble(frame: pd.DataFrame, columns) -> pd.Series:
     """Mean rank (as a fraction, bigger is better) of each row across the given proxy columns."""
     columns = list(columns)
     if not columns:
         raise ValueError("a rank ensemble needs at least one proxy")
-    return frame[columns].rank(pct=True).mean(axis=1)
+    ranks = pd.DataFrame({c: oriented(frame, c).rank(pct=True) for c in columns})
+    return ranks.mean(axis=1)
 
 
-def correlation_table(frame: pd.DataFrame, proxies, truth: pd.Series) -> pd.DataFrame:
-    """One row per proxy: Spearman rho, Kendall tau and top-10% overlap against ``truth``."""
+def aggregate(frame: pd.DataFrame, method) -> pd.Series:
+    """The ranking score of a ``specs.Method`` over a frame of its members' scores (bigger is
+    better): the oriented score itself for one proxy, the members' aggregate rank otherwise."""
+    if not method.aggregation:
+        return oriented(frame, method.members[0])
+    return rank_ensemble(frame, method.members)
+
+
+def correlation_table(frame: pd.DataFrame, names, truth: pd.Series) -> pd.DataFrame:
+    """One row per proxy: Spearman rho, Kendall tau and top-10% overlap of its oriented score
+    against ``truth``."""
     rows = []
-    for name in proxies:
+    for name in names:
+        scores = oriented(frame, name)
         rows.append({
             "proxy": name,
-            "spearman": spearman(frame[name], truth),
-            "kendall": kendall(frame[name], truth),
-            "top10_overlap": top_overlap(frame[name], truth),
-            "n": len(_paired(frame[name], truth)[0]),
+            "spearman": spearman(scores, truth),
+            "kendall": kendall(scores, truth),
+            "top10_overlap": top_overlap(scores, truth),
+            "n": len(_paired(scores, truth)[0]),
         })
     return pd.DataFrame(rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from knas import benchmark, jobs, machine, plots, settings, space
+from knas import benchmark, jobs, machine, paths, plots, settings, space
 
 
 @st.cache_resource(show_spinner="Checking this machine's GPU…")
@@ -69,7 +69,7 @@ def sidebar() -> None:
         st.caption(f"Device: **{device.upper()}** — {info.get('name', '')}")
         if info.get("error"):
             st.caption(f"⚠️ {info['error']}")
-        st.caption(f"Cache: {machine.human_bytes(machine.folder_size(jobs.default_root()))}")
+        st.caption(f"Cache: {machine.human_bytes(machine.folder_size(paths.root()))}")
         store = job_store()
         active = store.active_ids()
         if active:

@@ -3,29 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from knas import benchmark, export, jobs, plots, runview, stats, ui
-from knas.errors import KnasError
+from knas import benchmark, datasets, fmt, jobs, plots, report, runview, scorefile, stats, ui
 
-DEFAULT_COLUMN = "cifar10_test"
+DEFAULT_COLUMN = datasets.info("cifar10").test_column
 
 
 @st.cache_data(show_spinner="Reading the job's scores…", max_entries=8)
 def _job_scores(directory: str, job_id: str, n_events: int, repeat: int):
     """A job's scores for one repeat; ``n_events`` keys the cache (a finished job never changes)."""
-    return export.job_scores(jobs.JobStore(directory).events(job_id), repeat)
-
-
-def _finished(store: jobs.JobStore) -> dict:
-    """id -> (config, state) of every finished job, newest first."""
-    out = {}
-    for job_id in store.ids():
-        try:
-            state = store.state(job_id)
-            if state["status"] == "finished":
-                out[job_id] = (store.config(job_id), state)
-        except KnasError:
-            continue
-    return out
+    return runview.job_scores(jobs.JobStore(directory).events(job_id), repeat)
 
 
 def _truth_columns(tables: dict) -> dict:
@@ -44,8 +30,8 @@ ui.page_setup("Compare")
 st.title("Compare")
 app = ui.app_settings()
 store = ui.job_store()
-finished = _finished(store)
-labels = {job_id: export.job_label(job_id, config) for job_id, (config, _) in finished.items()}
+finished = store.finished()
+labels = {job_id: runview.job_label(job_id, config) for job_id, (config, _) in finished.items()}
 
 proxies_tab, runs_tab = st.tabs(["Proxies side by side", "Runs side by side"])
 
@@ -76,16 +62,16 @@ with proxies_tab:
             st.info("Upload a scores CSV to compare its proxies.")
         else:
             try:
-                frame = export.read_scores_csv(upload.getvalue())
-            except export.ExportError as err:
-                st.error(export.md_escape(f"{upload.name}: {err}"))
+                frame = scorefile.read_scores_csv(upload.getvalue())
+            except scorefile.ScoreFileError as err:
+                st.error(fmt.md_escape(f"{upload.name}: {err}"))
 
     if frame is not None and frame.empty:
         st.info("This job scored no cells (a random-selection run only, or nothing finished).")
         frame = None
     if frame is not None:
-        proxies = export.proxy_columns(frame)
-        st.caption(f"{len(frame):,} cells · proxies: {', '.join(proxies)}")
+        proxies = scorefile.proxy_columns(frame)
+        st.caption(f"{len(frame):,} cells · proxies: {fmt.md_escape(', '.join(proxies))}")
         tables = {"ground truth": ui.load_truth(truth_path),
                   "12-epoch": ui.load_truth(app.table12) if app.table12 != truth_path else None}
         options = _truth_columns(tables)
@@ -97,7 +83,7 @@ with proxies_tab:
             default = next((i for i, k in enumerate(keys) if k.endswith(f" · {default_column}")), 0)
             choice = st.selectbox("Compare against", keys, index=default, key="compare_truth")
             table, column = options[choice]
-            truth = export.truth_for(frame, table, column)
+            truth = scorefile.truth_for(frame, table, column)
             missing = int(truth.isna().sum())
             result = stats.correlation_table(frame, proxies, truth)
             st.subheader(f"Rank correlation with {column}")
@@ -115,7 +101,7 @@ with proxies_tab:
                             key="compare_scatter")
         if len(proxies) > 1:
             st.plotly_chart(plots.correlation_heatmap(frame, proxies), key="compare_heatmap")
-        st.download_button("Scores CSV", export.scores_csv(frame), file_name="scores.csv",
+        st.download_button("Scores CSV", scorefile.scores_csv(frame), file_name="scores.csv",
                            mime="text/csv", on_click="ignore", key="compare_scores_csv")
 
 # --- runs in the paper's table form --------------------------------------------------------------
@@ -133,7 +119,7 @@ with runs_tab:
                 summary = runview.summary(store.events(job_id))
             summaries[labels[job_id]] = summary
         if chosen:
-            table = export.paper_table(summaries)
+            table = runview.paper_table(summaries)
             st.dataframe(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]),
                          hide_index=True, column_config={
                              "coarse_s": st.column_config.NumberColumn("coarse s", format="%.1f"),
@@ -164,8 +150,8 @@ with runs_tab:
             report_config, report_state = finished[report_id]
             report_truth = ui.load_truth(report_config.truth) if report_config.truth else None
             st.download_button(
-                "HTML report", file_name=export.report_file_name(report_id), mime="text/html",
+                "HTML report", file_name=report.report_file_name(report_id), mime="text/html",
                 on_click="ignore", key="compare_report",
-                data=lambda: export.html_report(report_config.to_dict(), report_state,
+                data=lambda: report.html_report(report_config.to_dict(), report_state,
                                                 store.events(report_id), report_truth),
                 help="A self-contained page (settings, results, chosen cells, figures) to share.")

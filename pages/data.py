@@ -5,13 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from knas import benchmark, data, export, machine, settings, ui
-from knas.cache import ScoreCache, default_root
-from knas.export import md_escape
+from knas import benchmark, data, datasets, jobs, machine, paths, settings, ui
+from knas.cache import ScoreCache
+from knas.fmt import md_escape
 
-LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16-120": "ImageNet16-120"}
-OFFICIAL_FOLDERS = {"cifar10": "cifar-10-batches-py/", "cifar100": "cifar-100-python/",
-                    "imagenet16-120": "ImageNet16/ (NAS-Bench-201's pickle batches)"}
 TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)"}
 
 
@@ -34,8 +31,8 @@ def _dataset_status(name: str, path: str) -> tuple[str, bool]:
 
 def _next_step(name: str) -> str:
     how = ["download it below"] if name in data.SOURCES else []
-    how.append(f"put it in {md_escape(machine.data_root())} in its official layout "
-               f"({md_escape(OFFICIAL_FOLDERS[name])})")
+    how.append(f"put it in {md_escape(paths.data_root())} in its official layout "
+               f"({md_escape(datasets.info(name).folder)}/)")
     how.append("or point to a folder or .npz that holds it under “Use a dataset at a path”")
     return "Next step: " + ", ".join(how) + "."
 
@@ -60,15 +57,16 @@ for name in data.BENCHMARK_DATASETS:
     state, ok = _dataset_status(name, path)
     origin = " (found in the data folder)" if path and found.get(name) == path else ""
     if ok:
-        st.success(f"**{LABELS[name]}**: {state}{origin}")
+        st.success(f"**{datasets.info(name).label}**: {state}{origin}")
     else:
-        st.warning(f"**{LABELS[name]}**: missing — {state}. {_next_step(name)}")
+        st.warning(f"**{datasets.info(name).label}**: missing — {state}. {_next_step(name)}")
 
 with st.form("dataset_form"):
     st.subheader("Use a dataset at a path")
-    name = st.selectbox("Dataset", data.BENCHMARK_DATASETS, format_func=LABELS.get, key="data_ds_name")
+    name = st.selectbox("Dataset", data.BENCHMARK_DATASETS, format_func=lambda n: datasets.info(n).label,
+                        key="data_ds_name")
     text = st.text_input("Folder (official layout or one sub-folder per class) or .npz file",
-                         key="data_ds_path", placeholder=str(machine.data_root() / "cifar-10-batches-py"))
+                         key="data_ds_path", placeholder=str(paths.data_root() / "cifar-10-batches-py"))
     st.caption("The CIFAR and ImageNet16 files are Python pickles: reading them runs code stored in "
                "them. Point only at copies you trust. `.npz` files are read without pickle.")
     submitted = st.form_submit_button("Check and save", key="data_ds_submit")
@@ -85,14 +83,14 @@ if submitted:
         else:
             _save(lambda s: s.datasets.__setitem__(name, str(path)))
             h, w = sample.images.shape[1:3]
-            st.success(f"Saved {LABELS[name]} = {md_escape(path)}: {len(sample):,} test images of {h}×{w}, "
+            st.success(f"Saved {datasets.info(name).label} = {md_escape(path)}: {len(sample):,} test images of {h}×{w}, "
                        f"{sample.num_classes} classes.")
 
 st.subheader("Download")
-st.caption(f"From the official source into {md_escape(machine.data_root())} (set `KNAS_DATA_DIR` to change it), "
+st.caption(f"From the official source into {md_escape(paths.data_root())} (set `KNAS_DATA_DIR` to change it), "
            "with an MD5 check. ImageNet16-120 has no public download: place it by hand.")
 for name in data.SOURCES:
-    if st.button(f"Download {LABELS[name]}", key=f"data_download_{name}"):
+    if st.button(f"Download {datasets.info(name).label}", key=f"data_download_{name}"):
         bar = st.progress(0.0, text=f"Connecting to {data.SOURCES[name].url}…")
 
         def progress(done: int, total: int | None, bar=bar) -> None:
@@ -101,14 +99,14 @@ for name in data.SOURCES:
             bar.progress(fraction, text=f"Downloading: {size}")
 
         try:
-            folder = data.download(name, machine.data_root(), progress=progress)
+            folder = data.download(name, paths.data_root(), progress=progress)
         except (data.DataError, ValueError, OSError) as err:
             bar.empty()
             st.error(md_escape(err))
         else:
             bar.progress(1.0, text="Done")
             _save(lambda s, n=name, f=folder: s.datasets.__setitem__(n, str(f)))
-            st.success(f"{LABELS[name]} is ready at {md_escape(folder)} and saved as the {LABELS[name]} dataset.")
+            st.success(f"{datasets.info(name).label} is ready at {md_escape(folder)} and saved as the {datasets.info(name).label} dataset.")
 
 # --- ground truth --------------------------------------------------------------------------------
 st.header("Ground-truth tables")
@@ -142,11 +140,11 @@ if submitted:
         try:
             if path.suffix.lower() in benchmark.PTH_SUFFIXES:
                 if not trusted:
-                    raise export.ExportError("tick “I trust this .pth file” to convert it")
+                    raise benchmark.BenchmarkError("tick “I trust this .pth file” to convert it")
                 with st.spinner("Converting (a few minutes for the full benchmark)…"):
-                    st.caption(md_escape(export.convert_table(path)))
+                    st.caption(md_escape(benchmark.convert_table(path)))
             table = benchmark.load_table(path)
-        except (benchmark.BenchmarkError, export.ExportError, OSError) as err:
+        except (benchmark.BenchmarkError, OSError) as err:
             st.error(f"Not saved: {md_escape(err)}")
         if table is not None:
             _save(lambda s: setattr(s, field, str(path)))
@@ -162,10 +160,10 @@ finally:
     scores.close()
 a, b, c = st.columns(3)
 a.metric("Cached scores", f"{entries:,}", help=f"{machine.human_bytes(score_bytes)} in {scores.directory}")
-b.metric("Runtime folder", machine.human_bytes(machine.folder_size(default_root())),
-         help=f"{default_root()}: scores, jobs and settings")
-c.metric("Converted tables", machine.human_bytes(machine.folder_size(benchmark.DEFAULT_CACHE_DIR)),
-         help=str(benchmark.DEFAULT_CACHE_DIR))
+b.metric("Runtime folder", machine.human_bytes(machine.folder_size(paths.root())),
+         help=f"{paths.root()}: scores, jobs and settings")
+c.metric("Converted tables", machine.human_bytes(machine.folder_size(paths.tables_dir())),
+         help=str(paths.tables_dir()))
 
 store = ui.job_store()
 running = store.active_ids()
@@ -174,11 +172,11 @@ with st.expander("Clear the score cache"):
              "scores its cells from scratch.")
     if running:
         st.info(f"{len(running)} job(s) are queued or running; the cache cannot be cleared until they end.")
-    typed = st.text_input(f"Type {export.CONFIRM_WORD} to confirm", key="data_clear_word")
+    typed = st.text_input(f"Type {jobs.CONFIRM_WORD} to confirm", key="data_clear_word")
     if st.button("Clear score cache", type="primary", key="data_clear"):
         try:
-            removed = export.clear_score_cache(typed, store=store)
-        except export.ExportError as err:
+            removed = jobs.clear_score_cache(typed, store=store)
+        except jobs.JobError as err:
             st.error(md_escape(err))
         else:
             st.success(f"Cleared {removed:,} cached scores.")

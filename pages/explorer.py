@@ -5,15 +5,12 @@ import math
 
 import streamlit as st
 
-from knas import benchmark, costs, export, plots, space, ui
-from knas.cache import default_dir
+from knas import benchmark, cache, costs, datasets, explore, fmt, module_source, paths, plots, space, ui
 
 CURRENT = "explorer_index"  # the cell shown (benchmark index)
 SEEN_QP = "explorer_seen_qp"  # the ?arch= value this session last wrote or followed
 STR_ERROR = "explorer_str_error"
 EDGE_KEYS = [f"explorer_edge_{e}" for e in range(len(space.EDGES))]
-DATASET_COLUMNS = [("CIFAR-10", "cifar10_test"), ("CIFAR-100", "cifar100_test"),
-                   ("ImageNet16-120", "imagenet16_test")]
 
 
 def _go(index: int) -> None:
@@ -73,7 +70,7 @@ if query is not None and query != st.session_state.get(SEEN_QP):
     try:
         _go(_from_query(query))
     except (space.ArchError, ValueError) as err:
-        st.warning(export.md_escape(f"Link parameter arch={query!r} names no cell: {err}"))
+        st.warning(fmt.md_escape(f"Link parameter arch={query!r} names no cell: {err}"))
 _follow_neighbour_selection()
 if CURRENT not in st.session_state:
     _go(0)
@@ -99,7 +96,7 @@ left.number_input("Benchmark index", min_value=0, max_value=space.N_ARCHS - 1, s
 right.text_input("Arch string", key="explorer_str", on_change=_on_str,
                  help="NAS-Bench-201's form, as in the box under the cell below; press Enter to go")
 if st.session_state.get(STR_ERROR):
-    st.error(f"Not a valid arch string: {export.md_escape(st.session_state[STR_ERROR])}. "
+    st.error(f"Not a valid arch string: {fmt.md_escape(st.session_state[STR_ERROR])}. "
              f"Still showing cell {index}.")
 
 edge_columns = st.columns(len(space.EDGES))
@@ -116,8 +113,8 @@ with picture:
     download_left.download_button("Arch string (.txt)", space.to_str(arch) + "\n",
                                   file_name=f"nb201_cell_{index}.txt", mime="text/plain",
                                   on_click="ignore", key="explorer_dl_str")
-    download_right.download_button("PyTorch module (.py)", export.arch_module_source(arch),
-                                   file_name=export.module_file_name(arch), mime="text/x-python",
+    download_right.download_button("PyTorch module (.py)", module_source.arch_module_source(arch),
+                                   file_name=module_source.module_file_name(arch), mime="text/x-python",
                                    on_click="ignore", key="explorer_dl_module",
                                    help="Plain PyTorch: build() gives this cell's network (CIFAR-10 head)")
 
@@ -130,18 +127,19 @@ with facts:
             row = benchmark.lookup(truth, index)
         except benchmark.NotInTable as err:
             row = None
-            st.info(export.md_escape(err))
+            st.info(fmt.md_escape(err))
         if row is not None:
-            shown = [(label, col) for label, col in DATASET_COLUMNS if col in row]
+            shown = [(d.label, d.test_column) for d in datasets.CATALOG.values()
+                     if d.test_column in row]
             for col_widget, (label, col) in zip(st.columns(max(len(shown), 1)), shown):
                 value = row[col]
                 col_widget.metric(f"{label} test", "n/a" if math.isnan(value) else f"{value:.2f}%",
                                   help=f"{col}, 200 epochs, mean over seeds")
-            if "params_mb_c10" in row and not math.isnan(row["params_mb_c10"]):
-                ours = costs.count_params(arch) / 1e6
-                note = "agrees" if abs(row["params_mb_c10"] - ours) < 5e-7 else \
+            recorded = row.get(datasets.info("cifar10").params_column, math.nan)
+            if not math.isnan(recorded):
+                note = "agrees" if explore.recorded_params_agree(recorded, arch) else \
                     "differs (a known NAS-Bench-201 record defect for some cells)"
-                st.caption(f"The table records {row['params_mb_c10']:.6f} M parameters; ours {note}.")
+                st.caption(f"The table records {recorded:.6f} M parameters; ours {note}.")
     else:
         st.info("No ground-truth table set: accuracies appear once one is chosen on the Data page.")
 
@@ -174,11 +172,11 @@ if truth is not None:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _cached_scores(index: int, directory: str) -> list[dict]:
-    return export.cached_scores(space.arch_at(index), directory=directory)
+    return cache.cached_scores(space.arch_at(index), directory=directory)
 
 
 st.subheader("Cached scores")
-scores = _cached_scores(index, str(default_dir()))
+scores = _cached_scores(index, str(paths.scores_dir()))
 if scores:
     st.dataframe(scores, hide_index=True)
     st.caption("Scores this cell (or a cell computing the same function) already has in the score "
@@ -188,7 +186,7 @@ else:
 
 # --- neighbours ----------------------------------------------------------------------------------
 st.subheader("One edge away")
-neighbours = export.neighbour_rows(arch, truth)
+neighbours = explore.neighbour_rows(arch, truth)
 st.dataframe(
     neighbours, hide_index=True, key=_neighbour_key(index), selection_mode="single-row",
     on_select="rerun",

@@ -6,9 +6,10 @@ not reload; once the job ends, the page reruns once and draws without polling.
 import pandas as pd
 import streamlit as st
 
-from knas import jobs, plots, runview, ui, ui_run
+from knas import fmt, jobs, plots, runview, ui
 from knas.errors import KnasError
-from knas.search import RANDOM, FineStage
+from knas.events import JobStatus
+from knas.specs import RANDOM
 
 ui.page_setup("Live run")
 st.title("Live run")
@@ -22,7 +23,8 @@ if not ids:
 
 wanted = st.query_params.get("job")
 if wanted and wanted not in ids:
-    st.warning(f"There is no job {wanted} in this cache ({store.directory}); pick one below.")
+    st.warning(f"There is no job {fmt.md_escape(wanted)} in this cache "
+               f"({fmt.md_escape(store.directory)}); pick one below.")
 if wanted in ids and st.session_state.get("live_job") != wanted:
     st.session_state["live_job"] = wanted
 if st.session_state.get("live_job") not in ids:
@@ -31,7 +33,7 @@ if st.session_state.get("live_job") not in ids:
 
 def _label(job_id: str) -> str:
     try:
-        return ui_run.job_label(job_id, store.state(job_id), store.config(job_id), static=True)
+        return runview.job_label(job_id, store.config(job_id))
     except KnasError:
         return job_id
 
@@ -49,44 +51,45 @@ try:
     config = store.config(job_id)
     first_state = store.state(job_id)
 except KnasError as err:
-    st.error(f"This job cannot be read: {err}")
+    st.error(f"This job cannot be read: {fmt.md_escape(err)}")
     st.stop()
-active = first_state["status"] in jobs.ACTIVE
+active = JobStatus(first_state["status"]).is_active
 truth = ui.load_truth(config.truth) if config.truth else None
 report = config.report_column
 accuracy = truth[report] if truth is not None and report in truth.columns else None
-stage = FineStage.parse(config.fine)
+stage = config.fine_stage
 
 
 def _header(state: dict) -> None:
-    status = state["status"]
+    status = JobStatus(state["status"])
     a, b = st.columns([4, 1])
-    a.markdown(f"**{status.upper()}** · {config.proxy} on `{config.pool}` · k = {config.k} · "
-               f"n = {config.n} · fine stage `{config.fine}` · {config.repeats} repeat(s)")
-    if status in jobs.ACTIVE:
+    a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on `{config.pool}` · k = {config.k} · "
+               f"n = {config.n} · fine stage {fmt.md_code(config.fine)} · "
+               f"{config.repeats} repeat(s)")
+    if status.is_active:
         if b.button("Cancel", key="live_cancel", icon="⏹️"):
             jobs.cancel(job_id, store)
             st.toast("Cancelling: the worker stops within seconds and keeps every score.")
-    elif status in ("cancelled", "failed"):
-        if status == "failed":
-            st.error(f"The job failed: {state.get('error') or 'no reason recorded'}")
+    elif status.can_resume:
+        if status == JobStatus.FAILED:
+            st.error(f"The job failed: {fmt.md_escape(state.get('error') or 'no reason recorded')}")
         else:
             st.warning("The job was cancelled. Resume continues from the cached scores.")
         if b.button("Resume", key="live_resume", type="primary", icon="▶️"):
             try:
                 jobs.start(store.config(job_id), store)
             except KnasError as err:
-                st.error(f"Cannot resume: {err}")
+                st.error(f"Cannot resume: {fmt.md_escape(err)}")
             else:
                 st.rerun()
-    fraction, text = ui_run.progress_view(state)
+    fraction, text = runview.progress_view(state)
     st.progress(fraction, text=text)
 
 
 def _scores(events, method: str, repeat: int) -> None:
-    frame = ui_run.live_frame(events, method, repeat, accuracy, report)
+    frame = runview.live_frame(events, method, repeat, accuracy, report)
     topk = runview.latest_topk(events, method, repeat)
-    members = ui_run.members(method)
+    members = runview.members(method)
     proxy = ""
     if members:
         proxy = members[0] if len(members) == 1 else st.selectbox(
@@ -104,7 +107,7 @@ def _scores(events, method: str, repeat: int) -> None:
                     index = int(points[0]["customdata"][0])
                     with st.container(border=True):
                         st.markdown(f"**Clicked: index {index}**")
-                        details = ui_run.point_details(index, accuracy, frame)
+                        details = runview.point_details(index, accuracy, frame)
                         ui.show_arch(index)
                         st.dataframe(pd.DataFrame([details]).drop(columns=["arch_str"]),
                                      hide_index=True)
@@ -122,9 +125,9 @@ def _scores(events, method: str, repeat: int) -> None:
         st.caption("No scores for this method and repeat yet.")
 
     if topk:
-        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if _final(events, method, repeat)
-                                                        else " (so far)"))
-        table = ui_run.topk_table(frame, topk, proxy, report if accuracy is not None else None,
+        final = runview.is_final_topk(events, method, repeat)
+        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if final else " (so far)"))
+        table = runview.topk_table(frame, topk, proxy, report if accuracy is not None else None,
                                   accuracy)
         st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(table)))
         shown = topk[:4]
@@ -134,28 +137,21 @@ def _scores(events, method: str, repeat: int) -> None:
                 st.graphviz_chart(plots.cell_dot(index))
 
 
-def _final(events, method, repeat) -> bool:
-    return any(e["kind"] == "topk" and e.get("final") and e["method"] == method
-               and e["repeat"] == repeat for e in events)
-
-
 def _fine(events) -> None:
     if stage.kind == "lookup":
-        st.caption(f"Fine stage: a lookup of `{stage.column}`"
-                   + (f" in {stage.table}" if stage.table else " in the truth table")
+        st.caption(f"Fine stage: a lookup of {fmt.md_code(stage.column)}"
+                   + (f" in {fmt.md_escape(stage.table)}" if stage.table else " in the truth table")
                    + " — instant, nothing is trained.")
         return
-    trained = runview.training_frame(events)
-    total = config.k * len(config.methods) * config.repeats
-    st.progress(min(1.0, len(trained) / total) if total else 0.0,
-                text=f"Fine stage: {len(trained)}/{total} candidates trained for "
-                     f"{stage.epochs} epoch(s)")
-    if len(trained):
-        st.dataframe(trained, hide_index=True)
+    done, total = runview.fine_progress(config, events)
+    st.progress(min(1.0, done / total) if total else 0.0,
+                text=f"Fine stage: {done}/{total} candidates trained for {stage.epochs} epoch(s)")
+    if done:
+        st.dataframe(runview.training_frame(events), hide_index=True)
 
 
 def _result(events, method: str, repeat: int) -> None:
-    card = ui_run.result_card(events, method, repeat)
+    card = runview.result_card(events, method, repeat)
     if card is None:
         return
     st.subheader(f"Result: {method}" + (f", repeat {repeat + 1}" if config.repeats > 1 else ""))
@@ -182,13 +178,13 @@ def live() -> None:
     try:
         state = store.state(job_id)
     except KnasError as err:
-        st.error(f"The job is gone: {err}")
+        st.error(f"The job is gone: {fmt.md_escape(err)}")
         return
-    if active and state["status"] not in jobs.ACTIVE:
+    if active and not JobStatus(state["status"]).is_active:
         st.rerun()  # the whole page, so it redraws without polling
     _header(state)
     cache_key = f"live_events_{job_id}"
-    events, st.session_state[cache_key] = ui_run.read_events(
+    events, st.session_state[cache_key] = runview.read_events(
         store, job_id, state, st.session_state.get(cache_key))
     if not runview.started(events):
         st.info("Waiting for the worker: it loads the data and the tables first.")

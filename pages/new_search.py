@@ -3,8 +3,10 @@ import json
 
 import streamlit as st
 
-from knas import data, jobs, proxies, space, ui, ui_run
-from knas.search import DEFAULT_REPORT_COLUMN, RANDOM, SearchConfig
+from knas import datasets, fmt, jobs, proxies, space, ui, ui_run
+from knas.config import DEVICES, SearchConfig
+from knas.events import JobStatus
+from knas.specs import RANDOM, FineStage, Method, ParamSelection, Pool
 
 ui.page_setup("New search")
 st.title("New search")
@@ -23,7 +25,8 @@ slots = {}  # field -> placeholder under its widget, filled with its error once 
 st.subheader("Data")
 c1, c2 = st.columns(2)
 with c1:
-    dataset = st.selectbox("Dataset", data.BENCHMARK_DATASETS, key="ns_dataset",
+    dataset = st.selectbox("Dataset", datasets.NAMES, key="ns_dataset",
+                           format_func=lambda name: datasets.info(name).label,
                            help="The NAS-Bench-201 dataset whose images the proxies see.")
     slots["dataset"] = st.empty()
     data_path = st.text_input(
@@ -39,7 +42,7 @@ with c2:
              "cell's accuracy and by the lookup fine stage. Leave empty to search without one.")
     slots["truth"] = st.empty()
     report_options = ui_run.report_options(dataset, truth)
-    default_report = DEFAULT_REPORT_COLUMN.get(dataset, "")
+    default_report = datasets.test_column(dataset)
     if report_options:
         report = st.selectbox("Report column", report_options, key=f"ns_report_{dataset}",
                               help="The truth column reported as the chosen cell's accuracy.")
@@ -61,16 +64,16 @@ with c1:
     if pool_kind == "random":
         count = st.number_input("Cells", min_value=1, max_value=space.N_ARCHS, value=1000,
                                 key="ns_pool_count", help="How many random cells to score.")
-        pool = ui_run.pool_spec("random", count=count)
+        pool = Pool("random", count=int(count))
     elif pool_kind == "range":
         a, b = st.columns(2)
         start = a.number_input("From index", min_value=0, max_value=space.N_ARCHS - 1, value=0,
                                key="ns_pool_start", help="First benchmark index (inclusive).")
         stop = b.number_input("To index", min_value=1, max_value=space.N_ARCHS, value=1000,
                               key="ns_pool_stop", help="Last benchmark index (exclusive).")
-        pool = ui_run.pool_spec("range", start=start, stop=stop)
+        pool = Pool("range", start=int(start), stop=int(stop))
     else:
-        pool = ui_run.pool_spec("all")
+        pool = Pool("all")
     slots["pool"] = st.empty()
 with c2:
     ensemble = st.toggle("Ensemble of proxies", key="ns_ensemble",
@@ -84,7 +87,7 @@ with c2:
         chosen = [st.selectbox("Proxy", names, index=names.index("mgm"), key="ns_proxy",
                                format_func=ui_run.proxy_label,
                                help="MGM is the KNAS paper's proxy; the others are its peers.")]
-    proxy = ui_run.proxy_spec(chosen)
+    proxy = str(Method.of(chosen)) if chosen else ""
     slots["proxy"] = st.empty()
     baselines = st.multiselect(
         "Baselines", [RANDOM, *names], default=[RANDOM], key="ns_baselines",
@@ -110,7 +113,7 @@ with c3:
         a, b = st.columns(2)
         layers = a.number_input("L", min_value=1, value=10, key="ns_params_l")
         elements = b.number_input("m", min_value=1, value=100, key="ns_params_m")
-    params = ui_run.params_spec(params_mode, layers, elements)
+    params = ParamSelection() if params_mode == "all" else ParamSelection(int(layers), int(elements))
 
 st.subheader("Fine stage: pick one of the top-k")
 c1, c2 = st.columns(2)
@@ -125,7 +128,7 @@ with c1:
 with c2:
     if fine_kind == "lookup":
         columns = ui_run.csv_columns(truth)
-        wanted = ui_run.FINE_COLUMN.get(dataset, "")
+        wanted = datasets.info(dataset).valid_column
         if columns:
             column = st.selectbox("Column", columns, key=f"ns_fine_col_{dataset}",
                                   index=columns.index(wanted) if wanted in columns else 0,
@@ -134,19 +137,19 @@ with c2:
         else:
             column = st.text_input("Column", value=wanted, key=f"ns_fine_coltxt_{dataset}",
                                    help="The truth column the fine stage picks the best by.")
-        fine = ui_run.fine_spec("lookup", column)
+        fine = FineStage("lookup", column=column)
     elif fine_kind == "table12":
         table = st.text_input("12-epoch table", value=settings.table12, key="ns_table12",
                               help="NAS-Bench-201's 12-epoch results (CSV); set it on the Data "
                                    "page.")
         columns = ui_run.csv_columns(table)
-        wanted = ui_run.TABLE12_COLUMNS.get(dataset, ui_run.TABLE12_COLUMN)
+        wanted = datasets.info(dataset).table12_column
         if columns:
             column = st.selectbox("Column", columns, key=f"ns_t12_col_{dataset}",
                                   index=columns.index(wanted) if wanted in columns else 0)
         else:
             column = st.text_input("Column", value=wanted, key=f"ns_t12_coltxt_{dataset}")
-        fine = ui_run.fine_spec("table12", column, table=table)
+        fine = FineStage("lookup", column=column, table=table.strip())
     else:
         epochs = st.number_input("Epochs", min_value=1, max_value=200, value=1, key="ns_epochs",
                                  help="Epochs of training per candidate.")
@@ -154,7 +157,7 @@ with c2:
             "Training images per candidate", min_value=0, value=5000, step=1000,
             key="ns_train_samples", help="0 trains on the whole training split.")
         slots["train_samples"] = st.empty()
-        fine = ui_run.fine_spec("train", epochs=epochs)
+        fine = FineStage("train", epochs=int(epochs))
     slots["fine"] = st.empty()
 
 st.subheader("Run")
@@ -165,16 +168,14 @@ with c1:
     slots["repeats"] = st.empty()
 seed = c2.number_input("Seed", min_value=0, value=0, key="ns_seed",
                        help="Seeds the pool, the image batch and the weights.")
-device = c3.selectbox("Device", ui_run.DEVICES, key="ns_device",
+device = c3.selectbox("Device", DEVICES, key="ns_device",
                       help=f"auto uses this machine's best: {info.get('device', 'cpu').upper()}.")
 
 config = SearchConfig(dataset=dataset, data=data_path.strip(), truth=truth.strip(), report=report,
-                      pool=pool, proxy=proxy, n=int(n), k=int(k), fine=fine,
+                      pool=str(pool), proxy=proxy, n=int(n), k=int(k), fine=str(fine),
                       baselines=tuple(baselines), repeats=int(repeats), seed=int(seed),
-                      device=device, params=params, train_samples=int(train_samples))
+                      device=device, params=str(params), train_samples=int(train_samples))
 errors = config.errors()
-if not proxy:
-    errors["proxy"] = "choose at least one proxy"
 for name, message in errors.items():
     if name in slots:
         slots[name].error(message, icon="⚠️")
@@ -191,7 +192,7 @@ else:
     a, b, c = st.columns(3)
     a.metric("Networks to score", f"{est['networks']:,}")
     b.metric("Networks to train", f"{est['trained']:,}")
-    c.metric("Expected time", ui_run.fmt_seconds(est["seconds"]))
+    c.metric("Expected time", fmt.seconds(est["seconds"]))
     st.info(est["text"])
 
 store = ui.job_store()
@@ -199,7 +200,7 @@ existing = config.key() in store.ids()
 if existing and not errors:
     state = store.state(config.key())
     st.caption(f"This exact search exists already ({state['status']}): Start opens it"
-               + (" and resumes it from the cache." if state["status"] in ("failed", "cancelled")
+               + (" and resumes it from the cache." if JobStatus(state["status"]).can_resume
                   else "."))
 if st.button("Start search", type="primary", disabled=bool(errors), key="ns_start", icon="🚀"):
     job_id = jobs.start(config, store)

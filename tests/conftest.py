@@ -1,9 +1,14 @@
 import os
+import random
+import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+CELL_6111 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +26,9 @@ def wait_for_job(store, job_id, until=None, timeout=240):
     """Poll a job's state until ``until(state)`` holds (default: the job has ended)."""
     import time
 
-    from knas import jobs
+    from knas.events import JobStatus
 
-    until = until or (lambda state: state["status"] not in jobs.ACTIVE)
+    until = until or (lambda state: not JobStatus(state["status"]).is_active)
     deadline = time.time() + timeout
     while time.time() < deadline:
         state = store.state(job_id)
@@ -31,3 +36,110 @@ def wait_for_job(store, job_id, until=None, timeout=240):
             return state
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} never reached the state; last: {store.state(job_id)}")
+
+
+@pytest.fixture(scope="session")
+def truth(shared_data) -> pd.DataFrame:
+    from knas import benchmark
+
+    return benchmark.load_table(shared_data / "nb201" / "nb201_accuracies.csv")
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """An empty cache root and an empty data folder: a fresh machine."""
+    monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path / "cache"))
+    empty = tmp_path / "data"
+    empty.mkdir()
+    monkeypatch.setenv("KNAS_DATA_DIR", str(empty))
+    return tmp_path
+
+
+@pytest.fixture
+def with_data(isolated, shared_data):
+    """A fresh machine whose settings point at the shared CIFAR-10 subset and tables."""
+    from knas import settings
+
+    saved = settings.AppSettings(
+        datasets={"cifar10": str(shared_data / "cifar10" / "cifar10_small.npz")},
+        truth=str(shared_data / "nb201" / "nb201_accuracies.csv"),
+        table12=str(shared_data / "nb201" / "nb201_12epoch.csv"))
+    settings.save(saved)
+    return saved
+
+
+@pytest.fixture
+def runtime(tmp_path, monkeypatch):
+    """Every runtime file (scores, jobs, settings) under tmp_path."""
+    monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+# --- a finished job made of real numbers, without running torch ----------------------------------
+
+
+def search_events(config, truth: pd.DataFrame) -> list[dict]:
+    """The events ``Search.events()`` yields for ``config`` with the ``params``/``flops`` proxies
+    (whose scores are closed-form counts) and a lookup fine stage: the real event schema, the
+    real pool, scores and accuracies, but no network built."""
+    from knas import benchmark, costs, space
+    from knas.search import MethodResult, summarise
+    from knas.specs import RANDOM, Method
+
+    fine_column = config.fine.split(":", 1)[1]
+    events = [{"kind": "started", "methods": list(config.methods), "repeats": config.repeats,
+               "pool_size": len(config.pools()[0]), "k": config.k,
+               "best_possible": dict(zip(("index", "value"), benchmark.best(truth, config.report_column)),
+                                     column=config.report_column)}]
+    results = []
+    for repeat in range(config.repeats):
+        seed = config.seed + repeat
+        pool = config.pools()[repeat]
+        for method in config.methods:
+            if method == RANDOM:
+                topk, scored = random.Random(seed).sample(pool, config.k), 0
+            else:
+                members = Method.parse(method).members
+                values = {}
+                for done, index in enumerate(pool, start=1):
+                    arch = space.arch_at(index)
+                    values[index] = {m: float(costs.count_params(arch) if m == "params"
+                                              else costs.count_flops(arch)) for m in members}
+                    events.append({"kind": "scored", "method": method, "repeat": repeat, "index": index,
+                                   "values": values[index], "built": 1, "done": done,
+                                   "total": len(pool), "rate": 10.0})
+                topk = sorted(values, key=lambda i: (-values[i][members[0]], i))[:config.k]
+                scored = len(pool)
+            events.append({"kind": "topk", "method": method, "repeat": repeat, "indices": topk,
+                           "final": True})
+            chosen = max(topk, key=lambda i: (truth.at[i, fine_column], -i))
+            result = MethodResult(method=method, repeat=repeat, seed=seed, chosen=chosen,
+                                  arch_str=space.to_str(space.arch_at(chosen)),
+                                  test_accuracy=float(truth.at[chosen, config.report_column]),
+                                  fine_score=float(truth.at[chosen, fine_column]), topk=topk,
+                                  coarse_seconds=0.5, fine_seconds=0.01, networks_scored=scored,
+                                  networks_trained=0)
+            results.append(result)
+            events.append({"kind": "method_done", "result": result.__dict__.copy()})
+    events.append({"kind": "finished", "summary": summarise(results), "seconds": 1.0})
+    return events
+
+
+def finished_job(store, shared_data, truth: pd.DataFrame, **changes):
+    """Put a finished job (``search_events``) into ``store``; returns (id, config, events)."""
+    from knas.config import SearchConfig
+    from knas.specs import RANDOM
+
+    values = dict(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
+                  truth=str(shared_data / "nb201" / "nb201_accuracies.csv"), pool="random:12",
+                  proxy="ensemble:params+flops", baselines=("params", RANDOM), k=3, n=4,
+                  fine="lookup:cifar10_valid", repeats=2)
+    values.update(changes)
+    config = SearchConfig(**values)
+    events = search_events(config, truth)
+    job_id, _ = store.claim(config)
+    for event in events:
+        store.append(job_id, event)
+    store.update(job_id, status="finished", summary=events[-1]["summary"], started=time.time() - 5,
+                 finished=time.time())
+    return job_id, config, events

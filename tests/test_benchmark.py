@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from knas import benchmark, space
+from knas import benchmark, paths, space
 from knas.benchmark import BenchmarkError, NotInTable, best, column, load_table, lookup
 
 REPO = Path(__file__).resolve().parents[1]
@@ -337,8 +337,11 @@ def test_unreadable_cache_is_rebuilt(official_pth, tmp_path, torch_loads):
     assert len(torch_loads) == 2
 
 
-def test_default_cache_dir_is_in_the_repo():
-    assert benchmark.DEFAULT_CACHE_DIR == REPO / "cache" / "benchmarks"
+def test_default_cache_dir_is_in_the_repo(monkeypatch, tmp_path):
+    monkeypatch.delenv("KNAS_CACHE_DIR", raising=False)
+    assert paths.tables_dir() == REPO / "cache" / "benchmarks"
+    monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path))
+    assert paths.tables_dir() == tmp_path / "benchmarks"  # it follows the runtime root
 
 
 @pytest.mark.parametrize("damage", ["truncated", "text", "wrong_dict"])
@@ -364,3 +367,8 @@ def test_pth_without_results(tmp_path):
     torch.save({"meta_archs": [_arch(0)], "arch2infos": {}, "evaluated_indexes": []}, path)
     with pytest.raises(BenchmarkError, match="no evaluated architectures"):
         load_table(path, cache_dir=tmp_path / "cache")
+
+
+def test_convert_table_reports_a_bad_file(tmp_path):
+    with pytest.raises(benchmark.BenchmarkError, match="file not found"):
+        benchmark.convert_table(tmp_path / "missing.pth")

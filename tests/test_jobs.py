@@ -9,7 +9,8 @@ import pytest
 
 from knas import jobs, scoring, space
 from knas.cache import ScoreCache
-from knas.search import SearchConfig
+from knas.config import SearchConfig
+from knas.events import JobStatus
 from tests.conftest import REPO
 from tests.conftest import wait_for_job as _wait
 
@@ -29,7 +30,7 @@ def _config(env, **changes):
 
 
 def _done(state):
-    return state["status"] not in jobs.ACTIVE
+    return not JobStatus(state["status"]).is_active
 
 
 def test_job_runs_to_the_end_and_keeps_its_events(env):
@@ -79,7 +80,7 @@ def _cached_mgm_cells(config, data_path):
     settings = scoring.ScoreSettings(n=config.n, seed=config.seed)
     cache = ScoreCache()
     keys = {scoring.cache_key("mgm", space.arch_at(i), batch, settings)
-            for i in space.parse_pool(config.pool, config.seed)}
+            for i in config.pools()[0]}
     return sum(key in cache for key in keys), len(keys)
 
 
@@ -102,7 +103,7 @@ def test_killed_worker_is_marked_failed_and_resume_redoes_only_missing_work(env)
 
 def test_job_outlives_the_process_that_started_it(env):
     config = _config(env, pool="random:20", seed=5)
-    code = ("import sys; from knas import jobs; from knas.search import SearchConfig; "
+    code = ("import sys; from knas import jobs; from knas.config import SearchConfig; "
             "print(jobs.start(SearchConfig.from_dict(eval(sys.argv[1]))))")
     starter = subprocess.run([sys.executable, "-c", code, repr(config.to_dict())], cwd=REPO,
                              capture_output=True, text=True, timeout=60, env=os.environ)
@@ -134,3 +135,21 @@ def test_jobs_cli_lists_states(env):
 def test_unknown_job_has_a_clear_error(env):
     with pytest.raises(jobs.JobError, match="no job 'nope'"):
         jobs.JobStore().state("nope")
+
+
+def test_clear_is_refused_without_the_word_and_while_a_job_runs(runtime, shared_data):
+    cache = ScoreCache()
+    cache.set("v1|mgm|a|b|x", 1.0)
+    store = jobs.JobStore()
+    with pytest.raises(jobs.JobError, match="type CLEAR"):
+        jobs.clear_score_cache("", store=store, cache=cache)
+    with pytest.raises(jobs.JobError, match="type CLEAR"):
+        jobs.clear_score_cache("clear", store=store, cache=cache)
+    job_id, _ = store.claim(SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz")))
+    assert store.active_ids() == [job_id]
+    with pytest.raises(jobs.JobError, match="queued or running"):
+        jobs.clear_score_cache("CLEAR", store=store, cache=cache)
+    assert len(cache) == 1
+    store.update(job_id, status="cancelled")
+    assert jobs.clear_score_cache("CLEAR", store=store, cache=cache) == 1
+    assert len(cache) == 0

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from knas import data, scoring, space
+from knas import cache, data, scoring, space
 from knas.cache import ScoreCache
 from tests.conftest import REPO
 
@@ -59,7 +59,7 @@ def test_cache_keys_name_everything_a_score_depends_on(cifar_ds):
     batch = scoring.make_batch(cifar_ds, 8, 0)
     arch = space.arch_at(SAME_A)
     key = scoring.cache_key("mgm", arch, batch, scoring.ScoreSettings(n=8))
-    assert key.startswith(f"v{scoring.CODE_VERSION}|mgm|")
+    assert key.startswith(f"v{cache.CODE_VERSION}|mgm|")
     assert batch.digest in key and space.canonical(arch) in key
     assert key != scoring.cache_key("mgm", arch, batch, scoring.ScoreSettings(n=8, seed=1))
     assert key != scoring.cache_key("mgm", arch, scoring.make_batch(cifar_ds, 8, 1), scoring.ScoreSettings(n=8))
@@ -98,14 +98,14 @@ def test_gpu_oom_retries_in_chunks_then_on_cpu(cifar_ds):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         return 1.0
 
-    assert scoring.call_with_oom_retry(chunkable, net, x, y, {}) == 1.0
+    assert scoring.call_with_oom_retry(chunkable, net, x, y, {}, chunkable=True) == 1.0
     assert calls == [None, 4, 2]
 
     def always(net, x, y, chunk=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
 
     with pytest.raises(scoring.ScoringError, match="even one sample at a time"):
-        scoring.call_with_oom_retry(always, net, x, y, {})
+        scoring.call_with_oom_retry(always, net, x, y, {}, chunkable=True)
 
     devices = []
 

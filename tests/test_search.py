@@ -5,7 +5,9 @@ import pytest
 
 from knas import space
 from knas.cache import ScoreCache
-from knas.search import ConfigError, FineStage, Search, SearchConfig, summarise
+from knas.config import ConfigError, SearchConfig
+from knas.search import Search, summarise
+from knas.specs import FineStage, Pool
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +87,7 @@ def test_full_small_search_with_12_epoch_lookup(paths, tmp_path):
     truth = pd.read_csv(paths["truth"]).set_index("index")
     table12 = pd.read_csv(paths["table12"]).set_index("index")
     for result in search.results:
-        pool = space.parse_pool("random:24", result.seed)
+        pool = Pool.parse("random:24").indices(result.seed)
         assert result.chosen in result.topk and len(result.topk) == 4 and set(result.topk) <= set(pool)
         # The fine stage picks the best of the k by the 12-epoch column; the report is the test column.
         assert result.fine_score == max(table12.loc[result.topk, "cifar10_test_12ep"])

@@ -1,15 +1,10 @@
 """Home, New search and Live run through the real app (streamlit.testing AppTest), plus the
 torch-free helpers in knas.ui_run. Runtime data is isolated in tmp folders."""
-import math
-import subprocess
-import sys
 
-import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from knas import jobs, runview, settings, ui_run
-from knas.search import SearchConfig
+from knas import jobs, runview, ui_run
+from knas.events import JobStatus
 from knas.settings import AppSettings
 from tests.conftest import REPO
 from tests.conftest import wait_for_job as _wait
@@ -19,25 +14,6 @@ PAGES = ["app.py", "pages/new_search.py", "pages/live.py"]
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """An empty cache root and an empty data folder: a fresh machine."""
-    monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path / "cache"))
-    empty = tmp_path / "data"
-    empty.mkdir()
-    monkeypatch.setenv("KNAS_DATA_DIR", str(empty))
-    return tmp_path
-
-
-@pytest.fixture
-def with_data(isolated, shared_data):
-    saved = AppSettings(datasets={"cifar10": str(shared_data / "cifar10" / "cifar10_small.npz")},
-                        truth=str(shared_data / "nb201" / "nb201_accuracies.csv"),
-                        table12=str(shared_data / "nb201" / "nb201_12epoch.csv"))
-    settings.save(saved)
-    return saved
 
 
 def _app(page: str, query: dict | None = None) -> AppTest:
@@ -51,7 +27,7 @@ def _app(page: str, query: dict | None = None) -> AppTest:
 
 
 def _ended(state):
-    return state["status"] not in jobs.ACTIVE
+    return not JobStatus(state["status"]).is_active
 
 
 def _texts(at) -> str:
@@ -69,7 +45,7 @@ def _texts(at) -> str:
 def test_pages_render_without_data(isolated):
     home = _app("app.py")
     text = _texts(home)
-    assert "No CIFAR10 dataset is set" in text
+    assert "No CIFAR-10 dataset is set" in text
     assert "No ground-truth table is set" in text
     assert any("Data page" in link.value for link in home.get("page_link"))
     demo = [b for b in home.button if b.label == "Quick demo search"][0]
@@ -89,7 +65,7 @@ def test_pages_render_without_data(isolated):
 def test_pages_render_with_data(with_data):
     home = _app("app.py")
     text = _texts(home)
-    assert "No CIFAR10" not in text and "loaded" in text
+    assert "No CIFAR-10" not in text and "loaded" in text
     assert not [b for b in home.button if b.label == "Quick demo search"][0].disabled
 
     new = _app("pages/new_search.py")
@@ -198,7 +174,7 @@ def test_quick_demo_starts_a_job_and_a_cancelled_job_offers_resume(with_data):
     assert (config.pool, config.proxy, config.n, config.k) == ("random:100", "mgm", 16, 10)
 
     live = _app("pages/live.py", query={"job": job_id})
-    if store.state(job_id)["status"] in jobs.ACTIVE:
+    if JobStatus(store.state(job_id)["status"]).is_active:
         live.button(key="live_cancel").click().run()
         assert not live.exception, [e.value for e in live.exception]
     jobs.cancel(job_id)  # in case the worker had not started when the button ran
@@ -215,50 +191,7 @@ def test_quick_demo_starts_a_job_and_a_cancelled_job_offers_resume(with_data):
     _wait(store, job_id, _ended, timeout=120)
 
 
-# --- torch stays out of the UI process ------------------------------------------------------
-
-
-def test_pages_do_not_import_torch(with_data):
-    script = f"""
-import sys
-sys.path.insert(0, {str(REPO)!r})
-from streamlit.testing.v1 import AppTest
-at = AppTest.from_file({str(REPO / 'app.py')!r}, default_timeout={TIMEOUT}).run()
-for page in {PAGES!r}:
-    at.switch_page(page).run()
-    assert not at.exception, (page, [e.value for e in at.exception])
-import knas.ui_run, knas.jobs, knas.runview, knas.plots, knas.search, knas.settings
-print("torch" in sys.modules)
-"""
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=REPO, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().splitlines()[-1] == "False"
-
-
 # --- knas.ui_run --------------------------------------------------------------------------------
-
-
-def test_specs_from_widgets():
-    assert ui_run.pool_spec("random", count=8) == "random:8"
-    assert ui_run.pool_spec("range", start=3, stop=9) == "range:3:9"
-    assert ui_run.pool_spec("all") == "all"
-    with pytest.raises(ValueError):
-        ui_run.pool_spec("some")
-    assert ui_run.proxy_spec(["mgm"]) == "mgm"
-    assert ui_run.proxy_spec(["mgm", "synflow"]) == "ensemble:mgm+synflow"
-    assert ui_run.proxy_spec([]) == ""
-    assert ui_run.fine_spec("lookup", "cifar10_valid") == "lookup:cifar10_valid"
-    assert ui_run.fine_spec("table12", "c", table="/t.csv") == "lookup:/t.csv:c"
-    assert ui_run.fine_spec("train", epochs=3) == "train:3"
-    assert ui_run.params_spec("all", 3, 4) == "all"
-    assert ui_run.params_spec("first", 3, 4) == "first:3:4"
-    assert ui_run.members("random") == []
-    assert ui_run.members("ensemble:mgm+snip") == ["mgm", "snip"]
-    assert ui_run.resolve_device("auto", "cuda") == "cuda"
-    assert ui_run.resolve_device("cpu", "cuda") == "cpu"
-    assert ui_run.fmt_seconds(5) == "5 s" and ui_run.fmt_seconds(125) == "2 min 05 s"
-    assert ui_run.fmt_seconds(None) == "?" and ui_run.fmt_seconds(3 * 3600 + 60) == "3 h 01 min"
 
 
 def test_missing_and_demo_config(isolated, shared_data):
@@ -266,7 +199,7 @@ def test_missing_and_demo_config(isolated, shared_data):
     problems = ui_run.missing(empty)
     assert len(problems) == 2 and ui_run.demo_config(empty) is None
     gone = AppSettings(datasets={"cifar10": str(isolated / "nope")}, truth=str(isolated / "t.csv"))
-    assert [p.split(" ")[1] for p in ui_run.missing(gone)] == ["CIFAR10", "ground-truth"]
+    assert [p.split(" ")[1] for p in ui_run.missing(gone)] == ["CIFAR-10", "ground-truth"]
     ready = AppSettings(datasets={"cifar10": str(shared_data / "cifar10" / "cifar10_small.npz")},
                         truth=str(shared_data / "nb201" / "nb201_accuracies.csv"))
     assert ui_run.missing(ready) == []
@@ -277,72 +210,3 @@ def test_missing_and_demo_config(isolated, shared_data):
     assert ui_run.report_options("cifar10", ready.truth)[0] == "cifar10_test"
     est = ui_run.work_estimate(config, "cpu")
     assert est["networks"] > 0 and "networks to score" in est["text"]
-
-
-class _Store:
-    def __init__(self, events):
-        self.all, self.calls = events, []
-
-    def events(self, job_id, since=0):
-        self.calls.append(since)
-        return [{**e, "seq": i} for i, e in enumerate(self.all) if i >= since]
-
-
-def _events():
-    return [
-        {"kind": "started", "methods": ["params", "random"], "repeats": 1, "pool_size": 3, "k": 2,
-         "best_possible": {"index": 7, "value": 94.0, "column": "cifar10_test"}},
-        *[{"kind": "scored", "method": "params", "repeat": 0, "index": i,
-           "values": {"params": float(v)}, "built": 1, "done": n + 1, "total": 3, "rate": 2.0}
-          for n, (i, v) in enumerate([(1, 5), (2, 9), (3, 1)])],
-        {"kind": "topk", "method": "params", "repeat": 0, "indices": [2, 1], "final": True},
-        {"kind": "method_done", "result": {
-            "method": "params", "repeat": 0, "seed": 0, "chosen": 2, "arch_str": "x",
-            "test_accuracy": 90.0, "fine_score": 88.0, "topk": [2, 1], "coarse_seconds": 1.5,
-            "fine_seconds": 0.0, "networks_scored": 3, "networks_trained": 0}},
-    ]
-
-
-def test_read_events_reads_only_new_ones_and_restarts_with_the_job():
-    store = _Store(_events()[:2])
-    state = {"attempts": 1, "created": 1.0}
-    events, cached = ui_run.read_events(store, "j", state, None)
-    assert len(events) == 2
-    store.all = _events()
-    events, cached = ui_run.read_events(store, "j", state, cached)
-    assert len(events) == 6 and store.calls == [0, 2]
-    assert [e["seq"] for e in events] == list(range(6))
-    events, _ = ui_run.read_events(store, "j", {"attempts": 2, "created": 5.0}, cached)
-    assert store.calls[-1] == 0 and len(events) == 6  # a resumed job starts over
-
-
-def test_live_tables_from_events():
-    events = _events()
-    accuracy = pd.Series({1: 80.0, 2: 90.0, 3: 70.0})
-    frame = ui_run.live_frame(events, "params", 0, accuracy, "cifar10_test")
-    assert list(frame["cifar10_test"]) == [80.0, 90.0, 70.0]
-    table = ui_run.topk_table(frame, [2, 1], "params", "cifar10_test", accuracy)
-    assert list(table["index"]) == [2, 1] and list(table["params"]) == [9.0, 5.0]
-    assert list(table["rank"]) == [1, 2]
-    empty = ui_run.live_frame(events, "random", 0, accuracy, "cifar10_test")
-    assert empty.empty and ui_run.topk_table(empty, [4], "", None, None)["index"].tolist() == [4]
-    card = ui_run.result_card(events, "params", 0)
-    assert card["chosen"] == 2 and card["best_value"] == 94.0 and card["gap"] == pytest.approx(4.0)
-    assert card["costs"]["networks"].tolist() == [3, 0]
-    assert ui_run.result_card(events, "random", 0) is None
-    details = ui_run.point_details(3, accuracy, frame)
-    assert details["params"] == 1.0 and details["cifar10_test"] == 70.0
-
-
-def test_progress_view_and_job_label():
-    assert ui_run.progress_view({"status": "finished"}) == (1.0, "finished")
-    assert ui_run.progress_view({"status": "queued", "progress": {}})[0] == 0.0
-    fraction, text = ui_run.progress_view({"status": "running", "progress": {
-        "stage": "coarse", "method": "mgm", "repeat": 0, "done": 25, "total": 100,
-        "rate": 5.0, "eta": 15.0}})
-    assert fraction == 0.25 and "5.0 archs/s" in text and "ETA 15 s" in text and "mgm" in text
-    config = SearchConfig(pool="random:10")
-    label = ui_run.job_label("abcdef0123456789", {"status": "running", "created": 0,
-                                                  "progress": {"done": 3, "total": 10}}, config)
-    assert label.startswith("abcdef01 · running 3/10 · mgm on random:10")
-    assert not math.isnan(ui_run.progress_view({"status": "failed", "progress": {}})[0])

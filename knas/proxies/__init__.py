@@ -2,7 +2,9 @@
 
 This module is torch-free (the dashboard reads the catalogue); each proxy lives in its own
 module as one function ``<name>(net, x, y, **options) -> float`` and is imported on first use.
-Adding a proxy: write its module and add one ``ProxyInfo`` line below.
+Each entry carries the proxy's facts (direction, cost, options, whether it can be chunked or
+shared between cells of the same function), so adding a proxy touches its module and one
+``ProxyInfo`` line below, nothing else.
 """
 from __future__ import annotations
 
@@ -14,37 +16,55 @@ from ..errors import KnasError
 
 @dataclass(frozen=True)
 class ProxyInfo:
+    """A proxy and the facts the rest of the app needs about it."""
     name: str
     module: str
     title: str
     paper: str
     bigger_is_better: bool = True
     # Scored once per canonical cell (same function at init -> same score). False for proxies
-    # that count the exact cell's weights (params, FLOPs), which are cheap anyway.
+    # that count the exact cell's weights or activations (params, FLOPs, NASWOT).
     dedup: bool = True
+    # Wall seconds per network at n = 32 with both cores of the project's 2-core reference CPU
+    # busy (docs/correlation.md, docs/benchmarks.md); the work estimate scales it by n / 32.
+    cpu_seconds: float = 0.2
+    options: tuple = ()  # ScoreSettings fields passed to the function as keyword arguments
+    chunkable: bool = False  # takes ``chunk=`` and gives the same value in chunks (GPU OOM retry)
+    function: str = ""  # the function computing it, when several scores share one pass
+
+    @property
+    def function_name(self) -> str:
+        return self.function or self.name
 
 
 CATALOG = {p.name: p for p in [
     ProxyInfo("mgm", "mgm", "MGM (KNAS paper): mean Gram matrix of per-sample gradients",
-              "Xu et al., KNAS: Green Neural Architecture Search, ICML 2021"),
+              "Xu et al., KNAS: Green Neural Architecture Search, ICML 2021",
+              cpu_seconds=0.28, options=("params",), chunkable=True),
     ProxyInfo("mgm_official", "mgm_official",
               "KNAS official-code statistic (reproduction mode, NOT the paper's MGM)",
-              "github.com/jingjing-xu/KNAS procedure(): centred half-split gradient product"),
+              "github.com/jingjing-xu/KNAS procedure(): centred half-split gradient product",
+              cpu_seconds=0.64),
     ProxyInfo("grad_norm", "grad_norm", "Gradient norm",
-              "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021"),
-    ProxyInfo("snip", "snip", "SNIP saliency", "Lee et al., SNIP, ICLR 2019"),
+              "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
+              cpu_seconds=0.43),
+    ProxyInfo("snip", "snip", "SNIP saliency", "Lee et al., SNIP, ICLR 2019", cpu_seconds=0.43),
     ProxyInfo("grasp", "grasp", "GraSP (gradient signal preservation)",
-              "Wang et al., Picking Winning Tickets Before Training, ICLR 2020"),
+              "Wang et al., Picking Winning Tickets Before Training, ICLR 2020", cpu_seconds=1.85),
     ProxyInfo("synflow", "synflow", "SynFlow (data-free)",
-              "Tanaka et al., Pruning neural networks without any data, NeurIPS 2020"),
+              "Tanaka et al., Pruning neural networks without any data, NeurIPS 2020",
+              cpu_seconds=0.11),
     ProxyInfo("jacob_cov", "jacob_cov", "Jacobian covariance",
-              "Mellor et al., Neural Architecture Search without Training, arXiv v1 2020"),
+              "Mellor et al., Neural Architecture Search without Training, arXiv v1 2020",
+              cpu_seconds=0.44),
     ProxyInfo("naswot", "naswot", "NASWOT (log-det of the activation-code kernel)",
               "Mellor et al., Neural Architecture Search without Training, ICML 2021",
-              dedup=False),  # counts every ReLU, dead branches included
-    ProxyInfo("params", "counts", "Parameter count", "baseline", dedup=False),
-    ProxyInfo("flops", "counts", "FLOPs (multiply-accumulates)", "baseline", dedup=False),
+              dedup=False, cpu_seconds=0.33),  # counts every ReLU, dead branches included
+    ProxyInfo("params", "counts", "Parameter count", "baseline", dedup=False, cpu_seconds=0.02),
+    ProxyInfo("flops", "counts", "FLOPs (multiply-accumulates)", "baseline", dedup=False,
+              cpu_seconds=0.02),
 ]}
+NAMES = tuple(CATALOG)
 
 
 class UnknownProxyError(KnasError):
@@ -61,7 +81,15 @@ def info(name: str) -> ProxyInfo:
 
 
 def get(name: str):
-    """The scoring function of a proxy (imports torch on first use)."""
+    """The function computing a proxy (imports torch on first use). It returns a float, or for
+    a function several entries share, a dict of their values by name."""
     meta = info(name)
     module = importlib.import_module(f"{__name__}.{meta.module}")
-    return getattr(module, name)
+    return getattr(module, meta.function_name)
+
+
+def oriented(name: str, value: float) -> float:
+    """A score turned so that bigger is better (names outside the catalogue, such as an
+    ensemble's aggregate rank, are bigger-is-better already)."""
+    meta = CATALOG.get(name)
+    return -value if meta is not None and not meta.bigger_is_better else value

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..specs import ParamSelection
+
 
 def weight_layers(net: nn.Module) -> list[nn.Module]:
     """Conv and linear layers: the weights zero-cost proxies score (as zero-cost-nas does)."""
@@ -21,23 +23,20 @@ def weights_with_grads(net: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]
              else torch.zeros_like(m.weight)) for m in weight_layers(net)]
 
 
-def select_params(net: nn.Module, spec: str = "all") -> list[torch.Tensor]:
-    """Parameters by a spec: ``all``, or ``first:L:m`` = the first m elements of the first L
-    parameter tensors (in registration order) that have at least m elements, as KNAS's code."""
+def select_params(net: nn.Module, spec="all") -> list[torch.Tensor]:
+    """Parameters by a ``specs.ParamSelection`` (or its text): all, or the first L tensors (in
+    registration order) that have at least m elements, as KNAS's code selects them."""
+    selection = ParamSelection.parse(spec)
     params = [p for p in net.parameters() if p.requires_grad]
-    if spec == "all":
+    if selection.is_all:
         return params
-    try:
-        _, n_tensors, n_elems = spec.split(":")
-        n_tensors, n_elems = int(n_tensors), int(n_elems)
-    except ValueError:
-        raise ValueError(f"parameter spec must be 'all' or 'first:L:m', got {spec!r}") from None
-    return [p for p in params if p.numel() >= n_elems][:n_tensors]
+    return [p for p in params if p.numel() >= selection.elements][:selection.layers]
 
 
-def elements_per_tensor(spec: str = "all") -> int | None:
-    """How many leading elements of each selected tensor a spec keeps (None: all)."""
-    return None if spec == "all" else int(spec.split(":")[2])
+def elements_per_tensor(spec="all") -> int | None:
+    """How many leading elements of each selected tensor a selection keeps (None: all)."""
+    selection = ParamSelection.parse(spec)
+    return None if selection.is_all else selection.elements
 
 
 def flat_grad(params: list[torch.Tensor], spec: str = "all") -> torch.Tensor:
@@ -56,27 +55,28 @@ def _batchnorm_per_sample(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
     return F.instance_norm(x, weight=bn.weight, bias=bn.bias, eps=bn.eps)
 
 
+def _identity(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
 @contextlib.contextmanager
+def _batchnorm_replaced(net: nn.Module, forward):
+    """Every BatchNorm2d of ``net`` runs ``forward(bn, x)`` inside the block, as before after it."""
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in bns:
+        bn.forward = types.MethodType(forward, bn)
+    try:
+        yield net
+    finally:
+        for bn in bns:
+            del bn.forward
+
+
 def per_sample_batchnorm(net: nn.Module):
     """Make every BatchNorm2d normalise each sample on its own, as a batch of size 1 would."""
-    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
-    for bn in bns:
-        bn.forward = types.MethodType(_batchnorm_per_sample, bn)
-    try:
-        yield net
-    finally:
-        for bn in bns:
-            del bn.forward
+    return _batchnorm_replaced(net, _batchnorm_per_sample)
 
 
-@contextlib.contextmanager
 def batchnorm_off(net: nn.Module):
     """Make every BatchNorm2d the identity (SynFlow's data-free setting in zero-cost-nas)."""
-    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
-    for bn in bns:
-        bn.forward = types.MethodType(lambda self, x: x, bn)
-    try:
-        yield net
-    finally:
-        for bn in bns:
-            del bn.forward
+    return _batchnorm_replaced(net, _identity)

@@ -1,0 +1,44 @@
+"""How values are shown to people: user-controlled text escaped for markdown and HTML, and
+durations. Every page, report and message goes through these, so escaping lives in one place."""
+from __future__ import annotations
+
+import html
+import math
+
+_MD_SPECIAL = set("\\`*_~[]<>|#$")
+
+
+def md_escape(text) -> str:
+    """Text for Streamlit's markdown (st.error, st.warning, st.markdown) shown as typed: arch
+    strings hold ``~`` and ``|``, which markdown would turn into strikethrough or tables, and a
+    typed ``[x](http://…)`` must stay text, never a link or an image."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+
+
+def html_escape(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def seconds(value) -> str:
+    """A duration for people: ``5 s``, ``2 min 05 s``, ``3 h 01 min``; ``?`` when unknown."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "?"
+    value = float(value)
+    if value < 60:
+        return f"{value:.0f} s"
+    if value < 3600:
+        return f"{value // 60:.0f} min {value % 60:02.0f} s"
+    return f"{value // 3600:.0f} h {value % 3600 // 60:02.0f} min"
+
+
+def md_code(text) -> str:
+    """Text as an inline code span (shown verbatim, monospaced), fenced so that backticks in the
+    text cannot end it early."""
+    text = str(text).replace("\n", " ")
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

@@ -1,0 +1,191 @@
+"""The small text specs a user types, each parsed and formatted in exactly one place.
+
+``Pool`` (``random:N``, ``range:A:B``, ``all``), ``Method`` (a proxy, ``ensemble:a+b`` or the
+``random`` baseline), ``FineStage`` (``lookup:COLUMN``, ``lookup:TABLE:COLUMN``, ``train:EPOCHS``)
+and ``ParamSelection`` (``all``, ``first:L:m``). The CLI, the New search form, ``SearchConfig`` and
+the score cache key all go through these: ``X.parse(text)`` checks a spec and says exactly what is
+wrong; ``str(spec)`` writes it back, so ``str(X.parse(t)) == t`` for every valid ``t``.
+Torch-free.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import proxies, space
+from .errors import KnasError
+
+
+class SpecError(KnasError, ValueError):
+    """A spec that does not parse; the message gives the accepted forms."""
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+# --- candidate pools ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The cells a search scores: N seeded random ones, a benchmark index range, or all."""
+    kind: str  # random | range | all
+    count: int = 0  # random
+    start: int = 0  # range: start..stop-1
+    stop: int = 0
+
+    @classmethod
+    def parse(cls, text) -> "Pool":
+        kind, _, rest = str(text).strip().partition(":")
+        if kind == "all" and not rest:
+            return cls("all")
+        if kind == "random" and (n := _int(rest)) is not None and 1 <= n <= space.N_ARCHS:
+            return cls("random", count=n)
+        if kind == "range" and rest.count(":") == 1:
+            a, b = (_int(v) for v in rest.split(":"))
+            if a is not None and b is not None and 0 <= a < b <= space.N_ARCHS:
+                return cls("range", start=a, stop=b)
+        raise SpecError(
+            f"bad pool {text!r}: use random:N (1 <= N <= {space.N_ARCHS}), range:A:B "
+            f"(0 <= A < B <= {space.N_ARCHS}) or all")
+
+    def __str__(self) -> str:
+        if self.kind == "random":
+            return f"random:{self.count}"
+        if self.kind == "range":
+            return f"range:{self.start}:{self.stop}"
+        return "all"
+
+    def __len__(self) -> int:
+        return {"random": self.count, "range": self.stop - self.start}.get(self.kind, space.N_ARCHS)
+
+    def indices(self, seed: int = 0) -> list[int]:
+        """The pool's benchmark indices; a random pool is drawn with ``seed``."""
+        if self.kind == "random":
+            return space.sample(self.count, seed)
+        if self.kind == "range":
+            return list(range(self.start, self.stop))
+        return list(range(space.N_ARCHS))
+
+
+# --- what ranks the candidates -------------------------------------------------------------------
+
+RANDOM = "random"  # the random-selection baseline: k candidates drawn from the pool
+AGGREGATIONS = {"ensemble": "mean rank"}  # prefix -> how member ranks combine
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a search ranks its pool: one registered proxy, several combined by rank
+    (``ensemble:a+b``: mean rank), or the ``random`` baseline (no proxy at all)."""
+    members: tuple = ()  # registered proxy names; () for random
+    aggregation: str = ""  # "" for one proxy or random; a key of AGGREGATIONS otherwise
+
+    @classmethod
+    def parse(cls, text) -> "Method":
+        text = str(text).strip()
+        if text == RANDOM:
+            return cls()
+        prefix, sep, rest = text.partition(":")
+        if sep and prefix in AGGREGATIONS:
+            members = tuple(m.strip() for m in rest.split("+") if m.strip())
+            if not members:
+                raise SpecError(f"{prefix}: lists no proxies; choose at least one proxy ({prefix}:a+b)")
+            aggregation = prefix
+        elif not text:
+            raise SpecError("choose at least one proxy")
+        else:
+            members, aggregation = (text,), ""
+        for member in members:
+            proxies.info(member)  # an unknown name fails here, listing the known ones
+        return cls(members, aggregation)
+
+    @classmethod
+    def of(cls, members) -> "Method":
+        """One proxy as itself, several as a rank ensemble (the New search form's choice)."""
+        members = tuple(members)
+        if not members:
+            raise SpecError("choose at least one proxy")
+        return cls(members, "ensemble" if len(members) > 1 else "")
+
+    @property
+    def is_random(self) -> bool:
+        return not self.members
+
+    def __str__(self) -> str:
+        if self.is_random:
+            return RANDOM
+        if self.aggregation:
+            return f"{self.aggregation}:{'+'.join(self.members)}"
+        return self.members[0]
+
+
+def parse_methods(text) -> list[Method]:
+    """A comma-separated list of methods (``mgm,synflow,ensemble:a+b``), each checked."""
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    return [Method.parse(item) for item in items]
+
+
+def proxies_of(methods) -> list[str]:
+    """The registered proxies behind some methods, each once, in first-seen order."""
+    return list(dict.fromkeys(m for method in methods for m in method.members))
+
+
+# --- the fine stage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FineStage:
+    """``lookup:COLUMN`` (of the truth table), ``lookup:TABLE:COLUMN`` or ``train:EPOCHS``."""
+    kind: str
+    column: str = ""
+    table: str = ""
+    epochs: int = 0
+
+    @classmethod
+    def parse(cls, text) -> "FineStage":
+        kind, _, rest = str(text).partition(":")
+        if kind == "lookup" and rest:
+            table, _, column = rest.rpartition(":")
+            if column:
+                return cls("lookup", column=column, table=table)
+        if kind == "train" and rest.isdigit() and int(rest) >= 1:
+            return cls("train", epochs=int(rest))
+        raise SpecError(f"bad fine stage {text!r}: use lookup:COLUMN, lookup:TABLE.csv:COLUMN or "
+                        "train:EPOCHS (EPOCHS >= 1)")
+
+    def __str__(self) -> str:
+        if self.kind == "train":
+            return f"train:{self.epochs}"
+        return f"lookup:{self.table}:{self.column}" if self.table else f"lookup:{self.column}"
+
+
+# --- which weights MGM uses ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamSelection:
+    """``all`` weights, or ``first:L:m``: the first m elements of the first L parameter tensors
+    (in registration order) that have at least m elements, as KNAS's code selects them."""
+    layers: int = 0  # 0: all
+    elements: int = 0
+
+    @classmethod
+    def parse(cls, text) -> "ParamSelection":
+        text = str(text).strip()
+        if text == "all":
+            return cls()
+        parts = text.split(":")
+        if len(parts) == 3 and parts[0] == "first":
+            layers, elements = _int(parts[1]), _int(parts[2])
+            if layers is not None and elements is not None and layers >= 1 and elements >= 1:
+                return cls(layers, elements)
+        raise SpecError(f"bad parameter selection {text!r}: use all or first:L:m (L, m >= 1)")
+
+    @property
+    def is_all(self) -> bool:
+        return self.layers == 0
+
+    def __str__(self) -> str:
+        return "all" if self.is_all else f"first:{self.layers}:{self.elements}"

@@ -1,0 +1,104 @@
+"""knas.runview: a job's events -> the tables, labels and captions the pages show."""
+import math
+
+import pandas as pd
+import pytest
+
+from knas import costs, jobs, runview, space
+from knas.config import SearchConfig
+from knas.specs import RANDOM
+from tests.conftest import finished_job
+
+
+def test_job_scores_line_up_the_methods_of_a_repeat(runtime, shared_data, truth):
+    store = jobs.JobStore()
+    _, config, events = finished_job(store, shared_data, truth)
+    frame = runview.job_scores(events, repeat=1)
+    pool = config.pools()[1]
+    assert list(frame["index"]) == pool
+    assert list(frame.columns) == ["index", "arch_str", "params", "flops"]
+    assert list(frame["params"]) == [float(costs.count_params(space.arch_at(i))) for i in pool]
+    assert runview.job_scores([], 0).empty
+
+
+def test_paper_table_has_mean_std_and_costs(runtime, shared_data, truth):
+    store = jobs.JobStore()
+    job_id, config, events = finished_job(store, shared_data, truth)
+    table = runview.paper_table({"run A": runview.summary(events)})
+    assert list(table["method"]) == list(config.methods)
+    row = table.set_index("method").loc[RANDOM]
+    results = runview.results_frame(events)
+    accuracies = results[results["method"] == RANDOM]["test_accuracy"]
+    assert row["runs"] == 2
+    assert row["test accuracy"] == f"{accuracies.mean():.2f} ± {accuracies.std(ddof=0):.2f}"
+    assert row["networks_scored"] == 0
+    assert runview.job_label(job_id, config).startswith(job_id[:8])
+
+
+class _Store:
+    def __init__(self, events):
+        self.all, self.calls = events, []
+
+    def events(self, job_id, since=0):
+        self.calls.append(since)
+        return [{**e, "seq": i} for i, e in enumerate(self.all) if i >= since]
+
+
+def _events():
+    return [
+        {"kind": "started", "methods": ["params", "random"], "repeats": 1, "pool_size": 3, "k": 2,
+         "best_possible": {"index": 7, "value": 94.0, "column": "cifar10_test"}},
+        *[{"kind": "scored", "method": "params", "repeat": 0, "index": i,
+           "values": {"params": float(v)}, "built": 1, "done": n + 1, "total": 3, "rate": 2.0}
+          for n, (i, v) in enumerate([(1, 5), (2, 9), (3, 1)])],
+        {"kind": "topk", "method": "params", "repeat": 0, "indices": [2, 1], "final": True},
+        {"kind": "method_done", "result": {
+            "method": "params", "repeat": 0, "seed": 0, "chosen": 2, "arch_str": "x",
+            "test_accuracy": 90.0, "fine_score": 88.0, "topk": [2, 1], "coarse_seconds": 1.5,
+            "fine_seconds": 0.0, "networks_scored": 3, "networks_trained": 0}},
+    ]
+
+
+def test_read_events_reads_only_new_ones_and_restarts_with_the_job():
+    store = _Store(_events()[:2])
+    state = {"attempts": 1, "created": 1.0}
+    events, cached = runview.read_events(store, "j", state, None)
+    assert len(events) == 2
+    store.all = _events()
+    events, cached = runview.read_events(store, "j", state, cached)
+    assert len(events) == 6 and store.calls == [0, 2]
+    assert [e["seq"] for e in events] == list(range(6))
+    events, _ = runview.read_events(store, "j", {"attempts": 2, "created": 5.0}, cached)
+    assert store.calls[-1] == 0 and len(events) == 6  # a resumed job starts over
+
+
+def test_live_tables_from_events():
+    events = _events()
+    accuracy = pd.Series({1: 80.0, 2: 90.0, 3: 70.0})
+    frame = runview.live_frame(events, "params", 0, accuracy, "cifar10_test")
+    assert list(frame["cifar10_test"]) == [80.0, 90.0, 70.0]
+    table = runview.topk_table(frame, [2, 1], "params", "cifar10_test", accuracy)
+    assert list(table["index"]) == [2, 1] and list(table["params"]) == [9.0, 5.0]
+    assert list(table["rank"]) == [1, 2]
+    empty = runview.live_frame(events, "random", 0, accuracy, "cifar10_test")
+    assert empty.empty and runview.topk_table(empty, [4], "", None, None)["index"].tolist() == [4]
+    card = runview.result_card(events, "params", 0)
+    assert card["chosen"] == 2 and card["best_value"] == 94.0 and card["gap"] == pytest.approx(4.0)
+    assert card["costs"]["networks"].tolist() == [3, 0]
+    assert runview.result_card(events, "random", 0) is None
+    details = runview.point_details(3, accuracy, frame)
+    assert details["params"] == 1.0 and details["cifar10_test"] == 70.0
+
+
+def test_progress_view_and_job_label():
+    assert runview.progress_view({"status": "finished"}) == (1.0, "finished")
+    assert runview.progress_view({"status": "queued", "progress": {}})[0] == 0.0
+    fraction, text = runview.progress_view({"status": "running", "progress": {
+        "stage": "coarse", "method": "mgm", "repeat": 0, "done": 25, "total": 100,
+        "rate": 5.0, "eta": 15.0}})
+    assert fraction == 0.25 and "5.0 archs/s" in text and "ETA 15 s" in text and "mgm" in text
+    config = SearchConfig(pool="random:10")
+    label = runview.job_label("abcdef0123456789", config, {"status": "running", "created": 0,
+                                                           "progress": {"done": 3, "total": 10}})
+    assert label.startswith("abcdef01 · running 3/10 · mgm on random:10")
+    assert not math.isnan(runview.progress_view({"status": "failed", "progress": {}})[0])

@@ -1,0 +1,61 @@
+"""knas.specs: every spec a user types parses and formats in one place, and round-trips."""
+import pytest
+
+from knas import proxies, space
+from knas.specs import (RANDOM, FineStage, Method, ParamSelection, Pool, SpecError, parse_methods,
+                        proxies_of)
+
+
+@pytest.mark.parametrize("text", ["random:8", "range:3:9", "all", "mgm", "ensemble:mgm+synflow",
+                                  "random", "lookup:cifar10_valid", "lookup:/t.csv:c", "train:3",
+                                  "first:3:4"])
+def test_every_spec_round_trips(text):
+    parser = {"random:8": Pool, "range:3:9": Pool, "all": Pool, "lookup:cifar10_valid": FineStage,
+              "lookup:/t.csv:c": FineStage, "train:3": FineStage,
+              "first:3:4": ParamSelection}.get(text, Method)
+    assert str(parser.parse(text)) == text
+
+
+def test_specs_from_widgets():
+    assert str(Pool("random", count=8)) == "random:8"
+    assert str(Pool("range", start=3, stop=9)) == "range:3:9"
+    assert str(Pool("all")) == "all"
+    assert str(Method.of(["mgm"])) == "mgm"
+    assert str(Method.of(["mgm", "synflow"])) == "ensemble:mgm+synflow"
+    with pytest.raises(SpecError, match="at least one proxy"):
+        Method.of([])
+    assert str(FineStage("lookup", column="cifar10_valid")) == "lookup:cifar10_valid"
+    assert str(FineStage("lookup", column="c", table="/t.csv")) == "lookup:/t.csv:c"
+    assert str(FineStage("train", epochs=3)) == "train:3"
+    assert str(ParamSelection()) == "all" and str(ParamSelection(3, 4)) == "first:3:4"
+    assert Method.parse(RANDOM).members == () and Method.parse(RANDOM).is_random
+    assert Method.parse("ensemble:mgm+snip").members == ("mgm", "snip")
+
+
+def test_pools_are_seeded_and_sized():
+    assert Pool.parse("random:5").indices(3) == space.sample(5, 3)
+    assert Pool.parse("range:3:6").indices() == [3, 4, 5]
+    assert len(Pool.parse("all")) == space.N_ARCHS == len(Pool.parse("all").indices())
+    assert len(Pool.parse("range:10:20")) == 10
+
+
+@pytest.mark.parametrize("cls, text, message", [
+    (Pool, "random:0", "bad pool"), (Pool, "range:5:2", "bad pool"), (Pool, "some", "bad pool"),
+    (Pool, "random:15626", "bad pool"), (Pool, "all:3", "bad pool"),
+    (Method, "", "at least one proxy"), (Method, "ensemble:", "choose at least one proxy"),
+    (Method, "zen", "unknown proxy 'zen'"), (Method, "ensemble:mgm+zen", "unknown proxy 'zen'"),
+    (FineStage, "lookup:", "bad fine stage"), (FineStage, "train:0", "bad fine stage"),
+    (FineStage, "guess", "bad fine stage"),
+    (ParamSelection, "first:0:5", "bad parameter selection"),
+    (ParamSelection, "garbage", "bad parameter selection"),
+    (ParamSelection, "first:2", "bad parameter selection"),
+])
+def test_bad_specs_say_what_is_accepted(cls, text, message):
+    with pytest.raises((SpecError, proxies.UnknownProxyError), match=message):
+        cls.parse(text)
+
+
+def test_method_lists():
+    methods = parse_methods("mgm, synflow,ensemble:synflow+naswot")
+    assert [str(m) for m in methods] == ["mgm", "synflow", "ensemble:synflow+naswot"]
+    assert proxies_of(methods) == ["mgm", "synflow", "naswot"]
