@@ -7,7 +7,6 @@ Scores go through the normal cache (so a rerun is instant) and are also written 
 the report. mgm_official gets the official 50 samples; every other proxy gets --n.
 """
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from knas import cache, data, proxies, scoring, space, stats
+from benchmarks._report import header
+from knas import data, paths, proxies, scoring, space, stats
 
 ENSEMBLE = ["synflow", "jacob_cov", "naswot"]
 
@@ -47,7 +47,7 @@ def main():
     start = time.time()
     dataset = data.load_named("cifar10", args.data)
     pool = space.sample(args.archs, args.seed)
-    cache_dir = args.cache or cache.default_dir()
+    cache_dir = args.cache or paths.scores_dir()
     names = [n for n in proxies.CATALOG if n != "mgm_official"]
     frame, seconds = _score(pool, names, dataset, args.n, args.seed, args.workers, cache_dir)
     official, official_seconds = _score(pool, ["mgm_official"], dataset, 50, args.seed, args.workers, cache_dir)
@@ -64,24 +64,16 @@ def main():
     columns = list(proxies.CATALOG) + [label]
     results = {col: stats.correlation_table(frame, columns, table[col].reindex(frame.index))
                for col in ("cifar10_test", "cifar10_valid")}
-    lines = [
-        "# Proxy correlation study (NAS-Bench-201, CIFAR-10)",
-        "",
-        f"{len(pool)} cells drawn with `space.sample({args.archs}, seed={args.seed})`; "
-        f"{len({space.representative(space.arch_at(i)) for i in pool})} "
-        "distinct functions among them. Networks seeded with the same seed; samples from the shared "
-        f"real CIFAR-10 subset (n={args.n} per network, 50 for mgm_official). Ground truth: NAS-Bench-201 "
-        "200-epoch accuracies. Top-10%: share of the truly best 10% that the proxy also ranks in its top 10%.",
-        "",
-        "Command:",
-        "",
-        "```",
-        "python -m benchmarks.correlation_study " + " ".join(sys.argv[1:]),
-        "```",
-        "",
-        f"Machine: {platform.machine()} {platform.processor() or ''}, {args.workers} worker processes; "
-        f"wall time {time.time() - start:.0f} s (cached scores count as 0).",
-        "",
+    intro = (f"{len(pool)} cells drawn with `space.sample({args.archs}, seed={args.seed})`; "
+             f"{len({space.representative(space.arch_at(i)) for i in pool})} distinct functions "
+             "among them. Networks seeded with the same seed; samples from the shared real CIFAR-10 "
+             f"subset (n={args.n} per network, 50 for mgm_official). Ground truth: NAS-Bench-201 "
+             "200-epoch accuracies. Top-10%: share of the truly best 10% that the proxy also ranks "
+             "in its top 10%.")
+    lines = header("Proxy correlation study (NAS-Bench-201, CIFAR-10)", intro,
+                   "benchmarks.correlation_study",
+                   f"{args.workers} worker processes; wall time {time.time() - start:.0f} s "
+                   "(cached scores count as 0)") + [
         "| proxy | ρ test | τ test | top-10% test | ρ valid | τ valid | top-10% valid | s/network |",
         "|---|---|---|---|---|---|---|---|",
     ]

@@ -6,15 +6,16 @@ same pools, same fine stage (the 12-epoch lookup), R repeats, mean ± std of tes
         --pool random:1000 --k 40 --repeats 10 --baselines random,synflow,naswot,params --out docs/paper_table.md
 """
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
+from benchmarks._report import header
 from knas.cache import ScoreCache
-from knas.search import Search, SearchConfig
+from knas.config import SearchConfig
+from knas.search import Search
 
 PAPER = "KNAS paper (Xu et al. 2021), CIFAR-10/100/ImageNet16-120: 93.43 / 71.05 / 45.05"
 
@@ -50,23 +51,14 @@ def main():
                 bar.write(f"repeat {r['repeat']} {r['method']}: {r['test_accuracy']:.2f}")
             if event["kind"] == "finished":
                 summary = event["summary"]
-    lines = [
-        "# KNAS vs baselines on NAS-Bench-201 CIFAR-10 (paper-style table)",
-        "",
-        f"Pool {args.pool} (seeded per repeat), k = {args.k}, fine stage: best of the k by NAS-Bench-201's "
-        f"12-epoch test accuracy; reported: the chosen cell's 200-epoch `cifar10_test`; {args.repeats} repeats "
-        f"(seeds {args.seed}..{args.seed + args.repeats - 1}: pool, samples and weights). Proxies scored on "
-        f"n = {args.n} real CIFAR-10 images (the shared subset).",
-        "",
-        "Command:",
-        "",
-        "```",
-        "python -m benchmarks.paper_table " + " ".join(sys.argv[1:]),
-        "```",
-        "",
-        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, CPU only; wall time "
-        f"{time.time() - start:.0f} s (cached scores cost nothing).",
-        "",
+    intro = (f"Pool {args.pool} (seeded per repeat), k = {args.k}, fine stage: best of the k by "
+             "NAS-Bench-201's 12-epoch test accuracy; reported: the chosen cell's 200-epoch "
+             f"`cifar10_test`; {args.repeats} repeats (seeds {args.seed}..{args.seed + args.repeats - 1}: "
+             f"pool, samples and weights). Proxies scored on n = {args.n} real CIFAR-10 images "
+             "(the shared subset).")
+    lines = header("KNAS vs baselines on NAS-Bench-201 CIFAR-10 (paper-style table)", intro,
+                   "benchmarks.paper_table",
+                   f"CPU only; wall time {time.time() - start:.0f} s (cached scores cost nothing)") + [
         "| method | test accuracy (mean ± std) | coarse s / search | networks scored | fine s |",
         "|---|---|---|---|---|",
     ]

@@ -238,6 +238,9 @@ def _scoring_arguments(p, pool: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import datasets
+    from .config import SearchConfig
+
     parser = argparse.ArgumentParser(prog="python -m knas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -263,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", default="", help="ground-truth table to report test accuracy (CSV or .pth)")
     p.add_argument("--report", default="", help="truth column reported (default: <dataset>_test)")
     p.add_argument("--k", type=int, default=40, help="candidates kept by the coarse stage")
-    p.add_argument("--fine", default="lookup:cifar10_valid",
+    p.add_argument("--fine", default=SearchConfig.fine,
                    help="lookup:COLUMN, lookup:TABLE.csv:COLUMN or train:EPOCHS")
     p.add_argument("--proxy", default="mgm", help="coarse-stage proxy (or ensemble:a+b)")
     p.add_argument("--baselines", default="", help="comma-separated: random and/or other proxies")
@@ -297,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("correlate", help="rank correlation of a scores CSV with ground truth")
     p.add_argument("scores", help="CSV written by `score`")
     p.add_argument("--truth", required=True, help="ground-truth table (CSV or .pth)")
-    p.add_argument("--column", default="cifar10_test", help="accuracy column to compare with")
+    p.add_argument("--column", default=datasets.info("cifar10").test_column,
+                   help="accuracy column to compare with")
     p.set_defaults(func=_cmd_correlate)
     return parser
 

@@ -76,7 +76,7 @@ class SearchConfig:
     proxy: str = "mgm"  # a specs.Method: a registered proxy or ensemble:a+b
     n: int = 32
     k: int = 40
-    fine: str = "lookup:cifar10_valid"  # a specs.FineStage
+    fine: str = f"lookup:{datasets.info('cifar10').valid_column}"  # a specs.FineStage
     baselines: tuple = ()  # specs.Method texts, e.g. ("random", "synflow")
     repeats: int = 1
     seed: int = 0

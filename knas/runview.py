@@ -225,7 +225,7 @@ def job_label(job_id: str, config, state: dict | None = None) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("created", 0)))
     progress = state.get("progress") or {}
     done = ""
-    if JobStatus(state.get("status", "queued")).is_active and progress.get("total"):
+    if JobStatus(state.get("status", JobStatus.QUEUED)).is_active and progress.get("total"):
         done = f" {progress.get('done', 0)}/{progress['total']}"
     return f"{job_id[:8]} · {state.get('status', '?')}{done} · {what} · {when}"
 

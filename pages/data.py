@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from knas import benchmark, data, datasets, jobs, machine, paths, settings, ui
+from knas import benchmark, data, datasets, download, jobs, machine, paths, settings, ui
 from knas.cache import ScoreCache
 from knas.fmt import md_escape
 
@@ -30,7 +30,7 @@ def _dataset_status(name: str, path: str) -> tuple[str, bool]:
 
 
 def _next_step(name: str) -> str:
-    how = ["download it below"] if name in data.SOURCES else []
+    how = ["download it below"] if name in download.SOURCES else []
     how.append(f"put it in {md_escape(paths.data_root())} in its official layout "
                f"({md_escape(datasets.info(name).folder)}/)")
     how.append("or point to a folder or .npz that holds it under “Use a dataset at a path”")
@@ -89,9 +89,9 @@ if submitted:
 st.subheader("Download")
 st.caption(f"From the official source into {md_escape(paths.data_root())} (set `KNAS_DATA_DIR` to change it), "
            "with an MD5 check. ImageNet16-120 has no public download: place it by hand.")
-for name in data.SOURCES:
+for name in download.SOURCES:
     if st.button(f"Download {datasets.info(name).label}", key=f"data_download_{name}"):
-        bar = st.progress(0.0, text=f"Connecting to {data.SOURCES[name].url}…")
+        bar = st.progress(0.0, text=f"Connecting to {download.SOURCES[name].url}…")
 
         def progress(done: int, total: int | None, bar=bar) -> None:
             fraction = min(done / total, 1.0) if total else 0.0
@@ -99,7 +99,7 @@ for name in data.SOURCES:
             bar.progress(fraction, text=f"Downloading: {size}")
 
         try:
-            folder = data.download(name, paths.data_root(), progress=progress)
+            folder = download.download(name, paths.data_root(), progress=progress)
         except (data.DataError, ValueError, OSError) as err:
             bar.empty()
             st.error(md_escape(err))

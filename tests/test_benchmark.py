@@ -372,3 +372,28 @@ def test_pth_without_results(tmp_path):
 def test_convert_table_reports_a_bad_file(tmp_path):
     with pytest.raises(benchmark.BenchmarkError, match="file not found"):
         benchmark.convert_table(tmp_path / "missing.pth")
+
+
+def _files(folder: Path) -> set:
+    found = set()
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in (".venv", ".git", "__pycache__")]
+        found.update(Path(top) / f for f in files)
+    return found
+
+
+def test_check_writes_runtime_files_only_under_the_cache_root(official_pth, tmp_path):
+    """``KNAS_CACHE_DIR`` moves every runtime file: converting an official .pth leaves nothing in
+    the repository, next to the .pth or in the working directory."""
+    root, cwd = tmp_path / "root", tmp_path / "cwd"
+    cwd.mkdir()
+    watched = [REPO, official_pth.parent, cwd]
+    before = [_files(folder) for folder in watched]
+    env = {**os.environ, "KNAS_CACHE_DIR": str(root), "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-m", "knas", "check", "--truth", str(official_pth)],
+                         capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    assert "index order" in out.stdout, out.stderr
+    assert [_files(folder) for folder in watched] == before
+    converted = _files(root)
+    assert converted and all(p.parent == root / "benchmarks" for p in converted)

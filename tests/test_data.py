@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knas import data
+from knas import data, download
 from knas.data import DataError
 from knas.errors import KnasError
 
@@ -403,28 +403,28 @@ def server(real, tmp_path):
 
 
 def _with_md5(monkeypatch, md5: str) -> None:
-    monkeypatch.setitem(data.SOURCES, "cifar10", data.SOURCES["cifar10"]._replace(md5=md5))
+    monkeypatch.setitem(download.SOURCES, "cifar10", download.SOURCES["cifar10"]._replace(md5=md5))
 
 
 def test_download_checks_and_extracts(server, monkeypatch, tmp_path, real):
     url, md5 = server
     _with_md5(monkeypatch, md5)
     seen = []
-    folder = data.download("cifar10", tmp_path / "data", url=url,
+    folder = download.download("cifar10", tmp_path / "data", url=url,
                            progress=lambda done, total: seen.append((done, total)))
     assert folder == tmp_path / "data" / "cifar-10-batches-py"
     assert seen and seen[-1][0] == seen[-1][1] > 0
     ds = data.load("cifar10", tmp_path / "data")
     np.testing.assert_array_equal(ds.images, real["x_test"][:100])
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar-10-batches-py"]
-    kept = data.download("cifar10", tmp_path / "data", url="http://127.0.0.1:1/unused")
+    kept = download.download("cifar10", tmp_path / "data", url="http://127.0.0.1:1/unused")
     assert kept == folder  # complete already: nothing fetched
 
 
 def test_download_bad_checksum_leaves_nothing(server, tmp_path):
     url, _ = server
     with pytest.raises(DataError, match=r"md5 .*expected c58f30108f718f92721af3b95e74349a"):
-        data.download("cifar10", tmp_path / "data", url=url)
+        download.download("cifar10", tmp_path / "data", url=url)
     assert list((tmp_path / "data").iterdir()) == []
 
 
@@ -433,7 +433,7 @@ def test_download_unreachable_says_where_to_put_files(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     with pytest.raises(DataError) as err:
-        data.download("cifar100", tmp_path / "data", url=f"http://127.0.0.1:{port}/x", timeout=5)
+        download.download("cifar100", tmp_path / "data", url=f"http://127.0.0.1:{port}/x", timeout=5)
     message = str(err.value)
     assert "could not download" in message and str(tmp_path / "data") in message
     assert "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz" in message
@@ -442,4 +442,4 @@ def test_download_unreachable_says_where_to_put_files(tmp_path):
 
 def test_download_only_for_cifar(tmp_path):
     with pytest.raises(ValueError, match="no official download"):
-        data.download("imagenet16-120", tmp_path)
+        download.download("imagenet16-120", tmp_path)

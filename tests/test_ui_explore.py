@@ -143,13 +143,13 @@ def test_data_page_validates_and_saves_a_dataset_path(runtime, shared_data):
 
 
 def test_data_page_shows_an_offline_download_error(runtime, monkeypatch):
-    from knas import data
+    from knas import data, download
 
     def offline(name, root, url=None, progress=None, timeout=60.0):
         progress(1 << 20, None)
         raise data.DataError(f"could not download (offline). To install it by hand, extract it into {root}")
 
-    monkeypatch.setattr(data, "download", offline)
+    monkeypatch.setattr(download, "download", offline)
     at = open_page("data")
     at.button(key="data_download_cifar10").click().run()
     assert not at.exception
