@@ -77,7 +77,7 @@ class ClassicError(KnasError):
     """Settings a classic search cannot run with; the message names the setting."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Oracle:
     """What simulated training answers per cell: reward and seconds of one evaluation."""
     dataset: str
@@ -136,7 +136,12 @@ def oracle(dataset: str, table12: pd.DataFrame, costs_table: pd.DataFrame | None
 
 def search(strategy: str, oracle: Oracle, seed: int, budget: float | None = None,
            **options) -> Generator[Evaluation, None, ClassicResult]:
-    """A seeded classic search; settings are checked here, before the first evaluation."""
+    """A seeded classic search; settings are checked here, before the first evaluation.
+
+    ``budget`` defaults to ``DEFAULT_BUDGETS[oracle.dataset]``. Options: rea ``population_size``,
+    ``sample_size``; reinforce ``learning_rate``, ``momentum``; tpe ``study``, an Optuna study to
+    drive (e.g. ``tpe_study(seed)``, to inspect it afterwards; a fresh seeded one by default).
+    """
     if strategy not in STRATEGIES:
         raise ClassicError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
