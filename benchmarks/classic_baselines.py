@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from knas import benchmark, classic, energy, references, traincost
+from knas import benchmark, classic, datasets, energy, references, traincost
 
 TEST_COLUMNS = {"cifar10": "cifar10_test", "cifar100": "cifar100_test",
                 "imagenet16-120": "imagenet16_test"}
@@ -25,7 +25,7 @@ def mean_std(values) -> str:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tables", required=True, help="folder with the nb201_*.csv tables")
-    parser.add_argument("--dataset", default="cifar10", choices=list(classic.REWARD_COLUMNS))
+    parser.add_argument("--dataset", default="cifar10", choices=list(datasets.NAMES))
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--strategies", default=",".join(classic.STRATEGIES))
     parser.add_argument("--reinforce-lrs", default="0.5",
@@ -62,8 +62,8 @@ def main():
         f"# Classic multi-trial NAS on NAS-Bench-201 ({args.dataset}), simulated",
         "",
         (f"Each strategy searched {args.repeats} times (seeds 0..{args.repeats - 1}) with a "
-        f"{budget:,.0f} s simulated budget: reward = 12-epoch `{classic.REWARD_COLUMNS[args.dataset]}`, "
-        f"cost = 12/200 of `{traincost.COST_COLUMNS[args.dataset]}`. Reported: the chosen cell's "
+        f"{budget:,.0f} s simulated budget: reward = 12-epoch `{datasets.info(args.dataset).table12_column}`, "
+        f"cost = 12/200 of `{datasets.info(args.dataset).cost_column}`. Reported: the chosen cell's "
         f"200-epoch test accuracy on {args.dataset} and, as NAS-Bench-201 Table 5 does for cells "
         f"searched on CIFAR-10, on {' and '.join(others)}. Published: {references.NB201_PAPER}."),
         "",

@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from knas import benchmark, space, traincost
+from knas import benchmark, datasets, space, traincost
 
 
 def features(dataset: str) -> np.ndarray:
@@ -31,7 +31,7 @@ def main():
     parser.add_argument("--costs", required=True)
     args = parser.parse_args()
     table = benchmark.load_table(args.costs)
-    for dataset, name in traincost.COST_COLUMNS.items():
+    for dataset, name in ((d.name, d.cost_column) for d in datasets.CATALOG.values()):
         y = benchmark.column(table, name).reindex(range(space.N_ARCHS)).to_numpy()
         x = features(dataset)
         coef, *_ = np.linalg.lstsq(x, y, rcond=None)

@@ -54,13 +54,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import space, traincost
+from . import datasets, space, traincost
+from .specs import STRATEGIES
 from .errors import KnasError
 
-STRATEGIES = ("rs", "rea", "reinforce", "tpe")
-SEARCH_EPOCHS = 12
-REWARD_COLUMNS = {"cifar10": "cifar10_test_12ep", "cifar100": "cifar100_test_12ep",
-                  "imagenet16-120": "imagenet16_test_12ep"}
+SEARCH_EPOCHS = datasets.SHORT_EPOCHS
 NB201_BUDGETS = {"cifar10": 12000.0, "cifar100": 12000.0, "imagenet16-120": 12000.0}
 NATS_BUDGETS = {"cifar10": 20000.0, "cifar100": 40000.0, "imagenet16-120": 120000.0}
 DEFAULT_BUDGETS = {"cifar10": 12000.0, "cifar100": 40000.0, "imagenet16-120": 120000.0}
@@ -118,9 +116,9 @@ def oracle(dataset: str, table12: pd.DataFrame, costs_table: pd.DataFrame | None
            epochs: int = SEARCH_EPOCHS) -> Oracle:
     """The simulated-training oracle from the 12-epoch table and the costs table (without it,
     the flagged FLOPs estimate). Both must cover all 15,625 cells."""
-    if dataset not in REWARD_COLUMNS:
-        raise ClassicError(f"unknown dataset {dataset!r}; known: {', '.join(REWARD_COLUMNS)}")
-    name = REWARD_COLUMNS[dataset]
+    if dataset not in datasets.CATALOG:
+        raise ClassicError(f"unknown dataset {dataset!r}; known: {', '.join(datasets.NAMES)}")
+    name = datasets.CATALOG[dataset].table12_column
     if name not in table12.columns:
         raise ClassicError(f"the 12-epoch table has no column {name!r} (rewards for {dataset}); "
                            f"its columns: {', '.join(map(str, table12.columns))}")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from . import benchmark, data, datasets, proxies, space
 from .errors import KnasError
-from .specs import FineStage, Method, ParamSelection, Pool, parse_methods, proxies_of
+from .specs import STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods, proxies_of
 
 DEVICES = ("auto", "cpu", "cuda", "mps")  # cuda:N names one GPU
 
@@ -83,6 +84,11 @@ class SearchConfig:
     device: str = "auto"
     params: str = "all"  # a specs.ParamSelection: which weights MGM uses
     train_samples: int = 0  # fine stage training: images per candidate (0: the whole split)
+    # The search-cost axis: NAS-Bench-201's recorded training times, and the classic strategies'
+    # 12-epoch table (default: the fine stage's lookup table) and simulated time budget.
+    costs: str = ""  # costs table (nb201_costs.csv schema); without it costs are FLOPs estimates
+    table12: str = ""  # 12-epoch table a strategy's evaluations look up
+    budget: float | None = None  # seconds a classic strategy may spend; None: the dataset's default
 
     @property
     def report_column(self) -> str:
@@ -101,9 +107,32 @@ class SearchConfig:
         pool = Pool.parse(self.pool)
         return [pool.indices(self.seed + r) for r in range(self.repeats)]
 
+    @property
+    def reward_table(self) -> str:
+        """The 12-epoch table classic strategies look rewards up in: ``table12``, else the fine
+        stage's own lookup table ("" when there is neither)."""
+        if self.table12:
+            return self.table12
+        stage = _check({}, "fine", lambda: FineStage.parse(self.fine))
+        return stage.table if stage is not None and stage.kind == "lookup" else ""
+
+    @property
+    def strategies(self) -> list[str]:
+        """The classic multi-trial strategies among the methods."""
+        return [m for m in self.methods if m in STRATEGIES]
+
+    @property
+    def two_stage_methods(self) -> list[str]:
+        """The methods that score a pool and pick among its top-k (proxies and random)."""
+        return [m for m in self.methods if m not in STRATEGIES]
+
     def key(self) -> str:
-        """Stable across runs and machines: the job id is derived from it."""
-        text = json.dumps(asdict(self), sort_keys=True, default=list)
+        """Stable across runs, machines and versions: the job id is derived from it. Only fields
+        that differ from their defaults enter it, so adding a setting keeps every old id."""
+        defaults = {f.name: f.default for f in fields(self)}
+        values = {k: v for k, v in self.to_dict().items() if v != defaults[k]
+                  and not (k == "baselines" and not v)}
+        text = json.dumps(values, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
@@ -130,11 +159,14 @@ class SearchConfig:
             "seed": (0, "a seed is 0 or a positive whole number"),
             "train_samples": (0, "0 (all) or a positive number of images")})
         for name in ("dataset", "data", "truth", "report", "pool", "proxy", "fine", "device",
-                     "params"):
+                     "params", "costs", "table12"):
             if not isinstance(values[name], str):
                 errors[name] = f"must be text, got {values[name]!r}"
         if not isinstance(self.baselines, tuple) or not all(isinstance(b, str) for b in self.baselines):
             errors["baselines"] = f"must be a list of method names, got {self.baselines!r}"
+        if self.budget is not None and (isinstance(self.budget, bool)
+                                        or not isinstance(self.budget, (int, float))):
+            errors["budget"] = f"must be a number of seconds, got {self.budget!r}"
         if errors:
             return errors  # wrongly typed values: the checks below would only add noise
         check_dataset(errors, self.dataset)
@@ -142,8 +174,9 @@ class SearchConfig:
         check_device(errors, self.device)
         pool = _check(errors, "pool", lambda: Pool.parse(self.pool))
         method = _check(errors, "proxy", lambda: Method.parse(self.proxy))
-        if method is not None and method.is_random:
-            errors["proxy"] = "the searched method must use a proxy; random is a baseline"
+        if method is not None and not method.members:
+            errors["proxy"] = (f"the searched method must use a proxy; {self.proxy} is a "
+                               "baseline (list it under baselines)")
         for baseline in self.baselines:
             _check(errors, "baselines", lambda b=baseline: Method.parse(b))
         _check(errors, "params", lambda: ParamSelection.parse(self.params))
@@ -160,6 +193,7 @@ class SearchConfig:
                 errors["fine"] = f"table {table} does not exist"
             else:
                 _check(errors, "fine", lambda: benchmark.require_column(table, stage.column))
+        self._check_cost_axis(errors)
         if self.truth and "truth" not in errors:
             if not self.report_column:
                 errors["report"] = "no column to report accuracy from"
@@ -167,6 +201,32 @@ class SearchConfig:
                 _check(errors, "report",
                        lambda: benchmark.require_column(self.truth, self.report_column))
         return errors
+
+    def _check_cost_axis(self, errors: dict) -> None:
+        """The costs table, the budget, and what a classic strategy needs to run."""
+        if self.budget is not None and not (math.isfinite(self.budget) and self.budget > 0):
+            errors["budget"] = f"a positive number of seconds, got {self.budget!r}"
+        if self.costs:
+            if not Path(self.costs).is_file():
+                errors["costs"] = f"{self.costs} does not exist"
+            elif self.dataset in datasets.CATALOG:
+                _check(errors, "costs", lambda: benchmark.require_column(
+                    self.costs, datasets.info(self.dataset).cost_column))
+        if self.table12 and not Path(self.table12).is_file():
+            errors["table12"] = f"{self.table12} does not exist"
+        if not self.strategies or self.dataset not in datasets.CATALOG:
+            return
+        names = ", ".join(self.strategies)
+        table = self.reward_table
+        if not table:
+            errors["table12"] = (f"{names} evaluate cells by their 12-epoch accuracy: give the "
+                                 "12-epoch table (table12, or a fine stage lookup:TABLE12.csv:COLUMN)")
+        elif "table12" not in errors and Path(table).is_file():
+            _check(errors, "table12", lambda: benchmark.require_column(
+                table, datasets.info(self.dataset).table12_column))
+        if not self.costs:
+            errors["costs"] = (f"{names} spend a simulated training-time budget: give the costs "
+                               "table (NAS-Bench-201's recorded training seconds per cell)")
 
     def validate(self) -> "SearchConfig":
         errors = self.errors()
@@ -205,8 +265,9 @@ class ScoreConfig:
         check_device(errors, self.device)
         _check(errors, "pool", lambda: Pool.parse(self.pool))
         methods = _check(errors, "proxies", lambda: self.methods)
-        if methods is not None and (not methods or any(m.is_random for m in methods)):
-            errors["proxies"] = "name at least one proxy (random is a search baseline, not a score)"
+        if methods is not None and (not methods or any(not m.members for m in methods)):
+            errors["proxies"] = ("name proxies only (random and the classic strategies are search "
+                                 "baselines, not scores)")
         _check(errors, "params", lambda: ParamSelection.parse(self.params))
         return errors
 
@@ -227,6 +288,8 @@ def estimate(config: SearchConfig, device: str = "cpu") -> dict:
     for pool in pools:
         unique = len({space.representative(space.arch_at(i)) for i in pool})
         for method in config.methods:
+            if method in STRATEGIES:
+                continue  # simulated on the tables: no network is built
             passes = {}
             for member in Method.parse(method).members:
                 meta = proxies.info(member)
@@ -235,7 +298,8 @@ def estimate(config: SearchConfig, device: str = "cpu") -> dict:
                 networks += count
                 seconds += count * meta.cpu_seconds * config.n / 32
     stage = config.fine_stage
-    trained = config.k * len(config.methods) * config.repeats if stage.kind == "train" else 0
+    trained = config.k * len(config.two_stage_methods) * config.repeats \
+        if stage.kind == "train" else 0
     if device != "cpu":
         seconds /= GPU_SPEEDUP
     return {"pool_size": len(pools[0]), "networks": networks, "trained": trained,

@@ -19,13 +19,14 @@ class DatasetInfo:
     label: str  # for people
     folder: str  # the official folder the files live in
     num_classes: int
+    image_side: int  # images are image_side x image_side
     nb201_name: str  # NAS-Bench-201's name of the dataset (cost records, parameter counts)
     valid_column: str  # 200-epoch validation accuracy: what a search may pick by
     test_column: str  # 200-epoch test accuracy: what a search reports
     table12_column: str  # 12-epoch test accuracy (the cheap fine stage's lookup)
     params_column: str  # parameters in millions, as the benchmark recorded them
     seeds_column: str  # how many seeds the 200-epoch means are over
-    cost_column: str  # recorded seconds to train the cell for 200 epochs
+    cost_column: str  # recorded seconds to train the cell for 200 epochs (costs table)
     # accuracy column -> (NAS-Bench-201 dataset, evaluation set) in an official .pth file
     nb201_accuracies: dict = field(default_factory=dict)
     nb201_seeds: str = ""  # the NAS-Bench-201 dataset whose seeds ``seeds_column`` counts
@@ -33,7 +34,7 @@ class DatasetInfo:
 
 CATALOG = {d.name: d for d in [
     DatasetInfo(
-        "cifar10", "CIFAR-10", "cifar-10-batches-py", 10, "cifar10",
+        "cifar10", "CIFAR-10", "cifar-10-batches-py", 10, 32, "cifar10",
         valid_column="cifar10_valid", test_column="cifar10_test",
         table12_column="cifar10_test_12ep", params_column="params_mb_c10",
         seeds_column="n_seeds_c10valid", cost_column="train_seconds_200ep_cifar10_valid",
@@ -41,7 +42,7 @@ CATALOG = {d.name: d for d in [
                           "cifar10_test": ("cifar10", "ori-test")},
         nb201_seeds="cifar10-valid"),
     DatasetInfo(
-        "cifar100", "CIFAR-100", "cifar-100-python", 100, "cifar100",
+        "cifar100", "CIFAR-100", "cifar-100-python", 100, 32, "cifar100",
         valid_column="cifar100_valid", test_column="cifar100_test",
         table12_column="cifar100_test_12ep", params_column="params_mb_c100",
         seeds_column="n_seeds_c100", cost_column="train_seconds_200ep_cifar100",
@@ -50,7 +51,7 @@ CATALOG = {d.name: d for d in [
                           "cifar100_valtest": ("cifar100", "ori-test")},
         nb201_seeds="cifar100"),
     DatasetInfo(
-        "imagenet16-120", "ImageNet16-120", "ImageNet16", 120, "ImageNet16-120",
+        "imagenet16-120", "ImageNet16-120", "ImageNet16", 120, 16, "ImageNet16-120",
         valid_column="imagenet16_valid", test_column="imagenet16_test",
         table12_column="imagenet16_test_12ep", params_column="params_mb_img",
         seeds_column="n_seeds_img", cost_column="train_seconds_200ep_imagenet16",
@@ -87,3 +88,14 @@ def accuracy_columns() -> dict:
 def params_columns() -> dict:
     """Parameter-count column -> the dataset's catalogue entry."""
     return {d.params_column: d for d in CATALOG.values()}
+
+
+FULL_EPOCHS = 200  # NAS-Bench-201's full schedule: what the accuracy and cost columns record
+SHORT_EPOCHS = 12  # its short schedule: the 12-epoch table
+
+
+def lookup_epochs(column: str) -> int:
+    """How many epochs of training a looked-up accuracy column stands for: 12 for a 12-epoch
+    table column, else the full 200 (what a lookup fine stage would have cost to train)."""
+    table12 = {d.table12_column for d in CATALOG.values()}
+    return SHORT_EPOCHS if column in table12 or column.endswith("_12ep") else FULL_EPOCHS

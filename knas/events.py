@@ -11,6 +11,7 @@ class EventKind(StrEnum):
     SCORED = "scored"  # one cell of the pool scored by a method's proxies
     TOPK = "topk"  # the current (or, with final=True, the kept) top-k of a method and repeat
     TRAINED = "trained"  # one top-k candidate trained by the fine stage
+    EVALUATED = "evaluated"  # one simulated 12-epoch training of a classic strategy
     METHOD_DONE = "method_done"  # a method's search of one repeat ended: its MethodResult
     FINISHED = "finished"  # every method and repeat ended: the summary
 

@@ -163,6 +163,10 @@ def _progress(event: dict, previous: dict) -> dict:
         return {"stage": "coarse", "method": event["method"], "repeat": event["repeat"],
                 "done": event["done"], "total": event["total"], "rate": event["rate"],
                 "eta": remaining / event["rate"] if event["rate"] > 0 else None}
+    if kind == EventKind.EVALUATED:
+        return {"stage": "simulated", "method": event["method"], "repeat": event["repeat"],
+                "done": round(event["clock"]), "total": round(event["budget"]),
+                "evaluations": event["step"]}
     if kind == EventKind.TRAINED:
         return {"stage": "fine", "method": event["method"], "repeat": event["repeat"],
                 "done": event["done"], "total": event["total"]}

@@ -5,6 +5,8 @@ reads session state or files, so every figure can be tested without a browser.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -182,4 +184,89 @@ def correlation_bars(table: pd.DataFrame) -> go.Figure:
     ])
     fig.update_layout(barmode="group", title=_title("Rank correlation with accuracy"),
                       yaxis={"title": {"text": "correlation"}, "range": [-1, 1]})
+    return fig
+
+
+# --- the search-cost axis --------------------------------------------------------------------
+
+METHOD_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+                  "#000000"]
+REFERENCE_COLOUR = "#7f7f7f"
+
+
+def anytime_curves(curves: pd.DataFrame, points: int = 80) -> pd.DataFrame:
+    """Best-so-far test accuracy of each method's incumbent on a common log-spaced time grid:
+    mean and std over repeats (a repeat counts from its first evaluation on)."""
+    if curves.empty:
+        return pd.DataFrame(columns=["method", "seconds", "mean", "std", "runs"])
+    grid = np.geomspace(max(curves["clock"].min(), 1.0), curves["clock"].max(), points)
+    rows = []
+    for method, mine in curves.groupby("method", sort=False):
+        runs = [run.sort_values("clock") for _, run in mine.groupby("repeat")]
+        values = np.full((len(runs), len(grid)), np.nan)
+        for r, run in enumerate(runs):
+            at = np.searchsorted(run["clock"].to_numpy(), grid, side="right") - 1
+            ok = at >= 0
+            values[r, ok] = run["best_test"].to_numpy()[at[ok]]
+        count = (~np.isnan(values)).sum(axis=0)
+        with warnings.catch_warnings():  # columns before any repeat's first evaluation are empty
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        rows += [{"method": method, "seconds": t, "mean": m, "std": s, "runs": int(c)}
+                 for t, m, s, c in zip(grid, mean, std, count) if c > 0]
+    return pd.DataFrame(rows)
+
+
+def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
+                 title: str | None = None) -> go.Figure:
+    """Test accuracy of the chosen cell against search seconds (log axis), on one cost axis.
+
+    ``curves`` (``runview.anytime_frame``): the classic strategies' incumbents over their
+    simulated clock, drawn as mean lines with a ±1 std band over repeats. ``points``
+    (``runview.results_frame``): two-stage searches (KNAS and its baselines), one marker per
+    method at its mean search seconds and accuracy with ±1 std error bars in both directions.
+    ``references`` (``knas.references.Reference``): published results, drawn grey and labelled
+    "published", never mixed with what was measured."""
+    fig = go.Figure()
+    colours = iter(METHOD_COLOURS * 3)
+    for method, line in anytime_curves(curves).groupby("method", sort=False):
+        colour = next(colours)
+        band_x = list(line["seconds"]) + list(line["seconds"][::-1])
+        band_y = list(line["mean"] + line["std"]) + list((line["mean"] - line["std"])[::-1])
+        fig.add_trace(go.Scatter(x=band_x, y=band_y, fill="toself", fillcolor=colour + "30",
+                                 line={"width": 0}, hoverinfo="skip", showlegend=False,
+                                 legendgroup=method))
+        fig.add_trace(go.Scatter(
+            x=line["seconds"], y=line["mean"], mode="lines", name=f"{method} (mean ± std)",
+            line={"color": colour, "width": 2}, legendgroup=method,
+            hovertemplate=f"{method}<br>%{{x:,.0f}} s<br>%{{y:.2f}}%<extra></extra>"))
+    two_stage = points[points["method"].isin(set(points["method"]) - set(curves.get("method", [])))] \
+        if len(points) else points
+    for method, mine in two_stage.groupby("method", sort=False):
+        colour = next(colours)
+        x, y = mine["search_seconds"].astype(float), mine["test_accuracy"].astype(float)
+        fig.add_trace(go.Scatter(
+            x=[x.mean()], y=[y.mean()], mode="markers", name=method,
+            marker={"color": colour, "size": 11, "symbol": "diamond"},
+            error_x={"type": "data", "array": [x.std(ddof=0)], "color": colour},
+            error_y={"type": "data", "array": [y.std(ddof=0)], "color": colour},
+            hovertemplate=(f"{method}<br>%{{x:,.0f}} s<br>%{{y:.2f}}% (mean of {len(mine)})"
+                           "<extra></extra>")))
+    for ref in references:
+        label = f"published: {ref.method} {ref.test_mean:.2f}"
+        if getattr(ref, "search_seconds", None):
+            fig.add_trace(go.Scatter(
+                x=[ref.search_seconds], y=[ref.test_mean], mode="markers", name=label,
+                marker={"color": REFERENCE_COLOUR, "size": 10, "symbol": "x-open"},
+                error_y={"type": "data", "array": [ref.test_std or 0.0], "color": REFERENCE_COLOUR}))
+        else:
+            fig.add_hline(y=ref.test_mean, line={"color": REFERENCE_COLOUR, "dash": "dot",
+                                                 "width": 1},
+                          annotation_text=label, annotation_position="top left",
+                          annotation_font={"color": REFERENCE_COLOUR, "size": 11})
+    fig.update_layout(title=_title(title or "Accuracy against search cost",
+                                   "simulated and measured seconds on one axis"),
+                      xaxis_title="search seconds (log scale)",
+                      yaxis_title="test accuracy of the chosen cell (%)", hovermode="closest")
+    fig.update_xaxes(type="log")
     return fig

@@ -7,7 +7,7 @@ import time
 
 import pandas as pd
 
-from . import benchmark, costs, datasets, plots, runview, scorefile, space, stats
+from . import benchmark, costs, datasets, plots, references, runview, scorefile, space, stats
 from .fmt import html_escape as _e
 
 _REPORT_CSS = """
@@ -59,6 +59,11 @@ def html_report(config: dict, state: dict, events: list, truth_table=None) -> st
                                                                   "test_accuracy_std"])
         table = table.rename(columns={"test accuracy": f"test accuracy ({report_column or 'n/a'}) mean ± std"})
         parts.append(_frame_table(table))
+        parts.append(f"<p class='muted'>{_e(runview.energy_note())}</p>")
+        published = references.find(dataset=config.get("dataset"))
+        if published:
+            parts.append("<h3>Published results (reference rows, not measured here)</h3>")
+            parts.append(_frame_table(references.table(published)))
     else:
         parts.append("<p class='muted'>No summary: the run has not finished.</p>")
     if not results.empty:
@@ -75,7 +80,8 @@ def html_report(config: dict, state: dict, events: list, truth_table=None) -> st
                          f"{costs.count_flops(arch) / 1e6:.2f} M FLOPs</p>")
             parts.append(_diagram(plots.cell_dot(arch, title=f"index {index}")))
 
-    figures = _report_figures(events, summary, primary, truth_table, report_column)
+    figures = _report_figures(events, summary, primary, truth_table, report_column,
+                              config.get("dataset"))
     if figures:
         parts.append("<h2>Figures</h2>")
         for i, fig in enumerate(figures):
@@ -157,10 +163,14 @@ def _diagram(dot: str) -> str:
             f"<pre>{_e(dot)}</pre>")
 
 
-def _report_figures(events, summary, primary, truth_table, column) -> list:
+def _report_figures(events, summary, primary, truth_table, column, dataset) -> list:
     import plotly.graph_objects as go
 
     figures = []
+    results = runview.results_frame(events)
+    if len(results) and results["search_seconds"].notna().any():
+        figures.append(plots.anytime_plot(runview.anytime_frame(events), results,
+                                          references.find(dataset=dataset)))
     with_acc = [r for r in summary if not math.isnan(_float(r.get("test_accuracy_mean")))]
     if with_acc:
         fig = go.Figure(go.Bar(

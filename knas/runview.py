@@ -11,12 +11,13 @@ import time
 
 import pandas as pd
 
-from . import fmt, space
+from . import energy, fmt, space
 from .events import EventKind, JobStatus
 from .specs import Method
 
 RESULT_COLUMNS = ["method", "repeat", "seed", "chosen", "arch_str", "test_accuracy", "fine_score",
-                  "coarse_seconds", "fine_seconds", "networks_scored", "networks_trained"]
+                  "coarse_seconds", "fine_seconds", "networks_scored", "networks_trained",
+                  "search_seconds", "device", "simulated", "cost_estimated"]
 META_COLUMNS = ("index", "arch_str", "method", "repeat")  # the columns of a scores frame not scores
 
 
@@ -143,7 +144,7 @@ def training_frame(events) -> pd.DataFrame:
 
 def fine_progress(config, events) -> tuple[int, int]:
     """(candidates trained so far, candidates the whole job trains) for a training fine stage."""
-    total = config.k * len(config.methods) * config.repeats
+    total = config.k * len(config.two_stage_methods) * config.repeats
     return len(training_frame(events)), total
 
 
@@ -153,6 +154,15 @@ def results_frame(events) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS + ["topk"])[RESULT_COLUMNS]
+
+
+def anytime_frame(events) -> pd.DataFrame:
+    """The classic strategies' incumbents over time: one row per evaluation with the simulated
+    clock and the test accuracy of the best cell so far (by reward)."""
+    rows = [{"method": e["method"], "repeat": e["repeat"], "clock": e["clock"],
+             "best_test": e["best_test"], "best_index": e["best_index"]}
+            for e in events if e["kind"] == EventKind.EVALUATED]
+    return pd.DataFrame(rows, columns=["method", "repeat", "clock", "best_test", "best_index"])
 
 
 def result_card(events, method: str, repeat: int = 0) -> dict | None:
@@ -175,15 +185,20 @@ def result_card(events, method: str, repeat: int = 0) -> dict | None:
             ])}
 
 
-def paper_table(runs: dict) -> pd.DataFrame:
+def paper_table(runs: dict, power_w: float = energy.DEFAULT_POWER_W,
+                grid_kg_per_kwh: float = energy.DEFAULT_GRID_KG_PER_KWH) -> pd.DataFrame:
     """The KNAS paper's table form for several runs: ``runs`` maps a run label to its
-    ``summary(events)``. One row per (run, method): mean ± std test accuracy and the mean cost
-    (seconds and networks) per search."""
+    ``summary(events)``. One row per (run, method): mean ± std test accuracy, the mean cost per
+    search (seconds, networks) and, on the shared cost axis, search seconds with their GPU-hours,
+    kWh and kg CO2e (``energy_note`` states the assumptions)."""
     rows = []
     for label, run_summary in runs.items():
         for row in run_summary:
             mean, std = _float(row.get("test_accuracy_mean")), _float(row.get("test_accuracy_std"))
             coarse, fine = _float(row.get("coarse_seconds_mean")), _float(row.get("fine_seconds_mean"))
+            search = _float(row.get("search_seconds_mean"))
+            spent = energy.footprint(search, power_w, grid_kg_per_kwh) if math.isfinite(search) \
+                else None
             rows.append({
                 "run": label, "method": row["method"], "runs": int(row["runs"]),
                 "test accuracy": _pm(mean, std), "test_accuracy_mean": mean,
@@ -191,10 +206,28 @@ def paper_table(runs: dict) -> pd.DataFrame:
                 "total_s": coarse + fine,
                 "networks_scored": _float(row.get("networks_scored_mean")),
                 "networks_trained": _float(row.get("networks_trained_mean")),
+                "search_s": search,
+                "gpu_hours": spent.gpu_hours if spent else math.nan,
+                "kwh": spent.kwh if spent else math.nan,
+                "kg_co2": spent.kg_co2 if spent else math.nan,
+                "cost_estimated": bool(row.get("cost_estimated", False)),
             })
-    columns = ["run", "method", "runs", "test accuracy", "test_accuracy_mean", "test_accuracy_std",
-               "coarse_s", "fine_s", "total_s", "networks_scored", "networks_trained"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=PAPER_COLUMNS)
+
+
+PAPER_COLUMNS = ["run", "method", "runs", "test accuracy", "test_accuracy_mean", "test_accuracy_std",
+                 "coarse_s", "fine_s", "total_s", "networks_scored", "networks_trained", "search_s",
+                 "gpu_hours", "kwh", "kg_co2", "cost_estimated"]
+
+
+def energy_note(power_w: float = energy.DEFAULT_POWER_W,
+                grid_kg_per_kwh: float = energy.DEFAULT_GRID_KG_PER_KWH) -> str:
+    """The assumptions under a paper table's cost columns, in one sentence."""
+    return ("Search seconds: a two-stage search's coarse stage as measured on its device plus the "
+            "recorded NAS-Bench-201 training time of its k candidates for the looked-up epochs (or "
+            "its measured training); a classic strategy's simulated clock. GPU-hours, kWh and kg "
+            f"CO2e assume one GPU drawing {power_w:g} W (device only) on a grid of "
+            f"{grid_kg_per_kwh:g} kg CO2e/kWh.")
 
 
 def _float(value) -> float:
@@ -241,9 +274,10 @@ def progress_view(state: dict) -> tuple[float, str]:
     if not p:
         return 0.0, "queued: waiting for the worker to load the data" if status == JobStatus.QUEUED \
             else f"{status}: loading data and tables"
-    stage = {"coarse": "coarse stage (scoring)", "fine": "fine stage (training)"}.get(
+    stage = {"coarse": "coarse stage (scoring)", "fine": "fine stage (training)",
+             "simulated": "simulated search (seconds of its budget)"}.get(
         p.get("stage"), p.get("stage", ""))
-    text = f"{stage} · {p.get('method', '')} · repeat {p.get('repeat', 0) + 1} · {done}/{total}"
+    text = f"{stage} · {p.get('method', '')} · repeat {p.get('repeat', 0) + 1} · {done:,}/{total:,}"
     if p.get("rate"):
         text += f" · {p['rate']:.1f} archs/s · ETA {fmt.seconds(p.get('eta'))}"
     return fraction, text

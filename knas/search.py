@@ -4,8 +4,13 @@ Coarse stage: score every cell of the pool with a proxy and keep the top-k. Fine
 of the k by a ground-truth lookup (a validation column, or the 12-epoch table that mimics
 training each candidate briefly) or by really training each of them for a few epochs.
 Baselines run on the same pools with the same fine stage: random selection of k candidates, and
-the same two-stage search with other proxies. ``repeats`` runs the whole thing with seeds
-``seed, seed+1, ...`` (pool, samples and weights) and summarises mean and std per method.
+the same two-stage search with other proxies; classic multi-trial strategies (``knas.classic``)
+search the whole space under a simulated training-time budget. ``repeats`` runs the whole thing
+with seeds ``seed, seed+1, ...`` (pool, samples, weights, strategies) and summarises per method.
+
+Every method ends with ``search_seconds`` on one axis: a two-stage search's coarse stage as
+measured on its device plus its fine stage (measured training, or for a lookup the recorded time
+of training its k candidates for the looked-up number of epochs); a strategy's simulated clock.
 The configuration itself lives in ``knas.config`` (torch-free); this module runs it.
 """
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from . import benchmark, data, scoring, space, stats, train
+from . import benchmark, classic, data, datasets, scoring, space, stats, train, traincost
 from .cache import ScoreCache
 from .config import SearchConfig
 from .events import EventKind
@@ -42,7 +47,11 @@ class MethodResult:
     coarse_seconds: float = 0.0
     fine_seconds: float = 0.0
     networks_scored: int = 0
-    networks_trained: int = 0
+    networks_trained: int = 0  # a strategy's simulated trainings count here too
+    search_seconds: float = 0.0  # the cost axis shared by every method (see the module doc)
+    device: str = ""  # where the coarse stage ran ("" when nothing was scored)
+    simulated: bool = False  # some of search_seconds is recorded training time, not measured
+    cost_estimated: bool = False  # ... and it came from the FLOPs estimate (no costs table)
 
 
 def summarise(results: list[MethodResult]) -> list[dict]:
@@ -60,6 +69,10 @@ def summarise(results: list[MethodResult]) -> list[dict]:
             "fine_seconds_mean": statistics.fmean(r.fine_seconds for r in mine),
             "networks_scored_mean": statistics.fmean(r.networks_scored for r in mine),
             "networks_trained_mean": statistics.fmean(r.networks_trained for r in mine),
+            "search_seconds_mean": statistics.fmean(r.search_seconds for r in mine),
+            "search_seconds_std": statistics.pstdev(r.search_seconds for r in mine),
+            "simulated": any(r.simulated for r in mine),
+            "cost_estimated": any(r.cost_estimated for r in mine),
         })
     return rows
 
@@ -87,6 +100,10 @@ class Search:
         if stage.kind == "lookup":
             table = benchmark.load_table(stage.table) if stage.table else self.truth
             self.fine_values = benchmark.column(table, stage.column)
+        self.costs = traincost.load_costs(cfg.costs) if cfg.costs else None
+        if cfg.strategies:
+            self.oracle = classic.oracle(cfg.dataset, benchmark.load_table(cfg.reward_table),
+                                         self.costs)
         pools = cfg.pools()
         yield {"kind": EventKind.STARTED, "methods": list(cfg.methods), "repeats": cfg.repeats,
                "pool_size": len(pools[0]), "k": cfg.k, "best_possible": self._best_possible()}
@@ -106,8 +123,10 @@ class Search:
 
     def _run_method(self, method, repeat, pool, stage):
         seed = self.config.seed + repeat
-        t0 = time.time()
         spec = Method.parse(method)
+        if spec.strategy:
+            return (yield from self._run_strategy(method, repeat, seed))
+        t0 = time.time()
         if spec.is_random:
             topk, scored = random.Random(seed).sample(pool, self.config.k), 0
         else:
@@ -117,12 +136,50 @@ class Search:
                "final": True}
         t1 = time.time()
         chosen, fine_score, trained = yield from self._fine(stage, topk, method, repeat, seed)
+        fine_seconds = time.time() - t1
+        simulated = stage.kind == "lookup"
+        if simulated:  # what training the k candidates for the looked-up epochs would have cost
+            spent = [traincost.train_cost(i, self.config.dataset,
+                                          datasets.lookup_epochs(stage.column), self.costs)
+                     for i in topk]
+            fine_cost, estimated = sum(c.seconds for c in spent), self.costs is None
+        else:
+            fine_cost, estimated = fine_seconds, False
         return MethodResult(
             method=method, repeat=repeat, seed=seed, chosen=chosen,
             arch_str=space.to_str(space.arch_at(chosen)),
             test_accuracy=self._test_accuracy(chosen), fine_score=fine_score, topk=topk,
-            coarse_seconds=coarse_seconds, fine_seconds=time.time() - t1,
-            networks_scored=scored, networks_trained=trained)
+            coarse_seconds=coarse_seconds, fine_seconds=fine_seconds,
+            networks_scored=scored, networks_trained=trained,
+            search_seconds=coarse_seconds + fine_cost,
+            device=scoring.resolve_device(self.config.device) if scored else "",
+            simulated=simulated, cost_estimated=estimated)
+
+    def _run_strategy(self, method: str, repeat: int, seed: int):
+        """A classic strategy on the simulated clock: one event per evaluation, with the test
+        accuracy of the incumbent for the anytime plot."""
+        t0 = time.time()
+        evaluations = classic.search(method, self.oracle, seed, self.config.budget)
+        while True:
+            if self.should_stop():
+                raise Cancelled()
+            try:
+                record = next(evaluations)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            yield {"kind": EventKind.EVALUATED, "method": method, "repeat": repeat,
+                   "step": record.step, "index": record.index, "reward": record.reward,
+                   "seconds": record.seconds, "clock": record.clock,
+                   "budget": strategy_budget(self.config), "best_index": record.best_index,
+                   "best_reward": record.best_reward,
+                   "best_test": self._test_accuracy(record.best_index)}
+        return MethodResult(
+            method=method, repeat=repeat, seed=seed, chosen=result.chosen,
+            arch_str=space.to_str(space.arch_at(result.chosen)),
+            test_accuracy=self._test_accuracy(result.chosen), fine_score=result.reward,
+            fine_seconds=time.time() - t0, networks_trained=result.evaluations,
+            search_seconds=result.clock, simulated=True, cost_estimated=result.cost_estimated)
 
     def _coarse(self, method: str, spec: Method, repeat, pool, seed):
         """Score the pool; returns (top-k indices, networks built) and yields progress events."""
@@ -178,6 +235,11 @@ class Search:
         if self.truth is None or index not in self.truth.index:
             return math.nan
         return float(self.truth.at[index, self.config.report_column])
+
+
+def strategy_budget(config: SearchConfig) -> float:
+    """The simulated budget a config's strategies run under."""
+    return config.budget if config.budget is not None else classic.DEFAULT_BUDGETS[config.dataset]
 
 
 def _finite(value: float) -> float:

@@ -1,7 +1,7 @@
 """The small text specs a user types, each parsed and formatted in exactly one place.
 
-``Pool`` (``random:N``, ``range:A:B``, ``all``), ``Method`` (a proxy, ``ensemble:a+b`` or the
-``random`` baseline), ``FineStage`` (``lookup:COLUMN``, ``lookup:TABLE:COLUMN``, ``train:EPOCHS``)
+``Pool`` (``random:N``, ``range:A:B``, ``all``), ``Method`` (a proxy, ``ensemble:a+b``, the
+``random`` baseline or a classic strategy ``rs``/``rea``/``reinforce``/``tpe``), ``FineStage`` (``lookup:COLUMN``, ``lookup:TABLE:COLUMN``, ``train:EPOCHS``)
 and ``ParamSelection`` (``all``, ``first:L:m``). The CLI, the New search form, ``SearchConfig`` and
 the score cache key all go through these: ``X.parse(text)`` checks a spec and says exactly what is
 wrong; ``str(spec)`` writes it back, so ``str(X.parse(t)) == t`` for every valid ``t``.
@@ -72,21 +72,27 @@ class Pool:
 # --- what ranks the candidates -------------------------------------------------------------------
 
 RANDOM = "random"  # the random-selection baseline: k candidates drawn from the pool
+# Classic multi-trial searches, simulated on the benchmark's tables (knas.classic).
+STRATEGIES = ("rs", "rea", "reinforce", "tpe")
 AGGREGATIONS = {"ensemble": "mean rank"}  # prefix -> how member ranks combine
 
 
 @dataclass(frozen=True)
 class Method:
-    """How a search ranks its pool: one registered proxy, several combined by rank
-    (``ensemble:a+b``: mean rank), or the ``random`` baseline (no proxy at all)."""
-    members: tuple = ()  # registered proxy names; () for random
+    """How a search finds its cell: a two-stage KNAS search ranking its pool by one registered
+    proxy or several combined by rank (``ensemble:a+b``: mean rank), the ``random`` baseline (k
+    cells drawn from the pool), or a classic multi-trial ``strategy`` (rs, rea, reinforce, tpe)."""
+    members: tuple = ()  # registered proxy names; () for random and strategies
     aggregation: str = ""  # "" for one proxy or random; a key of AGGREGATIONS otherwise
+    strategy: str = ""  # one of STRATEGIES, or ""
 
     @classmethod
     def parse(cls, text) -> "Method":
         text = str(text).strip()
         if text == RANDOM:
             return cls()
+        if text in STRATEGIES:
+            return cls(strategy=text)
         prefix, sep, rest = text.partition(":")
         if sep and prefix in AGGREGATIONS:
             members = tuple(m.strip() for m in rest.split("+") if m.strip())
@@ -111,9 +117,16 @@ class Method:
 
     @property
     def is_random(self) -> bool:
-        return not self.members
+        return not self.members and not self.strategy
+
+    @property
+    def is_two_stage(self) -> bool:
+        """Ranks a pool and picks among its top-k (proxies and random), unlike a strategy."""
+        return not self.strategy
 
     def __str__(self) -> str:
+        if self.strategy:
+            return self.strategy
         if self.is_random:
             return RANDOM
         if self.aggregation:

@@ -16,21 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import benchmark, costs, space
+from . import benchmark, costs, datasets, space
 from .errors import KnasError
 
-FULL_EPOCHS = 200  # the schedule the recorded times are for
+FULL_EPOCHS = datasets.FULL_EPOCHS  # the schedule the recorded times are for
 
-# Dataset -> costs-table column (NATS-Bench get_more_info(..., hp='200')['train-all-time']).
-# CIFAR-10 uses the cifar10-valid runs (25k training images), as NAS-Bench-201's simulated
-# searches do (AutoDL-Projects exps/NAS-Bench-201-algos/R_EA.py, train_and_eval).
-COST_COLUMNS = {
-    "cifar10": "train_seconds_200ep_cifar10_valid",
-    "cifar100": "train_seconds_200ep_cifar100",
-    "imagenet16-120": "train_seconds_200ep_imagenet16",
-}
-# Dataset -> (classes, image side) of the network whose FLOPs the fallback uses.
-NETWORK_SHAPES = {"cifar10": (10, 32), "cifar100": (100, 32), "imagenet16-120": (120, 16)}
+# The costs-table column per dataset is the catalogue's ``cost_column`` (NATS-Bench
+# get_more_info(..., hp='200')['train-all-time']). CIFAR-10 uses the cifar10-valid runs (25k
+# training images), as NAS-Bench-201's simulated searches do (AutoDL-Projects
+# exps/NAS-Bench-201-algos/R_EA.py, train_and_eval).
 
 # Fallback: 200-epoch seconds = c . [1, MFLOPs, n_conv, n_skip, n_pool] (n_* = edges holding a
 # conv (1x1 or 3x3), a skip_connect, an avg_pool_3x3; MFLOPs from costs.count_flops at the
@@ -62,18 +56,18 @@ class TrainCost:
 
 def cost_column(dataset: str) -> str:
     """The costs-table column for a dataset."""
-    if dataset not in COST_COLUMNS:
+    if dataset not in datasets.CATALOG:
         raise TrainCostError(
-            f"unknown dataset {dataset!r} for training costs; known: {', '.join(COST_COLUMNS)}")
-    return COST_COLUMNS[dataset]
+            f"unknown dataset {dataset!r} for training costs; known: {', '.join(datasets.NAMES)}")
+    return datasets.CATALOG[dataset].cost_column
 
 
 def fallback_features(arch, dataset: str) -> tuple[float, ...]:
     """The fallback model's inputs: (1, MFLOPs, n_conv, n_skip, n_pool)."""
     cost_column(dataset)
     ops = space.validate(arch)
-    classes, side = NETWORK_SHAPES[dataset]
-    mflops = costs.count_flops(ops, num_classes=classes, resolution=side) / 1e6
+    info = datasets.CATALOG[dataset]
+    mflops = costs.count_flops(ops, num_classes=info.num_classes, resolution=info.image_side) / 1e6
     n_conv = sum(op in ("nor_conv_1x1", "nor_conv_3x3") for op in ops)
     return (1.0, mflops, float(n_conv), float(ops.count("skip_connect")),
             float(ops.count("avg_pool_3x3")))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from knas import benchmark, datasets, fmt, jobs, plots, report, runview, scorefile, stats, ui
+from knas import (benchmark, datasets, energy, fmt, jobs, plots, references, report, runview,
+                  scorefile, stats, ui)
 
 DEFAULT_COLUMN = datasets.info("cifar10").test_column
 
@@ -119,7 +120,13 @@ with runs_tab:
                 summary = runview.summary(store.events(job_id))
             summaries[labels[job_id]] = summary
         if chosen:
-            table = runview.paper_table(summaries)
+            left, right = st.columns(2)
+            power = left.number_input("Device power (W)", min_value=1.0, value=energy.DEFAULT_POWER_W,
+                                      key="compare_power", help="For GPU-hours → kWh.")
+            grid = right.number_input("Grid intensity (kg CO2e/kWh)", min_value=0.0,
+                                      value=energy.DEFAULT_GRID_KG_PER_KWH, key="compare_grid",
+                                      help="For kWh → kg CO2e; 0.475 is the world average (IEA).")
+            table = runview.paper_table(summaries, power, grid)
             st.dataframe(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]),
                          hide_index=True, column_config={
                              "coarse_s": st.column_config.NumberColumn("coarse s", format="%.1f"),
@@ -127,9 +134,26 @@ with runs_tab:
                              "total_s": st.column_config.NumberColumn("total s", format="%.1f"),
                              "networks_scored": st.column_config.NumberColumn("networks scored", format="%.0f"),
                              "networks_trained": st.column_config.NumberColumn("networks trained", format="%.0f"),
+                             "search_s": st.column_config.NumberColumn("search s", format="%.0f"),
+                             "gpu_hours": st.column_config.NumberColumn("GPU-hours", format="%.2f"),
+                             "kwh": st.column_config.NumberColumn("kWh", format="%.2f"),
+                             "kg_co2": st.column_config.NumberColumn("kg CO2e", format="%.2f"),
+                             "cost_estimated": st.column_config.CheckboxColumn("cost estimated"),
                          })
             st.caption("Mean ± std over each run's repeats of the chosen cell's test accuracy; costs are "
-                       "means per search (seconds, networks scored by the coarse stage, trained by the fine).")
+                       "means per search. " + runview.energy_note(power, grid))
+            plot_id = st.selectbox("Accuracy against search cost for", chosen, format_func=labels.get,
+                                   key="compare_anytime_job")
+            plot_events = store.events(plot_id)
+            plot_config = finished[plot_id][0]
+            st.plotly_chart(plots.anytime_plot(runview.anytime_frame(plot_events),
+                                               runview.results_frame(plot_events),
+                                               references.find(dataset=plot_config.dataset)),
+                            key="compare_anytime")
+            published = references.find(dataset=plot_config.dataset)
+            if published:
+                st.markdown("**Published results** (reference rows, not measured here)")
+                st.dataframe(references.table(published), hide_index=True)
             references = {}
             for job_id in chosen:
                 config, _ = finished[job_id]

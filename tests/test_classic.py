@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from knas import benchmark, classic, energy, references, space, traincost
+from knas import benchmark, classic, datasets, energy, references, space, traincost
 from knas.errors import KnasError
 
 
@@ -27,7 +27,7 @@ def cifar10(tables):
 
 
 def test_cost_is_epochs_over_200_of_the_recorded_time(tables):
-    for dataset, name in traincost.COST_COLUMNS.items():
+    for dataset, name in ((d.name, d.cost_column) for d in datasets.CATALOG.values()):
         for index in (0, 6111, 15624):
             cost = traincost.train_cost(index, dataset, 12, tables["costs"])
             assert cost.seconds == pytest.approx(tables["costs"].loc[index, name] * 12 / 200)
@@ -40,7 +40,7 @@ def test_cost_is_epochs_over_200_of_the_recorded_time(tables):
 def test_fallback_is_flagged_as_an_estimate_and_tracks_the_table(tables):
     cost = traincost.train_cost(space.arch_at(6111), "cifar10", 12)
     assert cost.estimate and cost.seconds > 0
-    for dataset, name in traincost.COST_COLUMNS.items():
+    for dataset, name in ((d.name, d.cost_column) for d in datasets.CATALOG.values()):
         estimated, flagged = traincost.seconds_per_epoch(dataset)
         recorded = tables["costs"][name].to_numpy() / 200
         r2 = 1 - ((recorded - estimated) ** 2).sum() / ((recorded - recorded.mean()) ** 2).sum()

@@ -16,12 +16,13 @@ def paths(shared_data):
         "data": str(shared_data / "cifar10" / "cifar10_small.npz"),
         "truth": str(shared_data / "nb201" / "nb201_accuracies.csv"),
         "table12": str(shared_data / "nb201" / "nb201_12epoch.csv"),
+        "costs": str(shared_data / "nb201" / "nb201_costs.csv"),
     }
 
 
 def _config(paths, **changes):
     values = dict(data=paths["data"], truth=paths["truth"], pool="random:24", proxy="params", k=4,
-                  n=4, fine="lookup:cifar10_valid")
+                  n=4, fine="lookup:cifar10_valid", costs=paths["costs"])
     values.update(changes)
     return SearchConfig(**values)
 
@@ -47,6 +48,15 @@ def _config(paths, **changes):
     ({"report": "imagenet16_nope"}, "report", "no column"),
     ({"params": "first:11"}, "params", "bad parameter selection"),
     ({"proxy": "ensemble:"}, "proxy", "choose at least one proxy"),
+    ({"proxy": "rea"}, "proxy", "is a baseline"),
+    ({"baselines": ("rea",), "budget": 0.0}, "budget", "positive number of seconds"),
+    ({"baselines": ("rea",), "budget": -5.0}, "budget", "positive number of seconds"),
+    ({"baselines": ("rs",), "costs": ""}, "costs", "give the costs table"),
+    ({"baselines": ("tpe",), "fine": "lookup:cifar10_valid"}, "table12", "12-epoch table"),
+    ({"baselines": ("bohb",)}, "baselines", "unknown proxy 'bohb'"),
+    ({"costs": "/no/costs.csv"}, "costs", "does not exist"),
+    ({"n": "32"}, "n", "whole number"),
+    ({"seed": -1}, "seed", "0 or a positive"),
 ])
 def test_each_impossible_setting_is_rejected_with_its_field(paths, changes, field, message):
     config = _config(paths, **changes)
@@ -136,3 +146,83 @@ def test_summary_mean_and_std():
     rows = summarise([MethodResult("mgm", r, r, 1, "", acc, 0.0, coarse_seconds=2.0)
                       for r, acc in enumerate([90.0, 92.0])])
     assert rows[0]["test_accuracy_mean"] == 91.0 and rows[0]["test_accuracy_std"] == 1.0
+
+
+def test_every_method_lands_on_one_cost_axis(paths, tmp_path, truth):
+    """A lookup fine stage costs the recorded training time of its k candidates for the
+    looked-up epochs (12 for the 12-epoch table); a strategy costs its simulated clock, within
+    its budget, one event per evaluation; the same seed repeats the same run."""
+    import pandas as pd
+
+    costs = pd.read_csv(paths["costs"]).set_index("index")["train_seconds_200ep_cifar10_valid"]
+    config = _config(paths, baselines=("random", "rea", "tpe"), repeats=2, budget=6000.0,
+                     fine=f"lookup:{paths['table12']}:cifar10_test_12ep")
+    search = Search(config, ScoreCache(tmp_path), workers=1)
+    events = list(search.events())
+    for result in search.results:
+        if result.method in ("params", "random"):
+            recorded = sum(costs[i] for i in result.topk) * 12 / 200
+            assert result.search_seconds == pytest.approx(result.coarse_seconds + recorded)
+            assert result.simulated and not result.cost_estimated
+        else:
+            mine = [e for e in events if e["kind"] == "evaluated" and e["method"] == result.method
+                    and e["repeat"] == result.repeat]
+            assert len(mine) == result.networks_trained > 0
+            assert result.search_seconds == mine[-1]["clock"] <= 6000.0
+            assert sum(e["seconds"] for e in mine) == pytest.approx(result.search_seconds)
+            assert result.chosen == mine[-1]["best_index"]
+            assert mine[-1]["best_test"] == result.test_accuracy == truth.at[result.chosen, "cifar10_test"]
+    again = Search(config, ScoreCache(tmp_path), workers=1)
+    list(again.events())
+    strategies = [(r.method, r.repeat, r.chosen, r.search_seconds) for r in search.results
+                  if r.method in ("rea", "tpe")]
+    assert strategies == [(r.method, r.repeat, r.chosen, r.search_seconds) for r in again.results
+                          if r.method in ("rea", "tpe")]
+    summary = {row["method"]: row for row in events[-1]["summary"]}
+    assert summary["rea"]["search_seconds_mean"] == pytest.approx(
+        sum(r.search_seconds for r in search.results if r.method == "rea") / 2)
+
+
+def test_a_trained_fine_stage_costs_what_it_measured(paths, tmp_path):
+    config = _config(paths, k=2, pool="random:6", fine="train:1", train_samples=64)
+    search = Search(config, ScoreCache(tmp_path), workers=1)
+    list(search.events())
+    result = search.results[0]
+    assert not result.simulated and result.device == "cpu"
+    assert result.search_seconds == pytest.approx(result.coarse_seconds + result.fine_seconds)
+
+
+def test_without_a_costs_table_lookup_costs_are_flagged_estimates(paths, tmp_path):
+    config = _config(paths, costs="", fine=f"lookup:{paths['table12']}:cifar10_test_12ep")
+    search = Search(config, ScoreCache(tmp_path), workers=1)
+    events = list(search.events())
+    result = search.results[0]
+    assert result.cost_estimated and result.search_seconds > result.coarse_seconds
+    assert events[-1]["summary"][0]["cost_estimated"]
+
+
+def test_search_cli_json_carries_accuracy_and_search_seconds_per_repeat(paths, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    args = ["search", "--dataset", "cifar10", "--data", paths["data"], "--truth", paths["truth"],
+            "--costs", paths["costs"], "--pool", "random:20", "--k", "3",
+            "--fine", f"lookup:{paths['table12']}:cifar10_test_12ep", "--proxy", "params",
+            "--repeats", "2", "--seed", "0", "--baselines", "rs,rea,reinforce,tpe",
+            "--budget", "3000", "--n", "4", "--workers", "1", "--cache", str(tmp_path), "--json"]
+    out = subprocess.run([sys.executable, "-m", "knas", *args], cwd=REPO, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result["methods"]) == {"params", "rs", "rea", "reinforce", "tpe"}
+    for method, entry in result["methods"].items():
+        assert len(entry["test_accuracy"]) == len(entry["search_seconds"]) == 2
+        assert all(80 < a < 95 for a in entry["test_accuracy"])
+        if method != "params":
+            assert all(0 < s <= 3000 for s in entry["search_seconds"])
+    bad = subprocess.run([sys.executable, "-m", "knas", *args[:-1], "--budget", "0"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "budget" in bad.stderr and "Traceback" not in bad.stderr
