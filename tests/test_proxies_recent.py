@@ -14,6 +14,7 @@ from knas.proxies import zico as zico_module
 CONVS = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_3x3~1|avg_pool_3x3~2|"
 MIXED = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+CUT_CONV = "|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"  # a conv of zeros: output 0
 IDENTITY = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
 # The same function at initialisation: node 1's conv feeds only `none` edges in DEAD.
 DEAD = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
@@ -101,11 +102,12 @@ def test_az_trainability_term_equals_the_per_position_definition():
 
 def test_az_cut_and_identity_cells_rank_last(cifar):
     x, y = cifar
-    empty = proxies.get("az_expressivity")(_net(EMPTY), x, y)
-    # Every cell outputs zeros: constant features (NaN entropy, ranked last), and each of the
-    # 3 cells' Jacobian terms is 2 - 1e6 while the 2 reductions' are at most 1e-6.
-    assert empty["az_expressivity"] == empty["az_progressivity"] == -math.inf
-    assert empty["az_trainability"] <= (3 * (2 - 1e6) + 2e-6) / 5
+    for cut in (EMPTY, CUT_CONV):
+        empty = proxies.get("az_expressivity")(_net(cut), x, y)
+        # Every cell outputs zeros: constant features (NaN entropy, ranked last), and each of the
+        # 3 cells' Jacobian is zero (term 2 - 1e6, finite) while the 2 reductions' are <= 1e-6.
+        assert empty["az_expressivity"] == empty["az_progressivity"] == -math.inf
+        assert -math.inf < empty["az_trainability"] <= (3 * (2 - 1e6) + 2e-6) / 5
     identity = proxies.get("az_trainability")(_net(IDENTITY), x, y)
     assert identity["az_trainability"] == -math.inf  # the official penalty for identity blocks
     assert math.isfinite(identity["az_expressivity"])
