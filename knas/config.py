@@ -293,7 +293,7 @@ def estimate(config: SearchConfig, device: str = "cpu") -> dict:
             passes = {}
             for member in Method.parse(method).members:
                 meta = proxies.info(member)
-                passes.setdefault(meta.function_name, (meta, unique if meta.dedup else len(pool)))
+                passes.setdefault(meta.shared_pass, (meta, unique if meta.dedup else len(pool)))
             for meta, count in passes.values():
                 networks += count
                 seconds += count * meta.cpu_seconds * config.n / 32

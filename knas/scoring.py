@@ -104,7 +104,7 @@ class Scorer:
         once for all of them."""
         arch = space.arch_at(index)
         result = ArchScores(index)
-        todo: dict[int, dict[str, list[str]]] = {}  # network cell -> function -> proxies
+        todo: dict[int, dict[tuple, list[str]]] = {}  # network cell -> shared pass -> proxies
         for name in names:
             value = self.cache.get(self.key(name, arch))
             if value is not None:
@@ -112,7 +112,7 @@ class Scorer:
                 continue
             meta = proxies.info(name)
             cell = space.representative(arch) if meta.dedup else index
-            todo.setdefault(cell, {}).setdefault(meta.function_name, []).append(name)
+            todo.setdefault(cell, {}).setdefault(meta.shared_pass, []).append(name)
         for cell, functions in todo.items():
             net = self._build(cell)
             result.networks_built += 1
@@ -120,7 +120,7 @@ class Scorer:
                 start = time.perf_counter()
                 value = self._run(pending[0], net)
                 elapsed = time.perf_counter() - start
-                values = value if isinstance(value, dict) else {pending[0]: value}
+                values = value if isinstance(value, dict) else dict.fromkeys(pending, value)
                 for name in pending:
                     result.seconds[name] = elapsed
                     result.values[name] = float(values[name])

@@ -4,7 +4,9 @@ This module is torch-free (the dashboard reads the catalogue); each proxy lives 
 module as one function ``<name>(net, x, y, **options) -> float`` and is imported on first use.
 Each entry carries the proxy's facts (direction, cost, options, whether it can be chunked or
 shared between cells of the same function), so adding a proxy touches its module and one
-``ProxyInfo`` line below, nothing else.
+``ProxyInfo`` line below, nothing else. Several scores computed in one pass (AZ-NAS) are several
+entries that name the same ``function``, which returns a ``dict[str, float]`` keyed by the
+entries' names; the scorer runs it once for all of them.
 """
 from __future__ import annotations
 
@@ -36,6 +38,13 @@ class ProxyInfo:
     def function_name(self) -> str:
         return self.function or self.name
 
+    @property
+    def shared_pass(self) -> tuple:
+        """Entries with the same (module, function) are computed by one call."""
+        return self.module, self.function_name
+
+
+_AZ_NAS = "Lee & Ham, AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search, CVPR 2024"
 
 CATALOG = {p.name: p for p in [
     ProxyInfo("mgm", "mgm", "MGM (KNAS paper): mean Gram matrix of per-sample gradients",
@@ -60,6 +69,23 @@ CATALOG = {p.name: p for p in [
     ProxyInfo("naswot", "naswot", "NASWOT (log-det of the activation-code kernel)",
               "Mellor et al., Neural Architecture Search without Training, ICML 2021",
               dedup=False, cpu_seconds=0.33),  # counts every ReLU, dead branches included
+    # AZ-NAS's four scores come from one pass (az_nas.az_nas), except complexity, which is the
+    # exact cell's FLOPs and needs no network at all.
+    ProxyInfo("az_expressivity", "az_nas", "AZ-NAS expressivity (eigen-entropy of block features)",
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67),
+    ProxyInfo("az_progressivity", "az_nas", "AZ-NAS progressivity (least expressivity gain)",
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67),
+    ProxyInfo("az_trainability", "az_nas", "AZ-NAS trainability (block Jacobian spectral norm near 1)",
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67),
+    ProxyInfo("az_complexity", "counts", "AZ-NAS complexity (FLOPs of the exact cell)", _AZ_NAS,
+              function="flops", dedup=False, cpu_seconds=0.02),
+    ProxyInfo("zico", "zico", "ZiCo (inverse coefficient of variation of gradients)",
+              "Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, "
+              "ICLR 2023", cpu_seconds=0.70),
+    ProxyInfo("meco", "meco", "MeCo (minimum eigenvalue of feature-map correlation)",
+              "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
+              "Eigenvalue of Correlation, NeurIPS 2023",
+              dedup=False, cpu_seconds=0.12),  # every executed layer counts, dead branches included
     ProxyInfo("params", "counts", "Parameter count", "baseline", dedup=False, cpu_seconds=0.02),
     ProxyInfo("flops", "counts", "FLOPs (multiply-accumulates)", "baseline", dedup=False,
               cpu_seconds=0.02),
