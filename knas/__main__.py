@@ -189,7 +189,9 @@ def _cmd_job_worker(args) -> int:
     from . import jobs
     from .events import JobStatus
 
-    status = jobs.run_worker(args.job_id, jobs.JobStore(args.jobs))
+    status = jobs.run_worker(args.job_id, jobs.JobStore(args.jobs), owner=args.owner)
+    if status is None:
+        return 3  # fenced: another worker owns the job
     return 0 if status in (JobStatus.FINISHED, JobStatus.CANCELLED) else 1
 
 
@@ -296,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("job-worker", help=argparse.SUPPRESS)
     p.add_argument("job_id")
     p.add_argument("--jobs", default=None)
+    p.add_argument("--owner", default=None)
     p.set_defaults(func=_cmd_job_worker)
 
     p = sub.add_parser("export", help="export a cell (string or PyTorch module) or a job (scores, HTML report)")

@@ -3,14 +3,15 @@
 One diskcache entry per (code version, proxy, settings, data batch, cell). diskcache keeps
 entries in SQLite, so several worker processes can write at once, and with eviction disabled
 nothing is ever dropped silently. Keys are plain strings (readable, stable across Python
-versions), written and parsed only by ``ScoreKey``; values are floats. Torch-free.
+versions), written and parsed only by ``ScoreKey``; values are floats, never pickles
+(``knas.stores`` opens the store, checks it and refuses pickled entries). Torch-free.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths, proxies, space
+from . import paths, proxies, space, stores
 
 # Bump when a proxy's computation changes, so old cached scores are not reused.
 CODE_VERSION = 1
@@ -52,10 +53,8 @@ class ScoreKey:
 
 class ScoreCache:
     def __init__(self, directory=None):
-        import diskcache
-
         self.directory = Path(directory) if directory else paths.scores_dir()
-        self._store = diskcache.Cache(str(self.directory), eviction_policy="none")
+        self._store = stores.open_store(self.directory, "score cache")
 
     def get(self, key: str):
         return self._store.get(key)
@@ -85,14 +84,13 @@ def cached_scores(arch, directory=None, limit: int = 50, scan: int = 500_000) ->
     entries, looking at no more than ``scan`` keys."""
     ops = space.validate(arch)
     directory = Path(directory) if directory else paths.scores_dir()
-    if not (directory / "cache.db").is_file():
+    if not (directory / stores.DB_NAME).is_file():
         return []
-    import diskcache
-
     cells = {space.canonical(ops), space.to_str(ops)}
     ends = tuple("|" + cell for cell in cells)
     rows = []
-    with diskcache.Cache(str(directory), eviction_policy="none") as store:
+    store = stores.open_store(directory, "score cache")
+    try:
         for seen, text in enumerate(store.iterkeys()):
             if seen >= scan or len(rows) >= limit:
                 break
@@ -103,4 +101,6 @@ def cached_scores(arch, directory=None, limit: int = 50, scan: int = 500_000) ->
                 continue  # a longer canonical form that merely ends like ours
             rows.append({"proxy": key.proxy, "dataset": key.dataset, "value": store.get(text),
                          "settings": key.settings, "batch": key.batch, "code": f"v{key.version}"})
+    finally:
+        store.close()
     return rows

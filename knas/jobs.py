@@ -11,6 +11,8 @@ Torch-free: the UI imports this module to start, watch and cancel jobs.
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -18,29 +20,40 @@ import time
 import traceback
 from pathlib import Path
 
-from . import paths
+from . import paths, stores
 from .config import ConfigError, SearchConfig
 from .errors import KnasError
 from .events import EventKind, JobStatus
 
 HEARTBEAT_SECONDS = 2.0
-# A worker that has not written its heartbeat for this long is dead (frozen or killed).
+# A worker that has not written its heartbeat for this long is dead (frozen or killed);
+# $KNAS_STALE_SECONDS overrides it (tests freeze a worker for a few seconds).
 STALE_SECONDS = 60.0
+
+
+def stale_seconds() -> float:
+    return float(os.environ.get("KNAS_STALE_SECONDS") or STALE_SECONDS)
 
 
 class JobError(KnasError):
     pass
 
 
+class Fenced(Exception):
+    """This worker no longer owns its job (it was declared dead and the job started again)."""
+
+
 class JobStore:
     """Job configs, states and events. Keys: ``jobs`` (id -> created), ``ID:config``,
-    ``ID:state``, ``ID:cancel``, ``ID:event:SEQ``."""
+    ``ID:state``, ``ID:cancel``, ``ID:event:SEQ``.
+
+    Each start of a job writes a new ``owner`` token into its state and hands it to the worker it
+    launches; a worker writes only while the state still names its token (``Fenced`` otherwise),
+    so a worker that was frozen, declared dead and replaced can never add events again."""
 
     def __init__(self, directory=None):
-        import diskcache
-
         self.directory = Path(directory) if directory else paths.jobs_dir()
-        self.db = diskcache.Cache(str(self.directory), eviction_policy="none")
+        self.db = stores.open_store(self.directory, "job store")
 
     # -- reading --
     def ids(self) -> list[str]:
@@ -49,7 +62,14 @@ class JobStore:
 
     def active_ids(self) -> list[str]:
         """Ids of the jobs that are queued or running (dead workers are found out here)."""
-        return [j for j in self.ids() if JobStatus(self.state(j)["status"]).is_active]
+        out = []
+        for job_id in self.ids():
+            try:
+                if JobStatus(self.state(job_id)["status"]).is_active:
+                    out.append(job_id)
+            except JobError:
+                continue  # deleted while we read
+        return out
 
     def finished(self) -> dict:
         """id -> (config, state) of every job that ran to its end, newest first."""
@@ -76,8 +96,9 @@ class JobStore:
             raise JobError(f"no job {job_id!r} in {self.directory}")
         if JobStatus(state["status"]).is_active:
             reason = _death_reason(state)
-            if reason:
-                state = self.update(job_id, status=JobStatus.FAILED, error=reason, when=state)
+            if reason:  # revoking the owner fences the worker should it ever wake up
+                state = self.update(job_id, status=JobStatus.FAILED, error=reason, owner=None,
+                                    when=state)
         return state
 
     def events(self, job_id: str, since: int = 0) -> list[dict]:
@@ -104,27 +125,43 @@ class JobStore:
             self.db.set(f"{job_id}:state", state)
             return state
 
-    def append(self, job_id: str, event: dict) -> None:
+    def update_owned(self, job_id: str, owner: str | None, **changes) -> dict:
+        """``update`` by a worker: only while ``owner`` still owns the job (``Fenced`` if not)."""
+        with self.db.transact():
+            state = self.db.get(f"{job_id}:state", {})
+            _check_owner(state, owner, job_id)
+            state = {**state, **changes, "updated": time.time()}
+            self.db.set(f"{job_id}:state", state)
+            return state
+
+    def append(self, job_id: str, event: dict, owner: str | None = None) -> None:
+        """Add the next event; with ``owner``, only while that worker still owns the job."""
         with self.db.transact():
             state = self.db.get(f"{job_id}:state")
+            if owner is not None:
+                _check_owner(state, owner, job_id)
             seq = state.get("events", 0)
             self.db.set(f"{job_id}:event:{seq}", event)
             progress = _progress(event, state.get("progress", {}))
             self.db.set(f"{job_id}:state", {**state, "events": seq + 1, "progress": progress,
                                               "updated": time.time()})
 
-    def claim(self, config: SearchConfig) -> tuple[str, bool]:
+    def claim(self, config: SearchConfig) -> tuple[str, str | None]:
         """Register a config as a queued job unless it is active or finished already.
 
-        Returns (job id, whether a worker must be started). One transaction, so two callers
-        racing on the same config cannot both start a worker."""
+        Returns (job id, the new owner token when a worker must be started, else None). One
+        transaction, so two callers racing on the same config cannot both start a worker. A
+        previous worker of the job that still exists (frozen past its heartbeat) is killed with
+        its process group; its token is void either way."""
         job_id = config.key()
+        owner = secrets.token_hex(8)
         with self.db.transact():
             state = self.db.get(f"{job_id}:state")
             status = JobStatus(state["status"]) if state is not None else None
             if status is not None and (status.is_finished
                                        or (status.is_active and not _death_reason(state))):
-                return job_id, False
+                return job_id, None
+            previous = state.get("pid") if state else None
             for seq in range(state.get("events", 0) if state else 0):
                 self.db.delete(f"{job_id}:event:{seq}")
             self.db.set(f"{job_id}:config", config.to_dict())
@@ -134,11 +171,13 @@ class JobStore:
             self.db.set(f"{job_id}:state", {"status": JobStatus.QUEUED, "created": created,
                                             "updated": time.time(), "events": 0, "attempts": attempts,
                                             "pid": None, "heartbeat": time.time(), "error": None,
-                                            "progress": {}, "summary": None})
+                                            "progress": {}, "summary": None, "owner": owner})
             jobs = self.db.get("jobs", {})
             jobs.setdefault(job_id, time.time())
             self.db.set("jobs", jobs)
-        return job_id, True
+        if previous:
+            _kill_worker(previous, job_id)
+        return job_id, owner
 
     def request_cancel(self, job_id: str) -> None:
         self.db.set(f"{job_id}:cancel", True)
@@ -175,14 +214,20 @@ def _progress(event: dict, previous: dict) -> dict:
     return previous
 
 
+def _check_owner(state: dict | None, owner: str | None, job_id: str) -> None:
+    if state is None or state.get("owner") != owner:
+        raise Fenced(f"job {job_id} is owned by another worker now")
+
+
 def _death_reason(state: dict) -> str | None:
     """Why an active job's worker is gone, or None if it looks alive."""
     pid = state.get("pid")
     if pid is not None and not _process_alive(pid):
         return ("the worker process ended without finishing (killed, out of memory or crashed); "
                 "start the job again to resume from the cache")
-    if time.time() - state.get("heartbeat", 0) > STALE_SECONDS:
-        return (f"the worker stopped responding (no heartbeat for {STALE_SECONDS:.0f} s); "
+    stale = stale_seconds()
+    if time.time() - state.get("heartbeat", 0) > stale:
+        return (f"the worker stopped responding (no heartbeat for {stale:.0f} s); "
                 "start the job again to resume from the cache")
     return None
 
@@ -209,6 +254,32 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _kill_worker(pid: int, job_id: str) -> None:
+    """Kill a previous worker of ``job_id`` and its scoring processes (its process group: a worker
+    leads its own session), but only if ``pid`` still is that worker, not a reused pid."""
+    if not _process_alive(pid) or not _is_worker_of(pid, job_id):
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return
+    _process_alive(pid)  # reap it if it is our own child
+
+
+def _is_worker_of(pid: int, job_id: str) -> bool:
+    try:
+        if Path("/proc").is_dir():
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            args = [a.decode(errors="replace") for a in args]
+        else:
+            out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
+                                 text=True, timeout=10)
+            args = out.stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "job-worker" in args and job_id in args
+
+
 # --- starting and stopping ------------------------------------------------------------------
 
 
@@ -216,16 +287,20 @@ def start(config: SearchConfig, store: JobStore | None = None) -> str:
     """Start a job for ``config`` in the background, or attach to the one already there."""
     config.validate()
     store = store or JobStore()
-    job_id, launch = store.claim(config)
-    if launch:
+    job_id, owner = store.claim(config)
+    if owner:
         log = open(store.directory / f"{job_id}.log", "ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "knas", "job-worker", job_id, "--jobs", str(store.directory)],
+            [sys.executable, "-m", "knas", "job-worker", job_id, "--jobs", str(store.directory),
+             "--owner", owner],
             cwd=paths.REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True,  # not killed with the server's terminal or process group
         )
         log.close()
-        store.update(job_id, pid=process.pid)
+        try:
+            store.update_owned(job_id, owner, pid=process.pid)
+        except Fenced:
+            pass  # the worker is already past its start (it records its own pid)
     return job_id
 
 
@@ -237,25 +312,36 @@ def cancel(job_id: str, store: JobStore | None = None) -> None:
 # --- the worker ---------------------------------------------------------------------------------
 
 
-def run_worker(job_id: str, store: JobStore, score_cache=None) -> JobStatus:
-    """Run a queued job to its end in this process; returns the final status."""
+def run_worker(job_id: str, store: JobStore, score_cache=None,
+               owner: str | None = None) -> JobStatus | None:
+    """Run a queued job to its end in this process; returns the final status, or None when the
+    job turned out to be owned by another worker (this one then stops without writing)."""
     from .search import Cancelled, Search
 
     config = store.config(job_id)
-    store.update(job_id, status=JobStatus.RUNNING, pid=os.getpid(), heartbeat=time.time(),
-                 started=time.time())
+    if owner is None:  # run in-process (tests, tools): take the job over as it stands
+        owner = store.state(job_id).get("owner")
+    lost = threading.Event()
+    try:
+        store.update_owned(job_id, owner, status=JobStatus.RUNNING, pid=os.getpid(),
+                           heartbeat=time.time(), started=time.time())
+    except Fenced:
+        return None
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(store, job_id, stop), daemon=True)
+    beat = threading.Thread(target=_heartbeat, args=(store, job_id, owner, stop, lost), daemon=True)
     beat.start()
     try:
-        search = Search(config, score_cache, should_stop=lambda: store.cancel_requested(job_id))
+        search = Search(config, score_cache,
+                        should_stop=lambda: lost.is_set() or store.cancel_requested(job_id))
         for event in search.events():
-            store.append(job_id, event)
+            store.append(job_id, event, owner)
             if event["kind"] == EventKind.FINISHED:
-                store.update(job_id, summary=event["summary"])
+                store.update_owned(job_id, owner, summary=event["summary"])
         status, error = JobStatus.FINISHED, None
+    except Fenced:
+        status, error = None, None
     except Cancelled:
-        status, error = JobStatus.CANCELLED, None
+        status, error = (None if lost.is_set() else JobStatus.CANCELLED), None
     except (KnasError, ConfigError) as err:
         status, error = JobStatus.FAILED, str(err)
     except Exception as err:  # keep the reason for the UI; the log has the whole traceback
@@ -264,13 +350,26 @@ def run_worker(job_id: str, store: JobStore, score_cache=None) -> JobStatus:
     finally:
         stop.set()
         beat.join()
-    store.update(job_id, status=status, error=error, finished=time.time())
+    if status is None or lost.is_set():
+        print(f"job {job_id} is owned by another worker now; this one stops", file=sys.stderr)
+        return None
+    try:
+        store.update_owned(job_id, owner, status=status, error=error, finished=time.time())
+    except Fenced:
+        return None
     return status
 
 
-def _heartbeat(store: JobStore, job_id: str, stop: threading.Event) -> None:
+def _heartbeat(store: JobStore, job_id: str, owner: str, stop: threading.Event,
+               lost: threading.Event) -> None:
     while not stop.wait(HEARTBEAT_SECONDS):
-        store.update(job_id, heartbeat=time.time())
+        try:
+            store.update_owned(job_id, owner, heartbeat=time.time())
+        except Fenced:
+            lost.set()  # the search polls it and stops; nothing more is written
+            return
+        except KnasError:
+            continue  # a busy or full store: the next beat tries again
 
 
 # --- the score cache, guarded by the jobs that write to it ----------------------------------------

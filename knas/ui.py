@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from knas import benchmark, jobs, machine, paths, plots, settings, space
+from knas import benchmark, fmt, jobs, machine, paths, plots, settings, space, stores
+from knas.errors import KnasError
 
 
 @st.cache_resource(show_spinner="Checking this machine's GPU…")
@@ -33,7 +34,13 @@ def load_truth(path: str):
 
 
 def job_store() -> jobs.JobStore:
-    return jobs.JobStore()
+    """The job store; a page that cannot open it says why and stops (a damaged file is moved
+    aside and replaced when it is opened, so this happens only when no store can be made)."""
+    try:
+        return jobs.JobStore()
+    except stores.StoreError as err:
+        st.error(fmt.md_escape(f"The job store cannot be used: {err}"), icon="🛑")
+        st.stop()
 
 
 def app_settings() -> settings.AppSettings:
@@ -56,6 +63,8 @@ def page_setup(title: str) -> None:
     """Every page starts here: browser title, wide layout, the shared sidebar."""
     st.set_page_config(page_title=f"{title} · KNAS Studio", page_icon="🔎", layout="wide")
     sidebar()
+    for notice in stores.notices() + settings.load().problems:
+        st.warning(fmt.md_escape(notice), icon="⚠️")
 
 
 def sidebar() -> None:
@@ -70,11 +79,15 @@ def sidebar() -> None:
         if info.get("error"):
             st.caption(f"⚠️ {info['error']}")
         st.caption(f"Cache: {machine.human_bytes(machine.folder_size(paths.root()))}")
-        store = job_store()
-        active = store.active_ids()
+        try:
+            store = jobs.JobStore()
+            active = [(job_id, store.state(job_id)) for job_id in store.active_ids()[:5]]
+        except KnasError as err:
+            st.caption(f"⚠️ {fmt.md_escape(err)}")
+            return
         if active:
             st.caption("Running jobs:")
-            for job_id in active[:5]:
-                p = store.state(job_id).get("progress") or {}
+            for job_id, state in active:
+                p = state.get("progress") or {}
                 label = f"{job_id[:8]} · {p.get('done', 0)}/{p.get('total', '?')}"
                 st.page_link("pages/live.py", label=label, query_params={"job": job_id})
