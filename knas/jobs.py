@@ -316,8 +316,6 @@ def run_worker(job_id: str, store: JobStore, score_cache=None,
                owner: str | None = None) -> JobStatus | None:
     """Run a queued job to its end in this process; returns the final status, or None when the
     job turned out to be owned by another worker (this one then stops without writing)."""
-    from .search import Cancelled, Search
-
     config = store.config(job_id)
     if owner is None:  # run in-process (tests, tools): take the job over as it stands
         owner = store.state(job_id).get("owner")
@@ -329,7 +327,9 @@ def run_worker(job_id: str, store: JobStore, score_cache=None,
         return None
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(store, job_id, owner, stop, lost), daemon=True)
-    beat.start()
+    beat.start()  # before torch loads (seconds), so the job never looks dead while it does
+    from .search import Cancelled, Search
+
     try:
         search = Search(config, score_cache,
                         should_stop=lambda: lost.is_set() or store.cancel_requested(job_id))
