@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -165,22 +166,36 @@ class Store:
         self.cache.close()
 
 
+DAMAGE_SIGNS = ("file is not a database", "malformed", "no such table", "corrupt")
+
+
 def problem(err: Exception, path: Path, what: str) -> StoreError:
-    """The ``StoreError`` for an SQLite or disk error on a store's file."""
+    """The ``StoreError`` for an SQLite or disk error on a store's file: ``StoreDamaged`` only
+    for what SQLite reports as a broken file, never for a full disk or a failing device."""
     text = str(err)
-    if getattr(err, "errno", None) in _FULL_ERRNOS or "database or disk is full" in text:
+    if getattr(err, "errno", None) in _FULL_ERRNOS or "database or disk is full" in text \
+            or ("disk I/O error" in text and _free_bytes(path) < 1 << 20):
         return StoreFull(f"no space left for the {what} {path}: free some disk space or move the "
                          "runtime folder elsewhere (KNAS_CACHE_DIR); what was saved before is kept")
-    if isinstance(err, OSError) or "unable to open" in text or "readonly" in text:
-        reason = getattr(err, "strerror", None) or text
-        return StoreError(f"the {what} {path} cannot be used ({reason}): check that its folder "
-                          "exists and is writable, or move the runtime folder (KNAS_CACHE_DIR)")
     if "locked" in text or "busy" in text:
         return StoreError(f"the {what} {path} is locked by another process; try again in a moment")
-    _CHECKED.discard(_identity(path))  # the next open checks it again and moves it aside
-    return StoreDamaged(f"the {what} {path} is damaged ({text}); it is moved aside and replaced by "
-                        "a fresh one the next time it is opened, so run the command or reload "
-                        "the page again")
+    if isinstance(err, sqlite3.DatabaseError) and any(sign in text for sign in DAMAGE_SIGNS):
+        _CHECKED.discard(_identity(path))  # the next open checks it again and moves it aside
+        return StoreDamaged(f"the {what} {path} is damaged ({text}); it is moved aside and "
+                            "replaced by a fresh one the next time it is opened, so run the "
+                            "command or reload the page again")
+    reason = getattr(err, "strerror", None) or text
+    return StoreError(f"the {what} {path} cannot be used ({reason}): check that its folder exists, "
+                      "is writable and its disk works, or move the runtime folder (KNAS_CACHE_DIR)")
+
+
+def _free_bytes(path: Path) -> int:
+    for folder in (path.parent, *path.parents):
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            continue
+    return 1 << 30
 
 
 # --- opening -------------------------------------------------------------------------------------
@@ -205,7 +220,7 @@ def open_store(directory, what: str) -> Store:
                 error = problem(err, db, what)
                 if not isinstance(error, StoreDamaged):
                     raise error from err
-                reason = ("damaged", f"not a readable SQLite database: {err}")
+                reason = ("damaged", str(err))
             except OSError as err:
                 raise problem(err, db, what) from err
         if reason is None:
@@ -226,10 +241,12 @@ def _identity(db: Path):
 
 
 def _empty_reason(directory: Path, db: Path):
-    """A zero-byte database in a folder that held an initialised store was truncated (SQLite
-    would silently open it as a new, empty store)."""
+    """A zero-byte database without a write-ahead log, in a folder that held an initialised store,
+    was truncated (SQLite would silently open it as a new, empty store)."""
     try:
         empty = db.stat().st_size == 0
+        wal = Path(f"{db}-wal")
+        empty = empty and (not wal.exists() or wal.stat().st_size == 0)
     except OSError:
         return None
     if empty and (directory / MARKER).is_file():
