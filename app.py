@@ -3,7 +3,7 @@
 The sidebar (navigation, device, cache size, running jobs) comes from ``knas.ui.page_setup``."""
 import streamlit as st
 
-from knas import jobs, machine, paths, runview, ui, ui_run
+from knas import fmt, jobs, machine, paths, runview, ui, ui_run
 from knas.errors import KnasError
 
 ui.page_setup("Home")
@@ -29,17 +29,17 @@ cols[2].metric("Ground truth", "loaded" if truth is not None else "not set" if n
                else "not usable")
 cols[3].metric("Cache", machine.human_bytes(machine.folder_size(paths.root())))
 if info.get("error"):
-    st.warning(f"Device check: {info['error']}. Searches run on the CPU.")
+    st.warning(f"Device check: {fmt.md_escape(info['error'])}. Searches run on the CPU.")
 for name, path in found.items():
-    st.caption(f"{name}: `{path}`")
+    st.caption(f"{name}: {fmt.md_code(path)}")
 if truth is not None:
-    st.caption(f"Ground truth: `{settings.truth}` ({len(truth):,} cells)")
+    st.caption(f"Ground truth: {fmt.md_code(settings.truth)} ({len(truth):,} cells)")
 
 problems = ui_run.missing(settings)
 if problems:
     st.subheader("Before you search")
     for problem in problems:
-        st.warning(problem)
+        st.warning(fmt.md_escape(problem))
     st.page_link("pages/data.py", label="Open the Data page: download CIFAR-10, point to a folder, "
                  "load a table", icon="🗂️")
 
@@ -64,5 +64,5 @@ for job_id in ids[:10]:
         state, config = store.state(job_id), store.config(job_id)
     except KnasError:
         continue  # deleted while we read
-    st.page_link("pages/live.py", label=runview.job_label(job_id, config, state),
+    st.page_link("pages/live.py", label=fmt.md_escape(runview.job_label(job_id, config, state)),
                  query_params={"job": job_id}, icon="📈")

@@ -10,6 +10,7 @@ the UI process can use it freely.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import importlib.util
 import math
@@ -23,7 +24,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from . import datasets, paths, space
+from . import datasets, fmt, paths, space
 from .errors import KnasError
 
 REQUIRED_COLUMNS = ("index", "arch_str")
@@ -53,15 +54,18 @@ class NotInTable(KnasError, KeyError):
 # --- loading -------------------------------------------------------------------------------
 
 
-def load_table(path, cache_dir=None, verify_order: bool = True) -> pd.DataFrame:
+def load_table(path, cache_dir=None, verify_order: bool = True,
+               convert: bool = False) -> pd.DataFrame:
     """Load a ground-truth table from a compact CSV or an official NAS-Bench-201 ``.pth`` file.
 
-    Rows in error messages are data rows counted from 1 (the header is not a row).
+    Rows in error messages are data rows counted from 1 (the header is not a row); messages
+    never quote a file's content before it is known to be a table (it could be any file).
 
-    A ``.pth`` file is unpickled, which can run code stored in it: only pass benchmark files you
-    trust. This happens only for the path given here, on the first load; the converted table is
-    cached under ``cache_dir`` (default ``paths.tables_dir()``) keyed by the file's path,
-    size and modification time, and later loads read that cache without unpickling or torch.
+    A ``.pth`` file is read from its converted cache under ``cache_dir`` (default
+    ``paths.tables_dir()``, keyed by the file's path, size and modification time), torch-free.
+    Converting it unpickles it, which can run code stored in it, so that happens only with
+    ``convert=True``: after the user confirmed they trust the file (the Data page) or asked for
+    it by name (``python -m knas check``). Without a cache it raises ``BenchmarkError`` saying so.
 
     With ``verify_order`` (the default) each row's arch string must be the cell our space puts
     at that index, so lookups by string are sound; ``python -m knas check`` turns it off to
@@ -71,8 +75,25 @@ def load_table(path, cache_dir=None, verify_order: bool = True) -> pd.DataFrame:
     _check_file(source)
     if source.suffix.lower() in PTH_SUFFIXES:
         cache = Path(cache_dir) if cache_dir is not None else paths.tables_dir()
-        return _load_pth(source, cache, verify_order)
+        return _load_pth(source, cache, verify_order, convert)
     return _read_csv(source, verify_order)
+
+
+def not_converted(path) -> str:
+    return (f"{path} is an official NAS-Bench-201 .pth file that has not been converted yet; "
+            "converting it unpickles it, which can run code stored in the file, so it happens "
+            "only when you ask: convert it on the Data page (after confirming that you trust it) "
+            f"or with `python -m knas check --truth {path}`")
+
+
+def require_converted(path, cache_dir=None) -> None:
+    """For a ``.pth``: its converted cache must exist (checked without reading the file)."""
+    source = Path(path)
+    if source.suffix.lower() not in PTH_SUFFIXES or not source.is_file():
+        return
+    cache = Path(cache_dir) if cache_dir is not None else paths.tables_dir()
+    if not _cache_path(source, cache).is_file():
+        raise BenchmarkError(not_converted(source))
 
 
 def _check_file(path: Path) -> None:
@@ -85,12 +106,23 @@ def _check_file(path: Path) -> None:
 
 
 def _read_csv(path: Path, verify_order: bool) -> pd.DataFrame:
+    header = _first_line(path)  # checked first: what is not a table is never parsed or quoted
+    if header is None:
+        raise BenchmarkError(f"{path}: not a CSV file (binary content)")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if not header:
+        raise BenchmarkError(f"{path}: empty file (no header)")
+    if missing:
+        raise BenchmarkError(f"{path}: not a ground-truth table: missing column(s) "
+                             f"{', '.join(missing)} in its first line ({len(header)} columns found)")
     try:
         raw = pd.read_csv(path)
     except pd.errors.EmptyDataError as err:
         raise BenchmarkError(f"{path}: empty file (no header)") from err
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise BenchmarkError(f"{path}: not a CSV file ({err})") from err
+        raise BenchmarkError(f"{path}: not a CSV file ({' '.join(str(err).split())})") from err
+    except OSError as err:
+        raise BenchmarkError(f"{path}: cannot be read ({err.strerror})") from err
     return _validated(raw, path, verify_order)
 
 
@@ -98,13 +130,15 @@ def _validated(raw: pd.DataFrame, source, verify_order: bool = True) -> pd.DataF
     """Check a raw table against the schema; return it indexed by benchmark index, sorted."""
     columns = [str(c).strip() for c in raw.columns]
     raw = raw.set_axis(columns, axis=1)
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:  # not known to be a table: say nothing of what the file holds
+        raise BenchmarkError(f"{source}: missing column(s) {', '.join(missing)} "
+                             f"({len(columns)} columns found)")
     if len(set(columns)) != len(columns):
         raise BenchmarkError(f"{source}: duplicate column names in {columns}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        raise BenchmarkError(
-            f"{source}: missing column(s) {', '.join(missing)}; found columns: {columns}"
-        )
+    if any(not fmt.plain_name(c) for c in columns):
+        raise BenchmarkError(f"{source}: a column name holds markup characters (< > & \" ` {{ }} "
+                             "or control characters); rename it")
     value_columns = [c for c in columns if c not in REQUIRED_COLUMNS]
     if not value_columns:
         raise BenchmarkError(f"{source}: no value columns besides {', '.join(REQUIRED_COLUMNS)}")
@@ -181,13 +215,15 @@ def _checked_numbers(values: pd.Series, name: str, source) -> np.ndarray:
 # --- official .pth files -------------------------------------------------------------------
 
 
-def _load_pth(source: Path, cache_dir: Path, verify_order: bool) -> pd.DataFrame:
+def _load_pth(source: Path, cache_dir: Path, verify_order: bool, convert: bool) -> pd.DataFrame:
     cached = _cache_path(source, cache_dir)
     if cached.is_file():
         try:
             return _read_cache(cached, verify_order)
         except (OSError, ValueError, BenchmarkError) as err:
             warnings.warn(f"ignoring unreadable benchmark cache {cached}: {err}", stacklevel=3)
+    if not convert:
+        raise BenchmarkError(not_converted(source))
     frame = _convert_pth(source, verify_order)
     _write_cache(frame, cached)
     return frame
@@ -330,25 +366,46 @@ def best(table: pd.DataFrame, name: str) -> tuple[int, float]:
 
 
 def csv_header(path) -> list[str]:
-    """A CSV table's column names, read from its first line only ([] for a .pth or an unreadable
-    file), so forms can offer columns without loading 15,625 rows."""
+    """A table's column names, read from its first line only, so forms can offer columns
+    without loading 15,625 rows: [] for a .pth, an unreadable file or a first line that is not a
+    table header (naming index and arch_str), so nothing else of a file is ever shown."""
     path = Path(path) if path else None
-    if path is None or path.suffix.lower() != ".csv" or not path.is_file():
+    if path is None or path.suffix.lower() in PTH_SUFFIXES or not path.is_file():
         return []
+    header = _first_line(path)
+    return header if _is_table_header(header) else []
+
+
+def _first_line(path: Path) -> list[str] | None:
+    """The first line's fields ([] if blank or unreadable; None if the file is binary)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return [c.strip() for c in f.readline().strip().split(",") if c.strip()]
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            line = f.readline(1 << 16)
     except OSError:
         return []
+    if "\0" in line or "\ufffd" in line:
+        return None
+    try:
+        return [c.strip() for c in next(csv.reader([line]), []) if c.strip()]
+    except csv.Error:
+        return []
+
+
+def _is_table_header(columns: list[str] | None) -> bool:
+    return bool(columns) and all(c in columns for c in REQUIRED_COLUMNS)
 
 
 def require_column(path, name: str) -> None:
     """Check a CSV table has a column without loading it (a .pth is checked when it loads)."""
-    if Path(path).suffix.lower() != ".csv":
+    path = Path(path)
+    if path.suffix.lower() in PTH_SUFFIXES:
         return
     header = csv_header(path)
+    if not header:
+        raise NotInTable(f"{path.name} is not a ground-truth table: its first line is not a CSV "
+                         f"header naming {' and '.join(REQUIRED_COLUMNS)} columns")
     if name not in header:
-        raise NotInTable(f"{Path(path).name} has no column {name!r}; it has: {', '.join(header)}")
+        raise NotInTable(f"{path.name} has no column {name!r}; it has: {', '.join(header)}")
 
 
 # --- converting an official file in a child process --------------------------------------------
@@ -367,7 +424,8 @@ def convert_table(path, timeout: float = 3600.0) -> str:
     path = Path(path)
     if not path.is_file():
         raise BenchmarkError(f"{path}: file not found")
-    code = ("import sys; from knas import benchmark; t = benchmark.load_table(sys.argv[1]); "
+    code = ("import sys; from knas import benchmark; "
+            "t = benchmark.load_table(sys.argv[1], convert=True); "
             "print(f'{len(t)} rows, columns: {\", \".join(map(str, t.columns))}')")
     try:
         out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,

@@ -184,6 +184,9 @@ class SearchConfig:
             errors["k"] = f"k = {self.k} is larger than the pool ({len(pool)} cells)"
         if self.truth and not Path(self.truth).is_file():
             errors["truth"] = f"{self.truth} does not exist"
+        for name in ("truth", "table12", "costs"):  # a .pth is read only once converted
+            if getattr(self, name):
+                _check(errors, name, lambda n=name: benchmark.require_converted(getattr(self, n)))
         stage = _check(errors, "fine", lambda: FineStage.parse(self.fine))
         if stage is not None and stage.kind == "lookup":
             table = stage.table or self.truth
@@ -192,6 +195,7 @@ class SearchConfig:
             elif not Path(table).is_file():
                 errors["fine"] = f"table {table} does not exist"
             else:
+                _check(errors, "fine", lambda: benchmark.require_converted(table))
                 _check(errors, "fine", lambda: benchmark.require_column(table, stage.column))
         self._check_cost_axis(errors)
         if self.truth and "truth" not in errors:

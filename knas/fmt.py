@@ -4,15 +4,42 @@ from __future__ import annotations
 
 import html
 import math
+import re
+import string
 
-_MD_SPECIAL = set("\\`*_~[]<>|#$")
+_MD_SPECIAL = set(string.punctuation)  # CommonMark lets any ASCII punctuation be escaped
+# What GitHub-flavoured markdown turns into a link even when every character is escaped (its
+# autolink step runs on the parsed text): URLs with a scheme, www. names and e-mail addresses.
+_LINKISH = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+|[^\s@]+@[^\s@]+\.[^\s@]+")
 
 
 def md_escape(text) -> str:
-    """Text for Streamlit's markdown (st.error, st.warning, st.markdown) shown as typed: arch
-    strings hold ``~`` and ``|``, which markdown would turn into strikethrough or tables, and a
-    typed ``[x](http://…)`` must stay text, never a link or an image."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+    """Text for Streamlit's markdown (st.error, st.warning, st.markdown, labels) shown as typed:
+    every markdown character is escaped (arch strings hold ``~`` and ``|``; a typed
+    ``[x](http://…)`` must stay text, never a link or an image), line breaks become spaces, and
+    anything markdown would still turn into a link (``http://…``, ``www.…``, an e-mail address)
+    is shown as inline code."""
+    text = " ".join(str(text).splitlines())
+    out, start = [], 0
+    for match in _LINKISH.finditer(text):
+        out.append(_escape_chars(text[start:match.start()]))
+        out.append(md_code(match.group()))
+        start = match.end()
+    out.append(_escape_chars(text[start:]))
+    return "".join(out)
+
+
+def _escape_chars(text: str) -> str:
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+
+
+_MARKUP = set("<>&\"`{}")
+
+
+def plain_name(text) -> bool:
+    """A name (a table's column) that every view can show as it is: no characters that HTML,
+    plotly's text or its hover templates would read as markup."""
+    return not any(ch in _MARKUP or ord(ch) < 32 for ch in str(text))
 
 
 def html_escape(text) -> str:

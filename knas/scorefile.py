@@ -10,7 +10,7 @@ import io
 
 import pandas as pd
 
-from . import runview, space
+from . import fmt, runview, space
 from .errors import KnasError
 
 
@@ -40,19 +40,24 @@ def read_scores_csv(data) -> pd.DataFrame:
     try:
         frame = pd.read_csv(data)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ScoreFileError(f"not a CSV file ({err})") from err
+        raise ScoreFileError(f"not a CSV file ({' '.join(str(err).split())})") from err
     frame.columns = [str(c).strip() for c in frame.columns]
-    if "index" not in frame.columns:
-        raise ScoreFileError(f"no 'index' column; found {', '.join(frame.columns) or 'none'} "
-                          "(expected the output of `python -m knas score`)")
+    if "index" not in frame.columns:  # not known to be a scores file: quote nothing of it
+        raise ScoreFileError(f"no 'index' column in its first line ({len(frame.columns)} columns "
+                             "found); expected the output of `python -m knas score`")
+    if any(not fmt.plain_name(c) for c in frame.columns):
+        raise ScoreFileError("a column name holds markup characters (< > & \" ` { } or control "
+                             "characters); rename it")
     if frame.empty:
         raise ScoreFileError("a header but no rows")
     index = pd.to_numeric(frame["index"], errors="coerce")
     bad = index.isna() | (index % 1 != 0) | (index < 0) | (index >= space.N_ARCHS)
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
-        raise ScoreFileError(f"row {row + 1}: index {frame['index'].iloc[row]!r} is not an integer "
-                          f"in 0..{space.N_ARCHS - 1}")
+        value = index.iloc[row]
+        shown = "empty or not a number" if pd.isna(value) else f"{value:g}"
+        raise ScoreFileError(f"row {row + 1}: index {shown} is not an integer in "
+                             f"0..{space.N_ARCHS - 1}")
     index = index.astype("int64")
     if index.duplicated().any():
         raise ScoreFileError(f"index {int(index[index.duplicated()].iloc[0])} appears more than once")
@@ -64,7 +69,9 @@ def read_scores_csv(data) -> pd.DataFrame:
                                   f"{int(index.iloc[row])} ({expected})")
     proxies = proxy_columns(frame)
     if not proxies:
-        raise ScoreFileError("no numeric proxy columns besides index and arch_str")
+        others = [c for c in frame.columns if c not in runview.META_COLUMNS]
+        raise ScoreFileError("no numeric proxy columns besides index and arch_str"
+                             + (f" (column(s) {', '.join(others)} hold text)" if others else ""))
     out = frame.assign(index=index)
     out = out.drop(columns=[c for c in ("arch_str",) if c in out.columns])
     out.insert(1, "arch_str", arch_strs)

@@ -29,7 +29,7 @@ def load_truth(path: str):
     try:
         return truth_table(path, Path(path).stat().st_mtime)
     except (OSError, benchmark.BenchmarkError) as err:
-        st.warning(f"Ground-truth table not usable: {err}")
+        st.warning(f"Ground-truth table not usable: {fmt.md_escape(err)}")
         return None
 
 
@@ -75,9 +75,9 @@ def sidebar() -> None:
             st.page_link(path, label=label, icon=icon)
         st.divider()
         device = info.get("device", "cpu")
-        st.caption(f"Device: **{device.upper()}** — {info.get('name', '')}")
+        st.caption(f"Device: **{fmt.md_escape(device.upper())}** — {fmt.md_escape(info.get('name', ''))}")
         if info.get("error"):
-            st.caption(f"⚠️ {info['error']}")
+            st.caption(f"⚠️ {fmt.md_escape(info['error'])}")
         st.caption(f"Cache: {machine.human_bytes(machine.folder_size(paths.root()))}")
         try:
             store = jobs.JobStore()

@@ -87,7 +87,7 @@ with proxies_tab:
             truth = scorefile.truth_for(frame, table, column)
             missing = int(truth.isna().sum())
             result = stats.correlation_table(frame, proxies, truth)
-            st.subheader(f"Rank correlation with {column}")
+            st.subheader(f"Rank correlation with {fmt.md_escape(column)}")
             st.dataframe(result, hide_index=True, column_config={
                 "spearman": st.column_config.NumberColumn("Spearman ρ", format="%.3f"),
                 "kendall": st.column_config.NumberColumn("Kendall τ", format="%.3f"),
@@ -95,7 +95,7 @@ with proxies_tab:
                 "n": st.column_config.NumberColumn("cells", format="%d"),
             })
             if missing:
-                st.caption(f"{missing} cell(s) have no {column} value in the table and are left out.")
+                st.caption(f"{missing} cell(s) have no {fmt.md_escape(column)} value in the table and are left out.")
             st.plotly_chart(plots.correlation_bars(result), key="compare_bars")
             shown = st.selectbox("Scatter for", proxies, key="compare_scatter_proxy")
             st.plotly_chart(plots.score_scatter(frame.assign(**{column: truth}), shown, column),
@@ -164,7 +164,7 @@ with runs_tab:
                 if truth is None or column not in truth.columns:
                     continue
                 index, value = benchmark.best(truth, column)
-                st.markdown(f"Best possible in the space on `{column}`: **{value:.2f}** "
+                st.markdown(f"Best possible in the space on {fmt.md_code(column)}: **{value:.2f}** "
                             f"(index {index}) — for {', '.join(ids)}")
             st.download_button("Table as CSV", table.to_csv(index=False), file_name="knas_runs.csv",
                                mime="text/csv", on_click="ignore", key="compare_runs_csv")

@@ -76,7 +76,7 @@ if submitted:
     else:
         path = _path(text)
         try:
-            with st.spinner(f"Reading the test split of {path}…"):
+            with st.spinner(f"Reading the test split of {md_escape(path)}…"):
                 sample = data.load_named(name, path, "test")
         except (data.DataError, ValueError, OSError) as err:
             st.error(f"Not saved: {md_escape(err)}")
@@ -159,11 +159,11 @@ try:
 finally:
     scores.close()
 a, b, c = st.columns(3)
-a.metric("Cached scores", f"{entries:,}", help=f"{machine.human_bytes(score_bytes)} in {scores.directory}")
+a.metric("Cached scores", f"{entries:,}", help=f"{machine.human_bytes(score_bytes)} in {md_escape(scores.directory)}")
 b.metric("Runtime folder", machine.human_bytes(machine.folder_size(paths.root())),
-         help=f"{paths.root()}: scores, jobs and settings")
+         help=f"{md_escape(paths.root())}: scores, jobs and settings")
 c.metric("Converted tables", machine.human_bytes(machine.folder_size(paths.tables_dir())),
-         help=str(paths.tables_dir()))
+         help=md_escape(paths.tables_dir()))
 
 store = ui.job_store()
 running = store.active_ids()

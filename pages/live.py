@@ -63,7 +63,7 @@ stage = config.fine_stage
 def _header(state: dict) -> None:
     status = JobStatus(state["status"])
     a, b = st.columns([4, 1])
-    a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on `{config.pool}` · k = {config.k} · "
+    a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on {fmt.md_code(config.pool)} · k = {config.k} · "
                f"n = {config.n} · fine stage {fmt.md_code(config.fine)} · "
                f"{config.repeats} repeat(s)")
     if status.is_active:
@@ -154,7 +154,7 @@ def _result(events, method: str, repeat: int) -> None:
     card = runview.result_card(events, method, repeat)
     if card is None:
         return
-    st.subheader(f"Result: {method}" + (f", repeat {repeat + 1}" if config.repeats > 1 else ""))
+    st.subheader(f"Result: {fmt.md_escape(method)}" + (f", repeat {repeat + 1}" if config.repeats > 1 else ""))
     left, right = st.columns([3, 2])
     with left:
         st.markdown(f"**Chosen cell: index {card['chosen']}**")
@@ -163,7 +163,7 @@ def _result(events, method: str, repeat: int) -> None:
         acc = card["test_accuracy"]
         if pd.notna(acc):
             delta = None if card["gap"] is None else f"{-card['gap']:.2f} vs the best"
-            st.metric(f"Test accuracy ({card['column'] or report})", f"{acc:.2f}", delta=delta)
+            st.metric(f"Test accuracy ({fmt.md_escape(card['column'] or report)})", f"{acc:.2f}", delta=delta)
             if card["best_value"] is not None:
                 st.caption(f"Best in the whole space: {card['best_value']:.2f} "
                            f"(index {card['best_index']}).")

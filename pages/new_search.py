@@ -178,9 +178,9 @@ config = SearchConfig(dataset=dataset, data=data_path.strip(), truth=truth.strip
 errors = config.errors()
 for name, message in errors.items():
     if name in slots:
-        slots[name].error(message, icon="⚠️")
+        slots[name].error(fmt.md_escape(message), icon="⚠️")
     else:
-        st.error(f"{name}: {message}", icon="⚠️")
+        st.error(fmt.md_escape(f"{name}: {message}"), icon="⚠️")
 
 with st.expander("Config as the command line sees it"):
     st.code(json.dumps(config.to_dict(), indent=2), language="json")

@@ -128,7 +128,7 @@ def test_column_and_best(subset):
         (b"\n\n", r"empty file \(no header\)"),
         (b"\x80\x02\xff binary", "not a CSV file"),
         (b'index,arch_str,cifar10_test\n1,"unterminated\n', "not a CSV file"),
-        (b"a,b\n1,2\n", r"missing column\(s\) index, arch_str; found columns: \['a', 'b'\]"),
+        (b"a,b\n1,2\n", r"missing column\(s\) index, arch_str in its first line \(2 columns found\)"),
         (b"index,cifar10_test\n1,2\n", r"missing column\(s\) arch_str"),
         (b"index,arch_str\n1,x\n", "no value columns"),
         (b"index,arch_str,cifar10_test\n", "a header but no rows"),
@@ -265,7 +265,7 @@ def test_official_pth_needs_unpickling(official_pth):
 
 
 def test_official_pth_converts_to_compact_schema(official_pth, tmp_path, torch_loads):
-    table = load_table(official_pth, cache_dir=tmp_path)
+    table = load_table(official_pth, cache_dir=tmp_path, convert=True)
     assert torch_loads == [False]
     assert list(table.index) == sorted(PTH_ARCHS)
     assert list(table.columns) == ["arch_str", *benchmark.ACCURACY_COLUMNS,
@@ -288,7 +288,7 @@ def test_official_pth_matches_the_api(official_pth, tmp_path):
     from nas_201_api import NASBench201API
 
     api = NASBench201API(torch.load(official_pth, weights_only=False), verbose=False)
-    table = load_table(official_pth, cache_dir=tmp_path)
+    table = load_table(official_pth, cache_dir=tmp_path, convert=True)
     info = api.get_more_info(6111, "cifar100", iepoch=None, hp="200", is_random=False)
     assert table.loc[6111, "cifar100_valid"] == pytest.approx(info["valid-accuracy"])
     assert table.loc[6111, "cifar100_test"] == pytest.approx(info["test-accuracy"])
@@ -303,37 +303,37 @@ def test_official_pth_leaves_torch_load_alone(official_pth, tmp_path):
     import torch
     from nas_201_api import api_201
 
-    load_table(official_pth, cache_dir=tmp_path)
+    load_table(official_pth, cache_dir=tmp_path, convert=True)
     assert api_201.torch is torch
 
 
 def test_second_load_reads_the_cache_without_unpickling(official_pth, tmp_path, torch_loads):
-    first = load_table(official_pth, cache_dir=tmp_path)
+    first = load_table(official_pth, cache_dir=tmp_path, convert=True)
     cached = list(tmp_path.iterdir())
     assert len(cached) == 1 and cached[0].suffix == ".parquet"
-    second = load_table(official_pth, cache_dir=tmp_path)
+    second = load_table(official_pth, cache_dir=tmp_path, convert=True)
     assert torch_loads == [False]
     pd.testing.assert_frame_equal(first, second)
 
 
 def test_touched_source_is_converted_again(official_pth, tmp_path, torch_loads):
-    load_table(official_pth, cache_dir=tmp_path)
+    load_table(official_pth, cache_dir=tmp_path, convert=True)
     stat = official_pth.stat()
     os.utime(official_pth, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    load_table(official_pth, cache_dir=tmp_path)
+    load_table(official_pth, cache_dir=tmp_path, convert=True)
     assert torch_loads == [False, False]
     assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_unreadable_cache_is_rebuilt(official_pth, tmp_path, torch_loads):
-    expected = load_table(official_pth, cache_dir=tmp_path)
+    expected = load_table(official_pth, cache_dir=tmp_path, convert=True)
     (cached,) = tmp_path.iterdir()
     cached.write_bytes(b"not parquet")
     with pytest.warns(UserWarning, match="ignoring unreadable benchmark cache"):
-        table = load_table(official_pth, cache_dir=tmp_path)
+        table = load_table(official_pth, cache_dir=tmp_path, convert=True)
     pd.testing.assert_frame_equal(table, expected)
     assert len(torch_loads) == 2
-    assert load_table(official_pth, cache_dir=tmp_path).equals(expected)
+    assert load_table(official_pth, cache_dir=tmp_path, convert=True).equals(expected)
     assert len(torch_loads) == 2
 
 
@@ -356,7 +356,7 @@ def test_corrupt_pth(official_pth, tmp_path, damage):
     else:
         torch.save({"meta_archs": []}, path)
     with pytest.raises(BenchmarkError, match="not a readable NAS-Bench-201 .pth file") as info:
-        load_table(path, cache_dir=tmp_path / "cache")
+        load_table(path, cache_dir=tmp_path / "cache", convert=True)
     assert str(path) in str(info.value)
     assert not (tmp_path / "cache").exists()
 
@@ -366,7 +366,7 @@ def test_pth_without_results(tmp_path):
     path = tmp_path / "nothing.pth"
     torch.save({"meta_archs": [_arch(0)], "arch2infos": {}, "evaluated_indexes": []}, path)
     with pytest.raises(BenchmarkError, match="no evaluated architectures"):
-        load_table(path, cache_dir=tmp_path / "cache")
+        load_table(path, cache_dir=tmp_path / "cache", convert=True)
 
 
 def test_convert_table_reports_a_bad_file(tmp_path):
