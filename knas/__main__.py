@@ -1,12 +1,47 @@
 """Command line: ``python -m knas <command>``; the same operations as the dashboard.
 
 Every command checks all its inputs before any work (through the same configs and spec parsers
-as the dashboard) and reports a bad one as ``error: ...`` with exit status 2.
+as the dashboard, and the file it will write) and reports a bad one as ``error: ...`` with exit
+status 2; so do errors of the disk and the stores met later. No input gives a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+from .errors import KnasError
+
+
+class UsageError(KnasError):
+    """A command-line value that cannot work (an output path, a number of workers)."""
+
+
+def _check_out(path) -> None:
+    """``--out`` names a file this process can create or overwrite; checked before any work, so
+    a long run never fails at its last step."""
+    if path in (None, "-"):
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--out {path} is a folder; give a file name in it")
+    if not target.parent.is_dir():
+        raise UsageError(f"--out {path}: the folder {target.parent} does not exist; create it "
+                         "first or write elsewhere")
+    existed = target.exists()
+    try:
+        with open(target, "a"):
+            pass
+    except OSError as err:
+        raise UsageError(f"--out {path} cannot be written ({err.strerror}); write elsewhere") from err
+    if not existed:
+        target.unlink(missing_ok=True)
+
+
+def _check_workers(workers: int) -> None:
+    if workers < 0:
+        raise UsageError(f"--workers {workers}: give 0 (one per CPU core) or a positive number")
 
 
 def _cmd_check(args) -> int:
@@ -32,6 +67,8 @@ def _cmd_score(args) -> int:
     config = ScoreConfig(dataset=args.dataset, data=args.data, pool=args.pool,
                          proxies=args.proxies, n=args.n, seed=args.seed, params=args.params,
                          device=args.device).validate()
+    _check_out(args.out)
+    _check_workers(args.workers)
     import time
 
     import pandas as pd
@@ -74,8 +111,6 @@ def _cmd_score(args) -> int:
 
 
 def _cmd_correlate(args) -> int:
-    from pathlib import Path
-
     from . import benchmark, scorefile, stats
 
     try:
@@ -108,6 +143,7 @@ def _config_from_args(args):
 
 def _cmd_search(args) -> int:
     config = _config_from_args(args).validate()
+    _check_workers(args.workers)
     from . import jobs
 
     if args.background:
@@ -197,12 +233,12 @@ def _cmd_job_worker(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from pathlib import Path
-
     from . import benchmark, jobs, module_source, report, runview, scorefile, space
 
+    _check_out(args.out)
     if args.arch is not None:
-        arch = space.validate(int(args.arch) if args.arch.isdigit() else args.arch)
+        number = args.arch.strip()
+        arch = space.validate(int(number) if number.isascii() and number.isdigit() else args.arch)
         if args.format in ("scores", "report"):
             raise jobs.JobError(f"--format {args.format} exports a job: give --job ID")
         if args.format == "string":
@@ -224,6 +260,8 @@ def _cmd_export(args) -> int:
     else:
         raise jobs.JobError("give --arch (an index or arch string) or --job ID")
     out = args.out or default
+    if out != args.out:
+        _check_out(out)
     if out in (None, "-"):
         sys.stdout.write(text)
     else:
@@ -253,7 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="check a ground-truth table against this space and network")
-    p.add_argument("--truth", required=True, help="CSV table or official NAS-Bench-201 .pth file")
+    p.add_argument("--truth", required=True,
+                   help="CSV table or official NAS-Bench-201 .pth file (a .pth is converted here, "
+                        "which unpickles it: name only files you trust)")
     p.add_argument("--strict", action="store_true",
                    help="also fail on the benchmark's known isomorphic-copy parameter records")
     p.add_argument("--verbose", action="store_true", help="list known-defect rows too")
@@ -323,12 +363,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from .errors import KnasError
-
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
     except KnasError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader stopped early (`knas jobs | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell tool killed by SIGPIPE returns
+    except OSError as exc:  # the disk, not the input: say what failed, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the "
+              "free disk space", file=sys.stderr)
         return 2
 
 

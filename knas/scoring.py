@@ -43,6 +43,12 @@ class Batch:
 def make_batch(dataset: data.Dataset, n: int, seed: int) -> Batch:
     if n > len(dataset):
         raise ScoringError(f"asked for {n} samples but the dataset has only {len(dataset)}")
+    height, width = dataset.images.shape[1:3]
+    if min(height, width) < 8 or height % 4 or width % 4:
+        raise ScoringError(
+            f"images of {height}×{width} pixels cannot be scored: the NAS-Bench-201 network halves "
+            "them twice, so each side must be a multiple of 4 and at least 8 (CIFAR is 32×32, "
+            "ImageNet16-120 16×16)")
     indices = data.subset(dataset, n, seed)
     x, y = data.to_tensors(dataset, indices)
     h = hashlib.sha256()

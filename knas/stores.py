@@ -267,8 +267,9 @@ def _check(db: Path):
         pickled = con.execute("SELECT COUNT(*) FROM Cache WHERE mode = ? OR raw = 0",
                               (diskcache.core.MODE_PICKLE,)).fetchone()[0]
     if pickled:
-        return ("pickled", f"{pickled} pickled entr{'y' if pickled == 1 else 'ies'}, which this "
-                           "version never reads since reading them could run code")
+        entries = "1 pickled entry" if pickled == 1 else f"{pickled} pickled entries"
+        why = f"{entries}, which this version never reads since reading them could run code"
+        return ("pickled", why)
     _CHECKED.add(identity)
     return None
 

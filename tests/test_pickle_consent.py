@@ -33,7 +33,7 @@ def planted(tmp_path):
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "knas", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, env=os.environ)
+                          text=True, timeout=300, env=os.environ, check=False)
 
 
 def test_the_new_search_form_refuses_an_unconverted_pth(with_data, planted):

@@ -23,7 +23,7 @@ DAMAGE = {
 
 def _cli(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "knas", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, env=os.environ)
+                          text=True, timeout=timeout, env=os.environ, check=False)
 
 
 def _damage(db: Path, how: str) -> bytes:
@@ -132,7 +132,7 @@ def _tmpfs(path: Path, size: str) -> bool:
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
         return False
     return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+                          capture_output=True, check=False).returncode == 0
 
 
 def _scores(folder: Path) -> dict:
@@ -171,7 +171,7 @@ def test_a_full_disk_gives_one_clear_error_and_keeps_the_scores(shared_data, tmp
         after = _scores(root / "scores")
         assert len(before) == 30 and {k: after[k] for k in before} == before
     finally:
-        subprocess.run(["umount", "-l", str(root)], capture_output=True)
+        subprocess.run(["umount", "-l", str(root)], capture_output=True, check=False)
 
 
 BAD_SETTINGS = {

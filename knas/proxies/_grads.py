@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..specs import ParamSelection
+from ..specs import ParamSelection, SpecError
 
 
 def weight_layers(net: nn.Module) -> list[nn.Module]:
@@ -30,7 +30,12 @@ def select_params(net: nn.Module, spec="all") -> list[torch.Tensor]:
     params = [p for p in net.parameters() if p.requires_grad]
     if selection.is_all:
         return params
-    return [p for p in params if p.numel() >= selection.elements][:selection.layers]
+    chosen = [p for p in params if p.numel() >= selection.elements][:selection.layers]
+    if not chosen:  # every gradient statistic would be 0: a value that cannot be right
+        raise SpecError(f"parameter selection {selection} selects no weights: no parameter tensor "
+                        f"of this network has {selection.elements} elements (the largest has "
+                        f"{max(p.numel() for p in params)}); choose a smaller m")
+    return chosen
 
 
 def elements_per_tensor(spec="all") -> int | None:
