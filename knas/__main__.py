@@ -200,7 +200,7 @@ def _cmd_export(args) -> int:
 
     if args.arch is not None:
         arch = space.validate(int(args.arch) if args.arch.isdigit() else args.arch)
-        if args.format in ("scores", "report"):
+        if args.format in ("scores", "report", "summary"):
             raise jobs.JobError(f"--format {args.format} exports a job: give --job ID")
         if args.format == "string":
             text, default = space.to_str(arch) + "\n", None
@@ -212,19 +212,26 @@ def _cmd_export(args) -> int:
             raise jobs.JobError(f"--format {args.format} exports a cell: give --arch")
         store = jobs.JobStore(args.jobs)
         state, config, events = store.state(args.job), store.config(args.job), store.events(args.job)
+        truth = benchmark.load_table(config.truth) if config.truth and args.format != "scores" \
+            else None
         if args.format == "scores":
             text, default = scorefile.scores_csv(runview.job_scores(events)), f"scores-{args.job}.csv"
+        elif args.format == "summary":  # PNG, or PDF when --out ends in .pdf
+            kind = "pdf" if (args.out or "").lower().endswith(".pdf") else "png"
+            text = report.summary_image(config.to_dict(), state, events, truth, kind)
+            default = report.summary_file_name(args.job, kind)
         else:
-            truth = benchmark.load_table(config.truth) if config.truth else None
             text = report.html_report(config.to_dict(), state, events, truth)
             default = report.report_file_name(args.job)
     else:
         raise jobs.JobError("give --arch (an index or arch string) or --job ID")
     out = args.out or default
+    data = text if isinstance(text, bytes) else text.encode()
     if out in (None, "-"):
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
     else:
-        Path(out).write_text(text)
+        Path(out).write_bytes(data)
         print(f"wrote {out}", file=sys.stderr)
     return 0
 
@@ -301,8 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a cell (string or PyTorch module) or a job (scores, HTML report)")
     p.add_argument("--arch", help="benchmark index or arch string")
     p.add_argument("--job", help="job id (see `jobs`)")
-    p.add_argument("--format", default=None, choices=["string", "module", "scores", "report"],
-                   help="cell: string or module (default module); job: scores or report (default report)")
+    p.add_argument("--format", default=None, choices=["string", "module", "scores", "report", "summary"],
+                   help="cell: string or module (default module); job: scores, report (default) or "
+                        "summary (a one-page PNG for slides; PDF when --out ends in .pdf)")
     p.add_argument("--num-classes", type=int, default=10, help="head size of an exported module")
     p.add_argument("--jobs", default=None, help="job store folder (default <cache root>/jobs)")
     p.add_argument("--out", default=None, help="file to write (- for stdout)")

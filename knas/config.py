@@ -3,7 +3,7 @@
 ``SearchConfig`` holds every setting of a two-stage KNAS search as plain values (strings in the
 spec forms of ``knas.specs``), so it is hashable, storable as JSON and identical whether it came
 from the CLI, the New search form or a stored job. ``errors()`` checks every field before any
-work and says, per field, what is wrong; ``estimate`` says how much work a valid config asks for.
+work and says, per field, what is wrong (``knas.estimate`` says how long a valid one will take).
 Torch-free: the UI builds and checks configs without loading torch.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from . import benchmark, data, datasets, proxies, space
+from . import benchmark, data, datasets
 from .errors import KnasError
 from .specs import STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods, proxies_of
 
@@ -276,31 +276,3 @@ class ScoreConfig:
         if errors:
             raise ConfigError(errors)
         return self
-
-
-GPU_SPEEDUP = 20.0  # assumed, not measured here (no GPU on the reference machine)
-
-
-def estimate(config: SearchConfig, device: str = "cpu") -> dict:
-    """How much work a config asks for: networks to score and to train, and a rough time."""
-    networks, seconds = 0, 0.0
-    pools = config.pools()
-    for pool in pools:
-        unique = len({space.representative(space.arch_at(i)) for i in pool})
-        for method in config.methods:
-            if method in STRATEGIES:
-                continue  # simulated on the tables: no network is built
-            passes = {}
-            for member in Method.parse(method).members:
-                meta = proxies.info(member)
-                passes.setdefault(meta.shared_pass, (meta, unique if meta.dedup else len(pool)))
-            for meta, count in passes.values():
-                networks += count
-                seconds += count * meta.cpu_seconds * config.n / 32
-    stage = config.fine_stage
-    trained = config.k * len(config.two_stage_methods) * config.repeats \
-        if stage.kind == "train" else 0
-    if device != "cpu":
-        seconds /= GPU_SPEEDUP
-    return {"pool_size": len(pools[0]), "networks": networks, "trained": trained,
-            "epochs": stage.epochs, "seconds": seconds}

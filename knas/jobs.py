@@ -132,6 +132,7 @@ class JobStore:
             attempts = state.get("attempts", 0) + 1 if state else 1
             created = state.get("created", time.time()) if state else time.time()
             self.db.set(f"{job_id}:state", {"status": JobStatus.QUEUED, "created": created,
+                                            "queued": time.time(),
                                             "updated": time.time(), "events": 0, "attempts": attempts,
                                             "pid": None, "heartbeat": time.time(), "error": None,
                                             "progress": {}, "summary": None})
@@ -248,6 +249,7 @@ def run_worker(job_id: str, store: JobStore, score_cache=None) -> JobStatus:
     beat = threading.Thread(target=_heartbeat, args=(store, job_id, stop), daemon=True)
     beat.start()
     try:
+        _plan(store, job_id, config)
         search = Search(config, score_cache, should_stop=lambda: store.cancel_requested(job_id))
         for event in search.events():
             store.append(job_id, event)
@@ -264,8 +266,21 @@ def run_worker(job_id: str, store: JobStore, score_cache=None) -> JobStatus:
     finally:
         stop.set()
         beat.join()
-    store.update(job_id, status=status, error=error, finished=time.time())
+    state = store.update(job_id, status=status, error=error, finished=time.time())
+    if status == JobStatus.FINISHED:
+        from . import throughput
+
+        throughput.record(config, state, store.events(job_id), state.get("device", "cpu"))
     return status
+
+
+def _plan(store: JobStore, job_id: str, config: SearchConfig) -> None:
+    """The device and the work estimate as they stand before the run (the Live page sets them
+    against what happened; the finished job's speed then updates ``knas.throughput``)."""
+    from . import estimate, scoring
+
+    device = scoring.resolve_device(config.device).split(":")[0]
+    store.update(job_id, device=device, estimate=estimate.estimate(config, device).to_dict())
 
 
 def _heartbeat(store: JobStore, job_id: str, stop: threading.Event) -> None:

@@ -106,7 +106,8 @@ class Search:
                                          self.costs)
         pools = cfg.pools()
         yield {"kind": EventKind.STARTED, "methods": list(cfg.methods), "repeats": cfg.repeats,
-               "pool_size": len(pools[0]), "k": cfg.k, "best_possible": self._best_possible()}
+               "pool_size": len(pools[0]), "k": cfg.k, "best_possible": self._best_possible(),
+               "at": time.time(), "train_images": len(self.dataset)}
         for repeat, pool in enumerate(pools):
             for method in cfg.methods:
                 result = yield from self._run_method(method, repeat, pool, stage)

@@ -1,13 +1,13 @@
 """What the Home and New search pages ask before a search exists (pure, torch-free, testable
 without a UI): what this machine still lacks, the quick demo's config, the columns a form can
-offer, and the work estimate in words. The live view of a running job is ``knas.runview``.
+offer (the work estimate is ``knas.estimate``). The live view of a running job is ``knas.runview``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import benchmark, data, datasets, fmt, proxies
-from .config import SearchConfig, estimate
+from . import benchmark, data, datasets, proxies
+from .config import SearchConfig
 from .specs import RANDOM
 
 # A search that finishes in about a minute on a 2-core CPU: ~50 distinct cells at n = 16.
@@ -80,18 +80,3 @@ def proxy_label(name: str) -> str:
 def resolve_device(config_device: str, machine_device: str) -> str:
     """The device an ``auto`` config will use, for the estimate."""
     return machine_device if config_device == "auto" else config_device
-
-
-def work_estimate(config: SearchConfig, device: str) -> dict:
-    """``config.estimate`` plus a readable sentence; never raises for a config without errors."""
-    est = estimate(config, device)
-    parts = [f"{est['pool_size']:,} cells in the pool",
-             f"{est['networks']:,} networks to score (duplicates of the same function scored once)"]
-    if est["trained"]:
-        parts.append(f"{est['trained']:,} networks to train for {est['epochs']} epoch(s) "
-                     "(not in the time below)")
-    text = "; ".join(parts)
-    text += f". Scoring takes about {fmt.seconds(est['seconds'])} on {device.upper()}"
-    if device != "cpu":
-        text += " (GPU time is a rough guess: 20× the CPU reference)"
-    return {**est, "text": text + "."}

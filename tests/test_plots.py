@@ -132,7 +132,9 @@ def test_scatter_points_customdata_and_stats():
     trace = fig.data[0]
     assert [c[0] for c in trace.customdata] == frame["index"].tolist()  # ints, not strings
     assert [c[1] for c in trace.customdata] == frame["arch_str"].tolist()
-    assert "customdata[0]" in trace.hovertemplate and "customdata[1]" in trace.hovertemplate
+    # a short hover (index, score, accuracy); the arch string is for the click, not the hover
+    assert "customdata[0]" in trace.hovertemplate and "customdata[1]" not in trace.hovertemplate
+    assert "score" in trace.hovertemplate and "accuracy" in trace.hovertemplate
     got = _title_stats(fig)
     assert got["ρ"] == f"{stats.spearman(frame['mgm'], frame['acc']):.3f}"
     assert got["τ"] == f"{stats.kendall(frame['mgm'], frame['acc']):.3f}"
@@ -181,7 +183,7 @@ def test_scatter_highlight_trace():
     main, hot = fig.data
     assert sorted(int(c[0]) for c in hot.customdata) == sorted(top)
     assert not {int(c[0]) for c in main.customdata} & set(top)
-    assert hot.marker.color != main.marker.color and hot.name == "highlighted"
+    assert hot.marker.color != main.marker.color and hot.name == "top-k (k=6)"
     assert fig.layout.title.text.startswith("MGM<br>")
 
 
@@ -231,7 +233,53 @@ def test_correlation_bars():
     assert fig.layout.barmode == "group" and len(fig.data) == 2
     assert list(fig.data[0].x) == ["mgm", "naswot"] and list(fig.data[0].y) == [0.6, 0.8]
     assert list(fig.data[1].y) == [0.4, 0.6]
-    assert tuple(fig.layout.yaxis.range) == (-1, 1)
+    assert tuple(fig.layout.yaxis.range) == (0, 1)  # rho of a useful proxy: 0 to 1
+    table.loc[0, "kendall"] = -0.3
+    assert tuple(plots.correlation_bars(table).layout.yaxis.range) == (-0.3, 1)
+
+
+def test_robust_range_ignores_one_outlier():
+    values = np.r_[np.linspace(85, 94, 50), 10.0]
+    lo, hi = plots.robust_range(values)
+    assert 10 < lo < 85 and 94 < hi < 95  # the bulk is in, the 10% cell is out
+    assert plots.robust_range([1.0, 1.0, 1.0]) is not None  # no spread: still a range
+    assert plots.robust_range([np.nan]) is None
+    lo, hi = plots.robust_range(np.logspace(0, 4, 20), log=True)  # log10 units
+    assert -0.5 < lo < 0 and 4 < hi < 4.5
+
+
+def test_scatter_marks_an_outlier_on_the_edge_and_stars_the_chosen_cell():
+    frame = _frame(n=40)
+    frame["acc"] = np.linspace(85, 94, 40)  # NAS-Bench-201's bulk
+    frame.loc[0, "acc"] = 10.0  # and one untrainable cell
+    chosen = int(frame["index"].iloc[5])
+    fig = plots.score_scatter(frame, "mgm", "acc", highlight=frame["index"].tolist()[5:9],
+                              chosen=chosen)
+    lo, hi = fig.layout.yaxis.range
+    assert lo > 10.0 and hi <= 96  # the axis spans the bulk, not the outlier
+    names = [t.name for t in fig.data]
+    assert names == ["architectures", "top-k (k=4)", "outside the axis range", "chosen cell ★"]
+    out = fig.data[2]
+    assert [c[0] for c in out.customdata] == [int(frame["index"].iloc[0])]
+    assert out.y[0] == pytest.approx(lo) and out.customdata[0][2] == 10.0  # true value kept
+    assert "1 outlier(s)" in fig.layout.title.text
+    star = fig.data[3]
+    assert star.marker.symbol == "star" and [c[0] for c in star.customdata] == [chosen]
+    assert _points(fig) == len(frame) + 1  # the star is drawn over its top-k point
+
+
+def test_accuracy_intervals_zoom_to_the_results():
+    table = pd.DataFrame({"method": ["mgm", "random", "synflow"], "runs": [3, 3, 3],
+                          "test_accuracy_mean": [93.4, 91.2, 92.8],
+                          "test_accuracy_std": [0.2, 1.1, 0.4]})
+    fig = plots.accuracy_intervals(table, best=94.37)
+    trace = fig.data[0]
+    assert list(trace.y) == ["mgm", "random", "synflow"] and list(trace.x) == [93.4, 91.2, 92.8]
+    assert list(trace.error_x.array) == [0.2, 1.1, 0.4]
+    lo, hi = fig.layout.xaxis.range
+    assert 89 < lo < 90.1 and 94.37 < hi < 95  # zoomed, not 0-100, and the best line shown
+    runs = pd.concat([table.assign(run="A"), table.assign(run="B")])
+    assert plots.accuracy_intervals(runs).data[0].y[0] == "mgm · A"
 
 
 def test_figures_serialise():
