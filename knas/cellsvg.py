@@ -2,7 +2,7 @@
 browser): the same picture on every page, in the HTML report and in the one-page summary.
 
 Four nodes left to right (0 input … 3 output), one arrow per op that is not ``none``, coloured and
-labelled by op as ``plots.cell_dot`` does; edges that cannot affect the output are dashed and
+labelled by op (``plots.OP_COLOURS``, ``plots.OP_LABELS``); edges that cannot affect the output are dashed and
 faded. Every drawing of a cell has the same size and its labels are 12 px, so a row of top-k
 cells lines up and stays legible. Labels sit on opaque light pills and nodes are white discs, so
 the drawing reads on a light and on a dark page alike. All text is escaped. Torch-free.

@@ -1,4 +1,5 @@
-"""Pure figure builders for the UI: a DataFrame in, a plotly figure (or a DOT string) out.
+"""Pure figure builders for the UI: a DataFrame in, a plotly figure out (cell diagrams are
+``knas.cellsvg``, static figures for the report ``knas.staticfigs``).
 
 Torch-free on purpose: the Streamlit process draws these and never imports torch. Nothing here
 reads session state or files, so every figure can be tested without a browser.
@@ -11,10 +12,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import space, stats
+from . import stats
 
 # Okabe-Ito colours (distinguishable under the common colour-vision deficiencies), one per op
-# that `cell_dot` draws. `none` has no colour: it carries nothing, so it gets no edge.
+# that a cell diagram (``knas.cellsvg``) draws. `none` has no colour: it carries nothing.
 OP_COLOURS = {
     "nor_conv_3x3": "#0072B2",  # blue
     "nor_conv_1x1": "#E69F00",  # orange
@@ -27,48 +28,12 @@ OP_LABELS = {
     "avg_pool_3x3": "pool",
     "skip_connect": "skip",
 }
-DEAD_ALPHA = "40"  # appended to a colour as #RRGGBBAA: a dead edge is drawn at 25% opacity
 POINT_COLOUR = "#0072B2"
 HIGHLIGHT_COLOUR = "#D55E00"  # vermillion: contrasts with the blue of the other points
 LOG_SPAN = 100.0  # more than 2 decades between the smallest and largest score
 METHOD_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
                   "#000000"]
 REFERENCE_COLOUR = "#7f7f7f"
-
-
-def _quote(text: str) -> str:
-    """A DOT double-quoted string: arch strings hold `|` and `~`, titles may hold anything."""
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def cell_dot(arch, title=None) -> str:
-    """The cell as a left-to-right Graphviz digraph, for ``st.graphviz_chart``.
-
-    One edge per op that is not ``none``, labelled and coloured by op; ``none`` edges are left
-    out (they carry nothing). Edges that cannot affect the output (``space.live_edges``) are
-    dashed and faded, so a dead branch is visible but reads as dead.
-    """
-    ops = space.validate(arch)
-    names = {0: "0\ninput", space.N_NODES - 1: f"{space.N_NODES - 1}\noutput"}
-    lines = [
-        "digraph cell {",
-        '  graph [rankdir=LR, labelloc=t, fontname="Helvetica"'
-        + (f", label={_quote(title)}" if title is not None else "") + "];",
-        '  node [shape=circle, fontname="Helvetica", fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=10];',
-    ]
-    lines += [f"  n{node} [label={_quote(names.get(node, str(node)))}];" for node in range(space.N_NODES)]
-    for (dst, src), op, live in zip(space.EDGES, ops, space.live_edges(ops)):
-        if op == "none":
-            continue
-        colour = OP_COLOURS[op] if live else OP_COLOURS[op] + DEAD_ALPHA
-        style = "solid" if live else "dashed"
-        lines.append(
-            f"  n{src} -> n{dst} [label={_quote(OP_LABELS[op])}, color={_quote(colour)}, "
-            f"fontcolor={_quote(colour)}, style={style}];"
-        )
-    lines.append("}")
-    return "\n".join(lines)
 
 
 def auto_log(values) -> bool:

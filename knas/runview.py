@@ -74,6 +74,17 @@ def job_scores(events, repeat: int = 0) -> pd.DataFrame:
     return values[columns]
 
 
+def with_ensembles(frame: pd.DataFrame, methods) -> pd.DataFrame:
+    """A scores frame with each ensemble method's aggregate rank as a column of its own, so the
+    ensemble is compared beside its members."""
+    out = frame.copy()
+    for method in methods:
+        spec = Method.parse(method)
+        if spec.aggregation and len(out) and set(spec.members) <= set(out.columns):
+            out[str(spec)] = stats.aggregate(out, spec).to_numpy()
+    return out
+
+
 def latest_topk(events, method: str | None = None, repeat: int | None = None) -> list[int]:
     """The most recent top-k the search announced (for the method and repeat, if given)."""
     for e in reversed(events):

@@ -1,4 +1,4 @@
-"""The figure builders, checked on the figure objects and DOT text (no browser)."""
+"""The figure builders, checked on the figure objects (no browser)."""
 import re
 import subprocess
 import sys
@@ -9,20 +9,6 @@ import pytest
 
 from knas import plots, space, stats
 from tests.conftest import REPO
-
-# Node 2 is fed (conv1x1 from 0, pool from 1) but reaches the output only through `none~2`.
-DEAD_BRANCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
-EDGE_RE = re.compile(r'^\s*n(\d) -> n(\d) \[label="([^"]*)", color="([^"]*)", '
-                     r'fontcolor="[^"]*", style=(\w+)\];$')
-
-
-def _edges(dot: str) -> dict:
-    """(src, dst) -> (label, colour, style) for every edge line of a DOT string."""
-    lines = [line for line in dot.splitlines() if "->" in line]
-    matches = [EDGE_RE.match(line) for line in lines]
-    assert all(matches), lines
-    return {(int(m[1]), int(m[2])): (m[3], m[4], m[5]) for m in matches}
-
 
 def _frame(n=30, seed=0, scores=None) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -43,68 +29,6 @@ def _title_stats(fig) -> dict:
 
 def _points(fig) -> int:
     return sum(len(trace.x) for trace in fig.data)
-
-
-# --- cell_dot --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("i", [0, 1, 77, 4242, 15624])
-def test_dot_has_one_edge_per_op_that_is_not_none(i):
-    arch = space.arch_at(i)
-    edges = _edges(plots.cell_dot(arch, title=space.to_str(arch)))
-    expected = {(src, dst): op for (dst, src), op in zip(space.EDGES, arch) if op != "none"}
-    assert set(edges) == set(expected)
-    for pair, op in expected.items():
-        label, colour, _ = edges[pair]
-        assert label == plots.OP_LABELS[op]
-        assert colour.startswith(plots.OP_COLOURS[op])
-
-
-def test_dot_fades_and_dashes_the_dead_branch():
-    edges = _edges(plots.cell_dot(DEAD_BRANCH))
-    assert space.live_edges(DEAD_BRANCH) == (True, False, False, True, True, False)
-    assert len(edges) == 5  # none~2 is left out
-    for pair in [(0, 2), (1, 2)]:  # node 2's inputs: dead
-        _, colour, style = edges[pair]
-        assert style == "dashed" and colour.endswith(plots.DEAD_ALPHA) and len(colour) == 9
-    for pair in [(0, 1), (0, 3), (1, 3)]:
-        _, colour, style = edges[pair]
-        assert style == "solid" and len(colour) == 7
-    assert edges[(0, 3)][0] == "skip"
-    assert edges[(0, 2)][0] == "conv1x1" and edges[(1, 2)][0] == "pool"
-
-
-def test_dot_structure_and_quoting():
-    title = space.to_str(DEAD_BRANCH) + ' "quoted" \\'
-    dot = plots.cell_dot(DEAD_BRANCH, title=title)
-    assert dot.startswith("digraph cell {") and dot.endswith("}")
-    assert "rankdir=LR" in dot
-    assert 'label="' + DEAD_BRANCH + ' \\"quoted\\" \\\\"' in dot
-    assert 'n0 [label="0\\ninput"]' in dot and 'n3 [label="3\\noutput"]' in dot
-    assert "label=" not in plots.cell_dot(DEAD_BRANCH).splitlines()[1]
-    # balanced quotes on every line, once escapes are removed
-    for line in dot.splitlines():
-        assert line.replace('\\\\', "").replace('\\"', "").count('"') % 2 == 0, line
-
-
-def test_dot_accepts_any_arch_form_and_rejects_bad_ones():
-    assert plots.cell_dot(DEAD_BRANCH) == plots.cell_dot(space.parse(DEAD_BRANCH))
-    assert plots.cell_dot(7) == plots.cell_dot(space.arch_at(7))
-    with pytest.raises(space.ArchError):
-        plots.cell_dot("|conv~0|")
-
-
-def test_all_none_cell_has_nodes_and_no_edges():
-    dot = plots.cell_dot(("none",) * 6)
-    assert _edges(dot) == {} and "n3 [" in dot
-
-
-def test_dot_renders_with_graphviz_if_present():
-    graphviz = pytest.importorskip("graphviz")
-    try:
-        svg = graphviz.Source(plots.cell_dot(DEAD_BRANCH, title=DEAD_BRANCH)).pipe(format="svg")
-    except graphviz.ExecutableNotFound:
-        pytest.skip("graphviz's dot executable is not installed")
-    assert b"conv3x3" in svg and b"output" in svg
 
 
 # --- log rule --------------------------------------------------------------------------------
