@@ -54,12 +54,14 @@ def show_arch(arch, title: str | None = None) -> None:
 
 
 def cell(arch, title: str | None = None) -> None:
-    """The cell diagram: our own escaped SVG (``knas.cellsvg``), the same size everywhere."""
-    st.html(f"<div class='knas-cell-box'>{cellsvg.cell_svg(arch, title)}</div>")
+    """The cell diagram: our own SVG (``knas.cellsvg``, every text in it escaped), the same size
+    everywhere. Through markdown's raw HTML, since ``st.html``'s sanitiser drops inline SVG."""
+    st.markdown(f"<div class='knas-cell-box'>{cellsvg.cell_svg(arch, title)}</div>",
+                unsafe_allow_html=True)
 
 
 def cell_legend() -> None:
-    st.html(cellsvg.legend_svg())
+    st.markdown(cellsvg.legend_svg(), unsafe_allow_html=True)
 
 
 def table(frame, **kwargs):

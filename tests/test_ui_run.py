@@ -139,7 +139,7 @@ def test_new_search_starts_a_job_and_live_page_shows_the_result(with_data):
     assert "Result: params" in text and "Chosen cell" in text and "Best in the whole space" in text
     assert "Per-method summary" in text
     assert len(live.get("plotly_chart")) >= 2  # scatter and histogram
-    cells = [h for h in live.get("html") if "knas-cell" in str(h.proto)]
+    cells = [m for m in live.markdown if 'class="knas-cell"' in m.value]
     assert len(cells) >= 2  # the chosen cell and the top-k cells, as our own SVG
     line = headline.headline(store.events(job_id), config.dataset)
     assert any(fmt.md_escape(line.text) in s.value for s in live.success)  # the headline
