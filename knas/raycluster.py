@@ -63,8 +63,15 @@ def answers(host: str, port: int, timeout: float = 2.0) -> bool:
         return False
 
 
-def import_ray(local_only: bool):
-    """``ray``, imported so that a cluster on this machine's loopback stays on 127.0.0.1."""
+def import_ray(local_only: bool, private: bool = False):
+    """``ray``, imported so that a cluster on this machine's loopback stays on 127.0.0.1 and token
+    auth is on: Ray reads both settings from the environment once, when it is imported."""
+    if private:
+        os.environ["RAY_AUTH_MODE"] = "token"
+        if not (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")):
+            os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)  # never written to ~/.ray
+    else:
+        os.environ.setdefault("RAY_AUTH_MODE", "token")  # RAY_AUTH_MODE=disabled opts out, knowingly
     if "ray" not in sys.modules:
         if local_only:
             os.environ[LOCAL_ONLY_VARIABLE] = "0"
@@ -75,6 +82,7 @@ def import_ray(local_only: bool):
                 "the Ray backend needs the 'ray' package: pip install -r requirements-ray.txt") from None
     import ray
     from ray._private import ray_constants
+    from ray._private.authentication.authentication_utils import is_token_auth_enabled
 
     if local_only and ray_constants.ENABLE_RAY_CLUSTER:
         raise RayBackendError(
@@ -84,14 +92,16 @@ def import_ray(local_only: bool):
         raise RayBackendError(
             "this process already ran Ray on 127.0.0.1 only, so other machines could not reach it; "
             "connect to a remote cluster from a new process")
+    if os.environ["RAY_AUTH_MODE"] == "token" and not is_token_auth_enabled():
+        raise RayBackendError("ray was imported in this process before KNAS could turn its token "
+                              "authentication on; run this in a new process, or set RAY_AUTH_MODE=token first")
     return ray
 
 
 @dataclass
 class Session:
-    """An open connection; ``private`` when this process started the instance (and stops it)."""
+    """An open connection to Ray: a private instance this process started, or a cluster."""
     address: str
-    private: bool
     owned: bool  # this session called ray.init, so it disconnects (or shuts down) at the end
     temp_dir: str | None = None
 
@@ -129,8 +139,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, num_gpus: i
                 f"no Ray cluster answers at {address}; start one (ray start --head ...) or check the address")
     ray = import_ray(local_only)
     if ray.is_initialized():
-        return Session(_gcs_address(ray), private=False, owned=False)
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
+        return Session(_gcs_address(ray), owned=False)
     runtime_env = {"py_modules": [_package_dir()]} if ship_code else None
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
@@ -143,16 +152,13 @@ def connect(address: str | None = None, num_cpus: int | None = None, num_gpus: i
             f"could not connect to the Ray cluster at {address} ({err}); is it running, and does this "
             "process have its token (RAY_AUTH_MODE=token with RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or "
             "~/.ray/auth_token)?") from None
-    return Session(_gcs_address(ray), private=False, owned=True)
+    return Session(_gcs_address(ray), owned=True)
 
 
 def _start_private(num_cpus, num_gpus) -> Session:
-    ray = import_ray(local_only=True)
+    ray = import_ray(local_only=True, private=True)
     if ray.is_initialized():
-        return Session(_gcs_address(ray), private=False, owned=False)
-    os.environ["RAY_AUTH_MODE"] = "token"
-    if not (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")):
-        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)  # never written to ~/.ray
+        return Session(_gcs_address(ray), owned=False)
     temp_dir = tempfile.mkdtemp(prefix="knas-ray-")  # short: Ray's socket paths live under it
     try:
         # "local": always a new instance, never one that another program left on this machine.
@@ -163,7 +169,7 @@ def _start_private(num_cpus, num_gpus) -> Session:
     except Exception:
         shutil.rmtree(temp_dir, ignore_errors=True)
         raise
-    return Session(_gcs_address(ray), private=True, owned=True, temp_dir=temp_dir)
+    return Session(_gcs_address(ray), owned=True, temp_dir=temp_dir)
 
 
 @contextlib.contextmanager

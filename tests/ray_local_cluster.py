@@ -5,8 +5,9 @@ Ray 2.60 cannot add a second node on 127.0.0.1 with ``ray start``: a worker node
 the rewrite (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) makes ``ray start --address`` refuse to run. So
 the child starts the nodes with Ray's own test utility, ``ray.cluster_utils.Cluster``: the same
 gcs_server and raylet programs as ``ray start``, one raylet per node with its own resources.
-Closing the child's stdin shuts the cluster down. Every process of the cluster carries the
-cluster's random auth token in its environment, which is how ``leftovers`` finds them by pid.
+Closing the child's stdin shuts the cluster down. The cluster's processes are found by pid: those
+whose environment holds the cluster's random auth token, and their descendants (Ray's agents get
+no token), remembered with their start times because a killed raylet leaves its agents orphaned.
 """
 import json
 import os
@@ -31,6 +32,7 @@ class LocalCluster:
         self.temp = tempfile.mkdtemp(prefix="knas-rayt-")  # short: socket paths live under it
         self.address = None
         self.process = None
+        self._known: dict[int, int] = {}  # pid -> start time, of every process seen in the cluster
 
     def env(self) -> dict:
         """What a driver on this machine needs to reach the cluster (token auth stays on)."""
@@ -53,18 +55,20 @@ class LocalCluster:
         return self
 
     def leftovers(self) -> list[int]:
-        """Pids of processes of this cluster still running (zombies excluded), never this one."""
+        """Pids of this cluster's processes still running (zombies excluded), never this one."""
+        table = process_table()
         marker = f"RAY_AUTH_TOKEN={self.token}".encode()
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
-                continue
+        marked = []
+        for pid in table:
             try:
-                if marker in (entry / "environ").read_bytes().split(b"\0") and _state(entry) != "Z":
-                    found.append(int(entry.name))
+                if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    marked.append(pid)
             except OSError:
                 continue
-        return found
+        for pid in set(marked) | descendants(marked, table):
+            self._known[pid] = table[pid][2]
+        return sorted(pid for pid, start in self._known.items()
+                      if pid != os.getpid() and pid in table and table[pid][2] == start and table[pid][1] != "Z")
 
     def kill(self) -> None:
         """The cluster vanishes at once, as in a crash: SIGKILL to each of its processes."""
@@ -97,8 +101,30 @@ def _read_line(stream, timeout):
     return out[0].decode().strip() if out else ""
 
 
-def _state(proc: Path) -> str:
-    return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+def process_table() -> dict[int, tuple[int, str, int]]:
+    """pid -> (parent pid, state, start time in clock ticks) for every process."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry.name)] = (int(fields[1]), fields[0], int(fields[19]))
+    return table
+
+
+def descendants(roots, table) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), list(roots)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
 
 
 def _signal(pid, sig):

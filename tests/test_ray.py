@@ -18,7 +18,7 @@ import pytest
 from knas import data, raybackend, raycluster, scoring, space
 from knas.cache import ScoreCache
 from tests.conftest import REPO
-from tests.ray_local_cluster import LocalCluster
+from tests.ray_local_cluster import LocalCluster, descendants, process_table
 
 NAMES = ["params", "synflow"]
 SEED = 3
@@ -67,22 +67,16 @@ def _listeners(pids) -> list[tuple[str, int, str]]:
     return found
 
 
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if stat[0] != "Z":
-                children.setdefault(int(stat[1]), []).append(int(entry.name))
-    found, todo = set(), [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
+def _children_of_this_process() -> dict[int, int]:
+    """pid -> start time of every live descendant of this test process."""
+    table = process_table()
+    return {pid: table[pid][2] for pid in descendants([os.getpid()], table) if table[pid][1] != "Z"}
+
+
+def _still_running(processes: dict[int, int]) -> list[int]:
+    table = process_table()
+    return [pid for pid, start in processes.items()
+            if pid in table and table[pid][2] == start and table[pid][1] != "Z"]
 
 
 def _cmdline(pid: int) -> str:
@@ -131,6 +125,16 @@ def test_cluster_info_lists_both_nodes_in_a_child_process(cluster):
     assert len(info["nodes"]) == 2 and info["cpus"] == 2 and info["gpus"] == 0
     assert all(node["ip"] == "127.0.0.1" for node in info["nodes"])
     assert sum(node["head"] for node in info["nodes"]) == 1
+    assert info["auth"] == "token"
+
+
+def test_the_cluster_refuses_a_driver_with_a_wrong_token(cluster):
+    env = {**os.environ, "RAY_AUTH_TOKEN": "0" * 64}
+    out = subprocess.run([sys.executable, "-m", "knas.raycluster", "info", "--address", cluster.address],
+                         cwd=REPO, capture_output=True, text=True, timeout=180, env=env)
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert out.returncode == 2 and not info["ok"]
+    assert f"could not connect to the Ray cluster at {cluster.address}" in info["error"]
 
 
 def test_cluster_info_says_when_nothing_answers():
@@ -204,19 +208,22 @@ def test_cancel_stops_outstanding_tasks_and_a_rerun_resumes(cluster, batch, refe
 def test_a_private_instance_binds_to_loopback_and_goes_away(batch, reference, tmp_path):
     local, _ = reference
     cells = POOL[:8]
-    before = _descendants(os.getpid())
-    listeners, results = [], []
+    before = _children_of_this_process()
+    instance, commands, listeners, results = {}, [], [], []
     for result in raybackend.score_pool_ray(cells, NAMES, batch, SETTINGS, ScoreCache(tmp_path), workers=2):
         if not listeners:
-            listeners = _listeners(_descendants(os.getpid()) | {os.getpid()})
+            instance = {p: s for p, s in _children_of_this_process().items() if p not in before}
+            commands = [_cmdline(p) for p in instance]
+            listeners = _listeners(set(instance) | {os.getpid()})
         results.append(result)
     _loopback_only(listeners)
     assert any(name == "gcs_server" for _, _, name in listeners)  # it was our own instance
+    assert any(command.startswith("ray::") for command in commands)  # workers and agents are tracked too
     assert all(r.values == local[r.index].values for r in results)
     deadline = time.time() + 30
-    while time.time() < deadline and _descendants(os.getpid()) - before:
+    while time.time() < deadline and _still_running(instance):
         time.sleep(0.5)
-    left = [(p, _cmdline(p)[:60]) for p in _descendants(os.getpid()) - before]
+    left = [(p, _cmdline(p)[:60]) for p in _still_running(instance)]
     assert left == [], "the private Ray instance left processes behind"
 
 
