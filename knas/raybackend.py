@@ -22,14 +22,11 @@ import torch
 
 from . import raycluster, scoring, space
 from .errors import KnasError
+from .events import Cancelled, EventKind
 from .raycluster import ClusterLost, RayBackendError
 
 POLL_SECONDS = 0.2  # how often should_stop is asked while tasks run
 PROBE_SECONDS = 2.0  # how often the cluster is checked while no result arrives
-
-
-class Cancelled(Exception):
-    """``should_stop`` asked to stop; outstanding tasks were cancelled."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class RetryNotice:
     reason: str
 
     def event(self) -> dict:
-        return {"kind": "retry", "cells": list(self.cells), "attempt": self.attempt,
+        return {"kind": EventKind.RETRY, "cells": list(self.cells), "attempt": self.attempt,
                 "limit": self.limit, "reason": self.reason}
 
 
@@ -205,3 +202,48 @@ def _check_alive(opened):
 def _reason(err) -> str:
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+# --- fine-stage training ---------------------------------------------------------------------
+
+
+def train_cell(dataset, settings, index: int, device: str):
+    """One candidate's short training inside a Ray task (the same code as the local fine stage)."""
+    from . import train
+
+    return index, train.train_and_evaluate(index, dataset, settings, device=device)
+
+
+def train_pool_ray(indices, dataset, settings, device="auto", should_stop=None, retries: int = 3):
+    """Train candidates as Ray tasks, one GPU each when the cluster has GPUs (else one CPU), on the
+    Ray connection this process holds; yields ``(index, train.TrainResult)`` in completion order.
+    The dataset goes to the object store once. A task whose worker dies is retried by Ray up to
+    ``retries`` times; ``should_stop`` cancels what is still running and raises ``Cancelled``."""
+    import ray
+
+    should_stop = should_stop or (lambda: False)
+    options = raycluster.task_options("train", raycluster.resources(ray)["gpus"], device)
+    remote = ray.remote(train_cell).options(**options, max_retries=retries)
+    stored = ray.put(dataset)
+    running = [remote.remote(stored, settings, int(i), raycluster.task_device(options))
+               for i in indices]
+    try:
+        while running:
+            if should_stop():
+                raise Cancelled()
+            ready, running = ray.wait(running, num_returns=1, timeout=POLL_SECONDS)
+            for ref in ready:
+                try:
+                    yield ray.get(ref)
+                except ray.exceptions.RayTaskError as err:
+                    cause = getattr(err, "cause", None)
+                    if isinstance(cause, KnasError):
+                        raise cause from None
+                    raise RayBackendError(f"a training task failed on the Ray cluster: {cause or err}") \
+                        from None
+    finally:
+        for ref in running:
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # the cluster may be gone; then nothing is left to stop
+                pass

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from knas import data, raybackend, raycluster, scoring, space
+from knas.events import Cancelled
 from knas.cache import ScoreCache
 from tests.conftest import REPO
 from tests.ray_local_cluster import LocalCluster, descendants, process_table
@@ -117,6 +118,54 @@ def test_cluster_scores_are_bitwise_the_local_ones(cluster, batch, reference, tm
     assert {r.index: r.values for r in again} == {i: r.values for i, r in local.items()}
 
 
+def test_a_search_runs_to_the_end_on_the_cluster(cluster, shared_data, tmp_path):
+    """Scoring and fine-stage training as Ray tasks, one session for the job; the results are the
+    local backend's (same chosen cells, same scores)."""
+    from knas.config import SearchConfig
+    from knas.search import Search
+
+    values = dict(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
+                  truth=str(shared_data / "nb201" / "nb201_accuracies.csv"), pool="random:10",
+                  proxy="synflow", baselines=("random",), k=2, n=8, fine="train:1",
+                  train_samples=64, seed=4)
+    on_ray = Search(SearchConfig(**values, backend="ray", ray_address=cluster.address),
+                    ScoreCache(tmp_path / "ray"))
+    events = list(on_ray.events())
+    assert events[-1]["kind"] == "finished"
+    assert sum(e["kind"] == "trained" for e in events) == 4  # k candidates x 2 methods
+    local = Search(SearchConfig(**values), ScoreCache(tmp_path / "local"), workers=1)
+    local_events = list(local.events())
+    assert [(r.method, r.chosen, r.topk) for r in on_ray.results] == \
+        [(r.method, r.chosen, r.topk) for r in local.results]
+    scores = {e["index"]: e["values"] for e in events if e["kind"] == "scored"}
+    assert scores == {e["index"]: e["values"] for e in local_events if e["kind"] == "scored"}
+    assert on_ray.results[0].device == "ray"
+
+
+def test_cli_score_on_ray_writes_the_local_scores(shared_data, tmp_path):
+    """The issue's contract: ``score --backend ray`` (a private instance started and stopped with
+    the run) and ``--backend local`` write identical CSVs."""
+    args = ["score", "--dataset", "cifar10", "--data", str(shared_data / "cifar10" / "cifar10_small.npz"),
+            "--pool", "random:30", "--seed", "7", "--proxies", "params,synflow", "--n", "8"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    for backend in ("ray", "local"):
+        out = subprocess.run([sys.executable, "-m", "knas", *args, "--backend", backend,
+                              "--cache", str(tmp_path / backend), "--out", str(tmp_path / f"{backend}.csv")],
+                             cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+        assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+
+def test_backend_settings_are_checked_before_any_work(shared_data):
+    from knas.config import ScoreConfig
+
+    base = dict(dataset="cifar10", data=str(shared_data / "cifar10" / "cifar10_small.npz"))
+    assert "backend" in ScoreConfig(**base, backend="spark").errors()
+    assert "ray_address" in ScoreConfig(**base, ray_address="127.0.0.1:6379").errors()  # local
+    assert "ray_address" in ScoreConfig(**base, backend="ray", ray_address="nohost").errors()
+    assert ScoreConfig(**base, backend="ray", ray_address="auto").errors() == {}
+
+
 def test_cluster_info_lists_both_nodes_in_a_child_process(cluster):
     out = subprocess.run([sys.executable, "-m", "knas.raycluster", "info", "--address", cluster.address],
                          cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ})
@@ -186,7 +235,7 @@ def test_cancel_stops_outstanding_tasks_and_a_rerun_resumes(cluster, batch, refe
         return [p for p in cluster.leftovers() if _cmdline(p).startswith("ray::score_cells")]
 
     with raycluster.session(cluster.address):
-        with pytest.raises(raybackend.Cancelled):
+        with pytest.raises(Cancelled):
             for result in raybackend.score_pool_ray(POOL, NAMES, batch, SETTINGS, cache,
                                                     address=cluster.address, should_stop=stop.is_set):
                 received.append(result)
