@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import benchmark, data, datasets, fmt, proxies
+from . import benchmark, data, datasets, fmt, paths, proxies
 from .config import SearchConfig, estimate
-from .specs import RANDOM
+from .specs import RANDOM, STRATEGIES
 
 # A search that finishes in about a minute on a 2-core CPU: ~50 distinct cells at n = 16.
 DEMO_FIELDS = {"dataset": "cifar10", "pool": "random:100", "proxy": "mgm", "n": 16, "k": 10,
@@ -72,9 +72,38 @@ def report_options(dataset: str, truth: str) -> list[str]:
 
 
 def proxy_label(name: str) -> str:
+    """A method as the New search form lists it."""
     if name == RANDOM:
         return "random (pick k at random, the fine stage picks among them)"
+    if name in STRATEGIES:
+        return f"{name} — {STRATEGY_TITLES[name]} (simulated, train-then-test)"
+    if name == proxies.RECOMMENDED:
+        aggregation, members = proxies.RECOMMENDED_RANKING
+        return f"{name} — the Studio's best label-free ranking ({aggregation} of {', '.join(members)})"
     return f"{name} — {proxies.info(name).title}"
+
+
+STRATEGY_TITLES = {"rs": "random search", "rea": "regularized evolution",
+                   "reinforce": "REINFORCE policy gradient", "tpe": "Optuna TPE"}
+
+
+def cluster_info(address: str, timeout: float = 60.0) -> dict:
+    """Nodes, CPUs and GPUs of a Ray cluster, asked in a child process (the UI never imports
+    ray); ``{"ok": False, "error": ...}`` when it cannot be reached."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        out = subprocess.run([sys.executable, "-m", "knas.raycluster", "info", "--address", address],
+                             capture_output=True, text=True, timeout=timeout, cwd=paths.REPO)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"no answer from {address} within {timeout:.0f} s"}
+    lines = out.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {"ok": False, "error": (out.stderr.strip().splitlines() or ["Ray is not usable"])[-1]}
 
 
 def resolve_device(config_device: str, machine_device: str) -> str:
