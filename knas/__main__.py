@@ -30,7 +30,8 @@ def _cmd_score(args) -> int:
 
     config = ScoreConfig(dataset=args.dataset, data=args.data, pool=args.pool,
                          proxies=args.proxies, n=args.n, seed=args.seed, params=args.params,
-                         device=args.device).validate()
+                         device=args.device, backend=args.backend,
+                         ray_address=args.ray_address).validate()
     import time
 
     import pandas as pd
@@ -46,10 +47,13 @@ def _cmd_score(args) -> int:
     settings = scoring.ScoreSettings(n=config.n, seed=config.seed, params=config.params)
     batch = scoring.make_batch(dataset, settings.n, settings.seed)
     cache = ScoreCache(args.cache)
-    device = scoring.resolve_device(config.device)
-    workers = args.workers or scoring.default_workers(device)
-    results = scoring.score_pool_auto(pool, names, batch, settings, cache, device, workers)
-    print(f"scoring {len(pool)} cells with {', '.join(names)} on {device} x {workers} "
+    device = config.device if config.backend == "ray" else scoring.resolve_device(config.device)
+    workers = args.workers or (0 if config.backend == "ray" else scoring.default_workers(device))
+    results = scoring.score_pool_auto(pool, names, batch, settings, cache, device, workers,
+                                      config.backend, config.ray_address)
+    where = f"Ray ({config.ray_address or 'private instance'})" if config.backend == "ray" \
+        else f"{device} x {workers}"
+    print(f"scoring {len(pool)} cells with {', '.join(names)} on {where} "
           f"({dataset.name}, n={settings.n}, seed={settings.seed})", file=sys.stderr)
     rows, built, start = [], 0, time.time()
     with tqdm(total=len(pool), unit="arch", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -102,7 +106,7 @@ def _config_from_args(args):
         pool=args.pool, proxy=args.proxy, n=args.n, k=args.k, fine=args.fine, baselines=baselines,
         repeats=args.repeats, seed=args.seed, device=args.device, params=args.params,
         train_samples=args.train_samples, costs=args.costs or "", table12=args.table12 or "",
-        budget=args.budget)
+        budget=args.budget, backend=args.backend, ray_address=args.ray_address)
 
 
 def _cmd_search(args) -> int:
@@ -247,6 +251,10 @@ def _scoring_arguments(p, pool: str) -> None:
     p.add_argument("--workers", type=int, default=0,
                    help="scoring processes (default: one per CPU core on the CPU, 1 on a GPU)")
     p.add_argument("--cache", default=None, help="score cache folder (default <cache root>/scores)")
+    p.add_argument("--backend", default="local", help="local (this machine's processes) or ray")
+    p.add_argument("--ray-address", default="",
+                   help="backend ray: HOST:PORT of a cluster's head or auto (default: a private "
+                        "local instance started and stopped with the run)")
 
 
 def build_parser() -> argparse.ArgumentParser:

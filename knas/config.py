@@ -19,6 +19,7 @@ from .errors import KnasError
 from .specs import STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods, proxies_of
 
 DEVICES = ("auto", "cpu", "cuda", "mps")  # cuda:N names one GPU
+BACKENDS = ("local", "ray")  # where scoring and training run: this machine's processes, or Ray
 
 
 class ConfigError(KnasError):
@@ -67,6 +68,18 @@ def check_dataset(errors: dict, name: str) -> None:
     _check(errors, "dataset", lambda: datasets.info(name))
 
 
+def check_backend(errors: dict, backend: str, address: str) -> None:
+    """``local`` or ``ray``; a Ray address is ``auto`` or HOST:PORT ("" starts a private instance)."""
+    from . import raycluster  # torch- and ray-free at import
+
+    if backend not in BACKENDS:
+        errors["backend"] = f"unknown backend {backend!r}; use {' or '.join(BACKENDS)}"
+    elif address and backend != "ray":
+        errors["ray_address"] = "a Ray address needs backend ray"
+    elif address and address != "auto":
+        _check(errors, "ray_address", lambda: raycluster.split_address(address))
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     dataset: str = "cifar10"
@@ -89,6 +102,8 @@ class SearchConfig:
     costs: str = ""  # costs table (nb201_costs.csv schema); without it costs are FLOPs estimates
     table12: str = ""  # 12-epoch table a strategy's evaluations look up
     budget: float | None = None  # seconds a classic strategy may spend; None: the dataset's default
+    backend: str = "local"  # one of BACKENDS
+    ray_address: str = ""  # backend ray: "" (a private instance for the job), auto or HOST:PORT
 
     @property
     def report_column(self) -> str:
@@ -159,7 +174,7 @@ class SearchConfig:
             "seed": (0, "a seed is 0 or a positive whole number"),
             "train_samples": (0, "0 (all) or a positive number of images")})
         for name in ("dataset", "data", "truth", "report", "pool", "proxy", "fine", "device",
-                     "params", "costs", "table12"):
+                     "params", "costs", "table12", "backend", "ray_address"):
             if not isinstance(values[name], str):
                 errors[name] = f"must be text, got {values[name]!r}"
         if not isinstance(self.baselines, tuple) or not all(isinstance(b, str) for b in self.baselines):
@@ -172,6 +187,7 @@ class SearchConfig:
         check_dataset(errors, self.dataset)
         check_data(errors, self.data)
         check_device(errors, self.device)
+        check_backend(errors, self.backend, self.ray_address)
         pool = _check(errors, "pool", lambda: Pool.parse(self.pool))
         method = _check(errors, "proxy", lambda: Method.parse(self.proxy))
         if method is not None and not method.members:
@@ -246,6 +262,8 @@ class ScoreConfig:
     seed: int = 0
     params: str = "all"
     device: str = "auto"
+    backend: str = "local"
+    ray_address: str = ""
 
     @property
     def methods(self) -> list[Method]:
@@ -263,6 +281,7 @@ class ScoreConfig:
         check_dataset(errors, self.dataset)
         check_data(errors, self.data)
         check_device(errors, self.device)
+        check_backend(errors, self.backend, self.ray_address)
         _check(errors, "pool", lambda: Pool.parse(self.pool))
         methods = _check(errors, "proxies", lambda: self.methods)
         if methods is not None and (not methods or any(not m.members for m in methods)):

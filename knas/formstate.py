@@ -12,7 +12,7 @@ from collections.abc import MutableMapping
 
 from . import proxies
 from .config import SearchConfig
-from .specs import RANDOM, FineStage, Method, ParamSelection, Pool
+from .specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
 
 PREFIX = "ns_"
 SAVED = "ns__saved"  # the form as it was last drawn, or as "Run again" filled it
@@ -40,13 +40,17 @@ def fill(state: MutableMapping, config: SearchConfig) -> None:
 
 
 def form_values(config: SearchConfig) -> dict:
-    """The widget values that draw ``config`` in the New search form. Methods the form does not
-    offer (classic strategies) are left out."""
+    """The widget values that draw ``config`` in the New search form (methods the form does not
+    offer are left out)."""
     ds = config.dataset
     values = {"ns_dataset": ds, f"ns_data_{ds}": config.data, "ns_truth": config.truth,
               "ns_n": config.n, "ns_k": config.k, "ns_repeats": config.repeats,
               "ns_seed": config.seed, "ns_device": config.device,
-              "ns_baselines": [b for b in config.baselines if b == RANDOM or b in proxies.CATALOG]}
+              "ns_baselines": [b for b in config.baselines
+                               if b in (RANDOM, *STRATEGIES, proxies.RECOMMENDED, *proxies.CATALOG)],
+              "ns_costs": config.costs, "ns_t12_strategies": config.table12,
+              "ns_budget": float(config.budget or 0.0), "ns_backend": config.backend,
+              "ns_ray_address": config.ray_address}
     if config.report:
         values[f"ns_report_{ds}"] = config.report
     pool = Pool.parse(config.pool)

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import paths
 from .config import ConfigError, SearchConfig
 from .errors import KnasError
-from .events import EventKind, JobStatus
+from .events import Cancelled, EventKind, JobStatus
 
 HEARTBEAT_SECONDS = 2.0
 # A worker that has not written its heartbeat for this long is dead (frozen or killed).
@@ -240,7 +240,7 @@ def cancel(job_id: str, store: JobStore | None = None) -> None:
 
 def run_worker(job_id: str, store: JobStore, score_cache=None) -> JobStatus:
     """Run a queued job to its end in this process; returns the final status."""
-    from .search import Cancelled, Search
+    from .search import Search
 
     config = store.config(job_id)
     store.update(job_id, status=JobStatus.RUNNING, pid=os.getpid(), heartbeat=time.time(),

@@ -16,7 +16,8 @@ from . import machine, paths
 class AppSettings:
     datasets: dict = field(default_factory=dict)  # name -> folder or .npz
     truth: str = ""  # 200-epoch ground-truth table (CSV or official .pth)
-    table12: str = ""  # 12-epoch table for the cheap fine stage
+    table12: str = ""  # 12-epoch table for the cheap fine stage and the classic strategies
+    costs: str = ""  # NAS-Bench-201's recorded training seconds per cell (the search-cost axis)
 
     def dataset_path(self, name: str) -> str:
         return self.datasets.get(name, "")
@@ -34,7 +35,7 @@ def load() -> AppSettings:
         except (OSError, ValueError):
             saved = {}  # a broken file is replaced on the next save; nothing else depends on it
     settings = AppSettings(datasets=dict(saved.get("datasets", {})), truth=saved.get("truth", ""),
-                           table12=saved.get("table12", ""))
+                           table12=saved.get("table12", ""), costs=saved.get("costs", ""))
     for name, found in machine.find_datasets().items():
         settings.datasets.setdefault(name, found)
     return settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from knas import (benchmark, datasets, energy, fmt, headline, jobs, plots, references, report,
-                  runview, scorefile, stats, ui)
+                  runview, scorefile, stats, ui, ui_run)
 
 DEFAULT_COLUMN = datasets.info("cifar10").test_column
 
@@ -102,6 +102,11 @@ with proxies_tab:
                             key="compare_scatter")
         if len(proxies) > 1:
             st.plotly_chart(plots.correlation_heatmap(frame, proxies), key="compare_heatmap")
+        known = ui_run.measured_table(proxies)
+        if len(known):
+            st.markdown("**What each proxy is worth, measured** (the committed study, "
+                        "`docs/correlation.md`; not recomputed here)")
+            st.dataframe(known, hide_index=True)
         st.download_button("Scores CSV", scorefile.scores_csv(frame), file_name="scores.csv",
                            mime="text/csv", on_click="ignore", key="compare_scores_csv")
 

@@ -9,7 +9,8 @@ from knas import benchmark, data, datasets, download, jobs, machine, paths, sett
 from knas.cache import ScoreCache
 from knas.fmt import md_escape, md_escape_with_links
 
-TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)"}
+TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)",
+          "costs": "Training costs (NAS-Bench-201's recorded seconds per cell)"}
 
 
 def _path(text: str) -> Path:

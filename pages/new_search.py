@@ -4,9 +4,9 @@ import json
 import streamlit as st
 
 from knas import datasets, estimate, fmt, formstate, jobs, proxies, space, throughput, ui, ui_run
-from knas.config import DEVICES, SearchConfig
+from knas.config import BACKENDS, DEVICES, SearchConfig
 from knas.events import JobStatus
-from knas.specs import RANDOM, FineStage, Method, ParamSelection, Pool
+from knas.specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
 
 ui.page_setup("New search")
 st.title("New search")
@@ -21,7 +21,9 @@ formstate.restore(state, {
     "ns_members": ["mgm", "synflow"], "ns_proxy": "mgm", "ns_baselines": [RANDOM], "ns_n": 32,
     "ns_k": 40, "ns_params": "all", "ns_params_l": 10, "ns_params_m": 100, "ns_fine_kind": "lookup",
     "ns_table12": settings.table12, "ns_epochs": 1, "ns_train_samples": 5000, "ns_repeats": 1,
-    "ns_seed": 0, "ns_device": "auto"})
+    "ns_seed": 0, "ns_device": "auto", "ns_costs": settings.costs,
+    "ns_t12_strategies": settings.table12, "ns_budget": 0.0, "ns_backend": BACKENDS[0],
+    "ns_ray_address": ""})
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -91,7 +93,7 @@ with c1:
 with c2:
     ensemble = st.toggle("Ensemble of proxies", key="ns_ensemble",
                          help="Rank cells by the mean rank of several proxies.")
-    names = list(proxies.CATALOG)
+    names = [proxies.RECOMMENDED, *proxies.CATALOG]
     if ensemble:
         chosen = st.multiselect("Proxies", names, key="ns_members",
                                 format_func=ui_run.proxy_label,
@@ -103,10 +105,12 @@ with c2:
     proxy = str(Method.of(chosen)) if chosen else ""
     slots["proxy"] = st.empty()
     baselines = st.multiselect(
-        "Baselines", [RANDOM, *names], key="ns_baselines",
+        "Baselines", [RANDOM, *STRATEGIES, *names], key="ns_baselines",
         format_func=ui_run.proxy_label,
         help="Run on the same pools with the same fine stage, to compare against: random picks k "
-             "cells at random; a proxy runs the same two-stage search with that proxy.")
+             "cells at random; a proxy runs the same two-stage search with that proxy; rs, rea, "
+             "reinforce and tpe are classic train-then-test searches, simulated on the benchmark's "
+             "tables within a training-time budget.")
     slots["baselines"] = st.empty()
 with c3:
     n = st.number_input("Samples per network (n)", min_value=1, key="ns_n",
@@ -186,10 +190,50 @@ seed = c2.number_input("Seed", min_value=0, key="ns_seed",
 device = c3.selectbox("Device", DEVICES, key="ns_device",
                       help=f"auto uses this machine's best: {info.get('device', 'cpu').upper()}.")
 
+st.subheader("Search cost")
+c1, c2, c3 = st.columns(3)
+costs = c1.text_input(
+    "Training-cost table", key="ns_costs",
+    help="NAS-Bench-201's recorded training seconds per cell (nb201_costs.csv). It puts every "
+         "method on one cost axis; the classic strategies need it. Set it on the Data page.")
+slots["costs"] = c1.empty()
+table12 = ""
+budget = None
+if any(b in STRATEGIES for b in baselines):
+    table12 = c2.text_input("12-epoch table", key="ns_t12_strategies",
+                            help="The classic strategies' reward: each evaluation looks up a "
+                                 "cell's 12-epoch accuracy here.")
+    slots["table12"] = c2.empty()
+    seconds = c3.number_input("Budget (simulated seconds, 0: the dataset's default)",
+                              min_value=0.0, step=1000.0, key="ns_budget",
+                              help="How long each classic strategy may 'train' cells for.")
+    budget = float(seconds) or None
+    slots["budget"] = c3.empty()
+
+with st.expander("Run on a Ray cluster"):
+    backend = st.radio("Backend", BACKENDS, horizontal=True, key="ns_backend",
+                       help="local: worker processes on this machine; ray: tasks on a Ray cluster "
+                            "(a private local instance, or the cluster at an address).")
+    ray_address = ""
+    if backend == "ray":
+        ray_address = st.text_input("Cluster address (empty: a private local instance)",
+                                    key="ns_ray_address", help="HOST:PORT of the head node, or auto.")
+        if ray_address and st.button("Connect and show the cluster", key="ns_ray_info"):
+            with st.spinner("Asking the cluster (up to 30 s)…"):
+                cluster = ui_run.cluster_info(ray_address)
+            if cluster.get("ok"):
+                st.success(f"{len(cluster['nodes'])} node(s), {cluster['cpus']:g} CPUs, "
+                           f"{cluster['gpus']:g} GPUs (Ray {fmt.md_escape(cluster['ray_version'])})")
+            else:
+                st.error(fmt.md_escape(cluster.get("error", "no answer")))
+    slots["backend"], slots["ray_address"] = st.empty(), st.empty()
+
 config = SearchConfig(dataset=dataset, data=data_path.strip(), truth=truth.strip(), report=report,
                       pool=str(pool), proxy=proxy, n=int(n), k=int(k), fine=str(fine),
                       baselines=tuple(baselines), repeats=int(repeats), seed=int(seed),
-                      device=device, params=str(params), train_samples=int(train_samples))
+                      device=device, params=str(params), train_samples=int(train_samples),
+                      costs=costs.strip(), table12=table12.strip(), budget=budget,
+                      backend=backend, ray_address=ray_address.strip())
 errors = config.errors()
 for name, message in errors.items():
     if name in slots:

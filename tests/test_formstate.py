@@ -23,7 +23,7 @@ def test_the_form_survives_a_visit_to_another_page():
 def test_run_again_fills_every_field_of_a_config():
     config = SearchConfig(dataset="cifar10", data="/d.npz", truth="/t.csv", report="cifar10_valid",
                           pool="range:5:500", proxy="ensemble:mgm+synflow",
-                          baselines=(RANDOM, "naswot", "rea"), n=8, k=7, repeats=3, seed=4,
+                          baselines=(RANDOM, "naswot", "rea", "nope"), costs="/c.csv", budget=500.0, n=8, k=7, repeats=3, seed=4,
                           device="cpu", params="first:10:100", fine="lookup:/t12.csv:cifar10_test_12ep")
     state = {"ns_n": 32, "other": 1}
     formstate.fill(state, config)
@@ -33,7 +33,8 @@ def test_run_again_fills_every_field_of_a_config():
     assert state["ns_report_cifar10"] == "cifar10_valid"
     assert (state["ns_pool_kind"], state["ns_pool_start"], state["ns_pool_stop"]) == ("range", 5, 500)
     assert state["ns_ensemble"] is True and state["ns_members"] == ["mgm", "synflow"]
-    assert state["ns_baselines"] == [RANDOM, "naswot"]  # the form offers no classic strategies
+    assert state["ns_baselines"] == [RANDOM, "naswot", "rea"]  # what the form offers
+    assert (state["ns_costs"], state["ns_budget"], state["ns_backend"]) == ("/c.csv", 500.0, "local")
     assert (state["ns_n"], state["ns_k"], state["ns_repeats"], state["ns_seed"]) == (8, 7, 3, 4)
     assert (state["ns_params"], state["ns_params_l"], state["ns_params_m"]) == ("first", 10, 100)
     assert (state["ns_fine_kind"], state["ns_table12"], state["ns_t12_col_cifar10"]) == \
