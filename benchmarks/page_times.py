@@ -83,7 +83,6 @@ def measure(url: str, job_id: str, rounds: int) -> dict:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
         for round_ in range(rounds + 1):
             for name, path, heading in PAGES:
                 query = f"?job={job_id}" if path == "live" else ""
@@ -96,14 +95,17 @@ def measure(url: str, job_id: str, rounds: int) -> dict:
                     times[name]["first"] = seconds  # the first visit of this page on this server
                 else:
                     times[name]["full"].append(seconds)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            start = time.perf_counter()
             page.goto(url)
-            _wait(page, "KNAS Studio", time.perf_counter())
+            _wait(page, "KNAS Studio", start)
             for name, _, heading in PAGES[1:] + PAGES[:1]:
                 start = time.perf_counter()
                 page.locator('[data-testid="stSidebar"]').get_by_role("link", name=name).click()
                 seconds = _wait(page, heading, start)
                 if round_:
                     times[name]["click"].append(seconds)
+            page.close()
         browser.close()
     return times
 
