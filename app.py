@@ -3,8 +3,9 @@
 The sidebar (navigation, device, cache size, running jobs) comes from ``knas.ui.page_setup``."""
 import streamlit as st
 
-from knas import fmt, jobs, machine, paths, runview, ui, ui_run
+from knas import fmt, formstate, headline, jobs, machine, paths, runview, ui, ui_run
 from knas.errors import KnasError
+from knas.events import JobStatus
 
 ui.page_setup("Home")
 st.title("KNAS Studio")
@@ -27,7 +28,7 @@ cols[1].metric("Datasets", len(found), help=", ".join(found) or "none found")
 truth = ui.load_truth(settings.truth) if settings.truth else None
 cols[2].metric("Ground truth", "loaded" if truth is not None else "not set" if not settings.truth
                else "not usable")
-cols[3].metric("Cache", machine.human_bytes(machine.folder_size(paths.root())))
+cols[3].metric("Cache", machine.human_bytes(ui.folder_size(str(paths.root()))))
 if info.get("error"):
     st.warning(f"Device check: {fmt.md_escape(info['error'])}. Searches run on the CPU.")
 for name, path in found.items():
@@ -54,6 +55,13 @@ if st.button("Quick demo search", type="primary", disabled=demo is None, icon="�
     st.switch_page("pages/live.py", query_params={"job": job_id})
 st.page_link("pages/new_search.py", label="Or set up your own search", icon="🚀")
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _headline(directory: str, job_id: str, n_events: int, dataset: str) -> str:
+    """A finished job's one line (``n_events`` keys the cache: a finished job never changes)."""
+    line = headline.headline(jobs.JobStore(directory).events(job_id), dataset)
+    return line.text if line is not None else ""
+
+
 st.subheader("Recent jobs")
 store = ui.job_store()
 ids = store.ids()
@@ -64,5 +72,14 @@ for job_id in ids[:10]:
         state, config = store.state(job_id), store.config(job_id)
     except KnasError:
         continue  # deleted while we read
-    st.page_link("pages/live.py", label=fmt.md_escape(runview.job_label(job_id, config, state)),
-                 query_params={"job": job_id}, icon="📈")
+    link, again = st.columns([5, 1])
+    link.page_link("pages/live.py", label=fmt.md_escape(runview.job_label(job_id, config, state)),
+                   query_params={"job": job_id}, icon="📈")
+    if JobStatus(state["status"]).is_finished:
+        text = _headline(str(store.directory), job_id, int(state.get("events", 0)), config.dataset)
+        if text:
+            link.caption(fmt.md_escape(text))
+    if again.button("Run again", key=f"home_again_{job_id}", icon="🔁",
+                    help="Open New search filled with this job's settings."):
+        formstate.fill(st.session_state, config)
+        st.switch_page("pages/new_search.py")

@@ -66,7 +66,8 @@ def _cmd_score(args) -> int:
 
     config = ScoreConfig(dataset=args.dataset, data=args.data, pool=args.pool,
                          proxies=args.proxies, n=args.n, seed=args.seed, params=args.params,
-                         device=args.device).validate()
+                         device=args.device, backend=args.backend,
+                         ray_address=args.ray_address).validate()
     _check_out(args.out)
     _check_workers(args.workers)
     import time
@@ -84,10 +85,13 @@ def _cmd_score(args) -> int:
     settings = scoring.ScoreSettings(n=config.n, seed=config.seed, params=config.params)
     batch = scoring.make_batch(dataset, settings.n, settings.seed)
     cache = ScoreCache(args.cache)
-    device = scoring.resolve_device(config.device)
-    workers = args.workers or scoring.default_workers(device)
-    results = scoring.score_pool_auto(pool, names, batch, settings, cache, device, workers)
-    print(f"scoring {len(pool)} cells with {', '.join(names)} on {device} x {workers} "
+    device = config.device if config.backend == "ray" else scoring.resolve_device(config.device)
+    workers = args.workers or (0 if config.backend == "ray" else scoring.default_workers(device))
+    results = scoring.score_pool_auto(pool, names, batch, settings, cache, device, workers,
+                                      config.backend, config.ray_address)
+    where = f"Ray ({config.ray_address or 'private instance'})" if config.backend == "ray" \
+        else f"{device} x {workers}"
+    print(f"scoring {len(pool)} cells with {', '.join(names)} on {where} "
           f"({dataset.name}, n={settings.n}, seed={settings.seed})", file=sys.stderr)
     rows, built, start = [], 0, time.time()
     with tqdm(total=len(pool), unit="arch", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -138,7 +142,7 @@ def _config_from_args(args):
         pool=args.pool, proxy=args.proxy, n=args.n, k=args.k, fine=args.fine, baselines=baselines,
         repeats=args.repeats, seed=args.seed, device=args.device, params=args.params,
         train_samples=args.train_samples, costs=args.costs or "", table12=args.table12 or "",
-        budget=args.budget)
+        budget=args.budget, backend=args.backend, ray_address=args.ray_address)
 
 
 def _cmd_search(args) -> int:
@@ -239,7 +243,7 @@ def _cmd_export(args) -> int:
     if args.arch is not None:
         number = args.arch.strip()
         arch = space.validate(int(number) if number.isascii() and number.isdigit() else args.arch)
-        if args.format in ("scores", "report"):
+        if args.format in ("scores", "report", "summary"):
             raise jobs.JobError(f"--format {args.format} exports a job: give --job ID")
         if args.format == "string":
             text, default = space.to_str(arch) + "\n", None
@@ -251,10 +255,15 @@ def _cmd_export(args) -> int:
             raise jobs.JobError(f"--format {args.format} exports a cell: give --arch")
         store = jobs.JobStore(args.jobs)
         state, config, events = store.state(args.job), store.config(args.job), store.events(args.job)
+        truth = benchmark.load_table(config.truth) if config.truth and args.format != "scores" \
+            else None
         if args.format == "scores":
             text, default = scorefile.scores_csv(runview.job_scores(events)), f"scores-{args.job}.csv"
+        elif args.format == "summary":  # PNG, or PDF when --out ends in .pdf
+            kind = "pdf" if (args.out or "").lower().endswith(".pdf") else "png"
+            text = report.summary_image(config.to_dict(), state, events, truth, kind)
+            default = report.summary_file_name(args.job, kind)
         else:
-            truth = benchmark.load_table(config.truth) if config.truth else None
             text = report.html_report(config.to_dict(), state, events, truth)
             default = report.report_file_name(args.job)
     else:
@@ -262,10 +271,12 @@ def _cmd_export(args) -> int:
     out = args.out or default
     if out != args.out:
         _check_out(out)
+    data = text if isinstance(text, bytes) else text.encode()
     if out in (None, "-"):
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
     else:
-        Path(out).write_text(text)
+        Path(out).write_bytes(data)
         print(f"wrote {out}", file=sys.stderr)
     return 0
 
@@ -281,6 +292,10 @@ def _scoring_arguments(p, pool: str) -> None:
     p.add_argument("--workers", type=int, default=0,
                    help="scoring processes (default: one per CPU core on the CPU, 1 on a GPU)")
     p.add_argument("--cache", default=None, help="score cache folder (default <cache root>/scores)")
+    p.add_argument("--backend", default="local", help="local (this machine's processes) or ray")
+    p.add_argument("--ray-address", default="",
+                   help="backend ray: HOST:PORT of a cluster's head or auto (default: a private "
+                        "local instance started and stopped with the run)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -345,8 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a cell (string or PyTorch module) or a job (scores, HTML report)")
     p.add_argument("--arch", help="benchmark index or arch string")
     p.add_argument("--job", help="job id (see `jobs`)")
-    p.add_argument("--format", default=None, choices=["string", "module", "scores", "report"],
-                   help="cell: string or module (default module); job: scores or report (default report)")
+    p.add_argument("--format", default=None, choices=["string", "module", "scores", "report", "summary"],
+                   help="cell: string or module (default module); job: scores, report (default) or "
+                        "summary (a one-page PNG for slides; PDF when --out ends in .pdf)")
     p.add_argument("--num-classes", type=int, default=10, help="head size of an exported module")
     p.add_argument("--jobs", default=None, help="job store folder (default <cache root>/jobs)")
     p.add_argument("--out", default=None, help="file to write (- for stdout)")

@@ -3,7 +3,7 @@
 ``SearchConfig`` holds every setting of a two-stage KNAS search as plain values (strings in the
 spec forms of ``knas.specs``), so it is hashable, storable as JSON and identical whether it came
 from the CLI, the New search form or a stored job. ``errors()`` checks every field before any
-work and says, per field, what is wrong; ``estimate`` says how much work a valid config asks for.
+work and says, per field, what is wrong (``knas.estimate`` says how long a valid one will take).
 Torch-free: the UI builds and checks configs without loading torch.
 """
 from __future__ import annotations
@@ -14,11 +14,12 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from . import benchmark, data, datasets, proxies, space
+from . import benchmark, data, datasets
 from .errors import KnasError
 from .specs import STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods, proxies_of
 
 DEVICES = ("auto", "cpu", "cuda", "mps")  # cuda:N names one GPU
+BACKENDS = ("local", "ray")  # where scoring and training run: this machine's processes, or Ray
 
 
 class ConfigError(KnasError):
@@ -67,6 +68,18 @@ def check_dataset(errors: dict, name: str) -> None:
     _check(errors, "dataset", lambda: datasets.info(name))
 
 
+def check_backend(errors: dict, backend: str, address: str) -> None:
+    """``local`` or ``ray``; a Ray address is ``auto`` or HOST:PORT ("" starts a private instance)."""
+    from . import raycluster  # torch- and ray-free at import
+
+    if backend not in BACKENDS:
+        errors["backend"] = f"unknown backend {backend!r}; use {' or '.join(BACKENDS)}"
+    elif address and backend != "ray":
+        errors["ray_address"] = "a Ray address needs backend ray"
+    elif address and address != "auto":
+        _check(errors, "ray_address", lambda: raycluster.split_address(address))
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     dataset: str = "cifar10"
@@ -89,6 +102,8 @@ class SearchConfig:
     costs: str = ""  # costs table (nb201_costs.csv schema); without it costs are FLOPs estimates
     table12: str = ""  # 12-epoch table a strategy's evaluations look up
     budget: float | None = None  # seconds a classic strategy may spend; None: the dataset's default
+    backend: str = "local"  # one of BACKENDS
+    ray_address: str = ""  # backend ray: "" (a private instance for the job), auto or HOST:PORT
 
     @property
     def report_column(self) -> str:
@@ -159,7 +174,7 @@ class SearchConfig:
             "seed": (0, "a seed is 0 or a positive whole number"),
             "train_samples": (0, "0 (all) or a positive number of images")})
         for name in ("dataset", "data", "truth", "report", "pool", "proxy", "fine", "device",
-                     "params", "costs", "table12"):
+                     "params", "costs", "table12", "backend", "ray_address"):
             if not isinstance(values[name], str):
                 errors[name] = f"must be text, got {values[name]!r}"
         if not isinstance(self.baselines, tuple) or not all(isinstance(b, str) for b in self.baselines):
@@ -172,6 +187,7 @@ class SearchConfig:
         check_dataset(errors, self.dataset)
         check_data(errors, self.data)
         check_device(errors, self.device)
+        check_backend(errors, self.backend, self.ray_address)
         pool = _check(errors, "pool", lambda: Pool.parse(self.pool))
         method = _check(errors, "proxy", lambda: Method.parse(self.proxy))
         if method is not None and not method.members:
@@ -250,6 +266,8 @@ class ScoreConfig:
     seed: int = 0
     params: str = "all"
     device: str = "auto"
+    backend: str = "local"
+    ray_address: str = ""
 
     @property
     def methods(self) -> list[Method]:
@@ -267,6 +285,7 @@ class ScoreConfig:
         check_dataset(errors, self.dataset)
         check_data(errors, self.data)
         check_device(errors, self.device)
+        check_backend(errors, self.backend, self.ray_address)
         _check(errors, "pool", lambda: Pool.parse(self.pool))
         methods = _check(errors, "proxies", lambda: self.methods)
         if methods is not None and (not methods or any(not m.members for m in methods)):
@@ -280,31 +299,3 @@ class ScoreConfig:
         if errors:
             raise ConfigError(errors)
         return self
-
-
-GPU_SPEEDUP = 20.0  # assumed, not measured here (no GPU on the reference machine)
-
-
-def estimate(config: SearchConfig, device: str = "cpu") -> dict:
-    """How much work a config asks for: networks to score and to train, and a rough time."""
-    networks, seconds = 0, 0.0
-    pools = config.pools()
-    for pool in pools:
-        unique = len({space.representative(space.arch_at(i)) for i in pool})
-        for method in config.methods:
-            if method in STRATEGIES:
-                continue  # simulated on the tables: no network is built
-            passes = {}
-            for member in Method.parse(method).members:
-                meta = proxies.info(member)
-                passes.setdefault(meta.shared_pass, (meta, unique if meta.dedup else len(pool)))
-            for meta, count in passes.values():
-                networks += count
-                seconds += count * meta.cpu_seconds * config.n / 32
-    stage = config.fine_stage
-    trained = config.k * len(config.two_stage_methods) * config.repeats \
-        if stage.kind == "train" else 0
-    if device != "cpu":
-        seconds /= GPU_SPEEDUP
-    return {"pool_size": len(pools[0]), "networks": networks, "trained": trained,
-            "epochs": stage.epochs, "seconds": seconds}

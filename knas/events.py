@@ -12,6 +12,7 @@ class EventKind(StrEnum):
     TOPK = "topk"  # the current (or, with final=True, the kept) top-k of a method and repeat
     TRAINED = "trained"  # one top-k candidate trained by the fine stage
     EVALUATED = "evaluated"  # one simulated 12-epoch training of a classic strategy
+    RETRY = "retry"  # cells sent to the Ray cluster again because the process running them died
     METHOD_DONE = "method_done"  # a method's search of one repeat ended: its MethodResult
     FINISHED = "finished"  # every method and repeat ended: the summary
 
@@ -37,3 +38,7 @@ class JobStatus(StrEnum):
     def can_resume(self) -> bool:
         """It stopped early; starting it again continues from the cached scores."""
         return self in (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Cancelled(Exception):
+    """The user asked a search (and whatever it runs, locally or on Ray) to stop."""

@@ -36,3 +36,20 @@ def recorded_params_agree(recorded_mb: float, arch, dataset: str = "cifar10") ->
     """Whether a table's parameter count (millions) is our network's for this cell and head."""
     ours = costs.count_params(arch, datasets.info(dataset).num_classes) / 1e6
     return abs(recorded_mb - ours) < PARAMS_TOLERANCE_MB
+
+
+def rank_in_space(table, column: str, index: int) -> tuple[int, int] | None:
+    """(rank, cells ranked) of a cell by a table column, 1 = best; cells that tie share the best
+    rank among them. None when the cell has no value there."""
+    values = table[column].astype(float).dropna()
+    if index not in values.index:
+        return None
+    return int((values > values.at[index]).sum()) + 1, len(values)
+
+
+def rank_text(rank: int, total: int, label: str) -> str:
+    """``the best of 15,625 on CIFAR-10 test`` or ``rank 1,203 of 15,625 (top 7.7%) on …``."""
+    where = f"of {total:,} on {label}"
+    if rank == 1:
+        return f"the best {where}"
+    return f"rank {rank:,} {where} (top {100 * rank / total:.1f}%)"

@@ -69,3 +69,17 @@ def md_code(text) -> str:
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_URL = re.compile(r"https?://[^\s<>()\[\]`]+[^\s<>()\[\]`.,;:!?'\"]")
+
+
+def md_escape_with_links(text) -> str:
+    """``md_escape``, except that web addresses stay clickable: each becomes a markdown
+    autolink (``<https://…>``), where nothing is escaped, so a ``~`` in the address survives
+    (escaping it gave a link to ``%5C~``)."""
+    text, out, last = str(text), [], 0
+    for match in _URL.finditer(text):
+        out += [md_escape(text[last:match.start()]), f"<{match.group()}>"]
+        last = match.end()
+    return "".join(out) + md_escape(text[last:])

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import paths, stores
 from .config import ConfigError, SearchConfig
 from .errors import KnasError
-from .events import EventKind, JobStatus
+from .events import Cancelled, EventKind, JobStatus
 
 HEARTBEAT_SECONDS = 2.0
 # A worker that has not written its heartbeat for this long is dead (frozen or killed);
@@ -169,6 +169,7 @@ class JobStore:
             attempts = state.get("attempts", 0) + 1 if state else 1
             created = state.get("created", time.time()) if state else time.time()
             self.db.set(f"{job_id}:state", {"status": JobStatus.QUEUED, "created": created,
+                                            "queued": time.time(),
                                             "updated": time.time(), "events": 0, "attempts": attempts,
                                             "pid": None, "heartbeat": time.time(), "error": None,
                                             "progress": {}, "summary": None, "owner": owner})
@@ -328,9 +329,10 @@ def run_worker(job_id: str, store: JobStore, score_cache=None,
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(store, job_id, owner, stop, lost), daemon=True)
     beat.start()  # before torch loads (seconds), so the job never looks dead while it does
-    from .search import Cancelled, Search
+    from .search import Search
 
     try:
+        _plan(store, job_id, owner, config)
         search = Search(config, score_cache,
                         should_stop=lambda: lost.is_set() or store.cancel_requested(job_id))
         for event in search.events():
@@ -354,10 +356,24 @@ def run_worker(job_id: str, store: JobStore, score_cache=None,
         print(f"job {job_id} is owned by another worker now; this one stops", file=sys.stderr)
         return None
     try:
-        store.update_owned(job_id, owner, status=status, error=error, finished=time.time())
+        state = store.update_owned(job_id, owner, status=status, error=error, finished=time.time())
     except Fenced:
         return None
+    if status == JobStatus.FINISHED:
+        from . import throughput
+
+        throughput.record(config, state, store.events(job_id), state.get("device", "cpu"))
     return status
+
+
+def _plan(store: JobStore, job_id: str, owner: str | None, config: SearchConfig) -> None:
+    """The device and the work estimate as they stand before the run (the Live page sets them
+    against what happened; the finished job's speed then updates ``knas.throughput``)."""
+    from . import estimate, scoring
+
+    device = scoring.resolve_device(config.device).split(":")[0]
+    store.update_owned(job_id, owner, device=device,
+                       estimate=estimate.estimate(config, device).to_dict())
 
 
 def _heartbeat(store: JobStore, job_id: str, owner: str, stop: threading.Event,

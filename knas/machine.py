@@ -1,13 +1,22 @@
 """What this machine offers (GPU, datasets, tables, cache), found without importing torch here:
-the UI process stays light, so the device check runs once in a short child process."""
+the UI process stays light, so the device check runs in a short child process, once per boot
+(its answer is kept on disk, keyed by the boot and the Python that ran it) and in the background,
+so no page waits for it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from . import data, paths
+
+PENDING = {"device": "cpu", "name": "checking…", "pending": True}
+_probe_lock = threading.Lock()
+_probing: list = []  # the background probe thread of this process, while it runs
 
 _PROBE = """
 import json, torch
@@ -32,6 +41,65 @@ def device_info(timeout: float = 60.0) -> dict:
         last = (out.stderr.strip().splitlines() or ["unknown error"])[-1]
         return {"device": "cpu", "name": "unknown", "error": f"torch not usable: {last}"}
     return json.loads(out.stdout)
+
+
+def boot_key() -> str:
+    """This boot of this machine and the Python in use: a GPU appears or goes only across a
+    reboot or another environment, so the probe's answer holds while both stay the same."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:  # not Linux: the boot time (the monotonic clock counts from boot) stands in
+        boot = str(round(time.time() - time.monotonic(), -1))
+    return f"{boot}|{sys.executable}"
+
+
+def _device_file() -> Path:
+    return paths.root() / "device.json"
+
+
+def remembered_device() -> dict | None:
+    """The probe's answer for this boot, or None."""
+    try:
+        saved = json.loads(_device_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return saved.get("info") if isinstance(saved, dict) and saved.get("key") == boot_key() else None
+
+
+def _probe_and_remember() -> dict:
+    info = device_info()
+    if info.get("error") != "device check timed out":  # a slow moment is not the machine's answer
+        target = _device_file()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": boot_key(), "info": info}))
+        tmp.replace(target)
+    return info
+
+
+def device_info_now(wait: bool = False) -> dict:
+    """The device, without waiting: this boot's remembered answer, else ``PENDING`` while a
+    background probe (one per process) finds it; ``wait=True`` probes in the foreground."""
+    known = remembered_device()
+    if known is not None:
+        return known
+    if wait:
+        return _probe_and_remember()
+    with _probe_lock:
+        if not any(t.is_alive() for t in _probing):
+            _probing[:] = [threading.Thread(target=_probe_and_remember, daemon=True,
+                                            name="knas-device-probe")]
+            _probing[0].start()
+    return dict(PENDING)
+
+
+def usual_data_roots() -> list[Path]:
+    """Where datasets usually are: the app's data folder ($KNAS_DATA_DIR), the working
+    directory's data/, ~/data and ~/.torch (torchvision's old default)."""
+    home = Path.home()
+    roots = [paths.data_root(), Path.cwd() / "data", home / "data", home / ".torch",
+             home / ".torch" / "datasets"]
+    return list(dict.fromkeys(r.resolve() for r in roots))
 
 
 def find_datasets(roots=None) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Pure figure builders for the UI: a DataFrame in, a plotly figure (or a DOT string) out.
+"""Pure figure builders for the UI: a DataFrame in, a plotly figure out (cell diagrams are
+``knas.cellsvg``, static figures for the report ``knas.staticfigs``).
 
 Torch-free on purpose: the Streamlit process draws these and never imports torch. Nothing here
 reads session state or files, so every figure can be tested without a browser.
@@ -11,10 +12,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import space, stats
+from . import stats
 
 # Okabe-Ito colours (distinguishable under the common colour-vision deficiencies), one per op
-# that `cell_dot` draws. `none` has no colour: it carries nothing, so it gets no edge.
+# that a cell diagram (``knas.cellsvg``) draws. `none` has no colour: it carries nothing.
 OP_COLOURS = {
     "nor_conv_3x3": "#0072B2",  # blue
     "nor_conv_1x1": "#E69F00",  # orange
@@ -27,45 +28,12 @@ OP_LABELS = {
     "avg_pool_3x3": "pool",
     "skip_connect": "skip",
 }
-DEAD_ALPHA = "40"  # appended to a colour as #RRGGBBAA: a dead edge is drawn at 25% opacity
 POINT_COLOUR = "#0072B2"
 HIGHLIGHT_COLOUR = "#D55E00"  # vermillion: contrasts with the blue of the other points
 LOG_SPAN = 100.0  # more than 2 decades between the smallest and largest score
-
-
-def _quote(text: str) -> str:
-    """A DOT double-quoted string: arch strings hold `|` and `~`, titles may hold anything."""
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def cell_dot(arch, title=None) -> str:
-    """The cell as a left-to-right Graphviz digraph, for ``st.graphviz_chart``.
-
-    One edge per op that is not ``none``, labelled and coloured by op; ``none`` edges are left
-    out (they carry nothing). Edges that cannot affect the output (``space.live_edges``) are
-    dashed and faded, so a dead branch is visible but reads as dead.
-    """
-    ops = space.validate(arch)
-    names = {0: "0\ninput", space.N_NODES - 1: f"{space.N_NODES - 1}\noutput"}
-    lines = [
-        "digraph cell {",
-        '  graph [rankdir=LR, labelloc=t, fontname="Helvetica"'
-        + (f", label={_quote(title)}" if title is not None else "") + "];",
-        '  node [shape=circle, fontname="Helvetica", fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=10];',
-    ]
-    lines += [f"  n{node} [label={_quote(names.get(node, str(node)))}];" for node in range(space.N_NODES)]
-    for (dst, src), op, live in zip(space.EDGES, ops, space.live_edges(ops)):
-        if op == "none":
-            continue
-        colour = OP_COLOURS[op] if live else OP_COLOURS[op] + DEAD_ALPHA
-        style = "solid" if live else "dashed"
-        lines.append(
-            f"  n{src} -> n{dst} [label={_quote(OP_LABELS[op])}, color={_quote(colour)}, "
-            f"fontcolor={_quote(colour)}, style={style}];"
-        )
-    lines.append("}")
-    return "\n".join(lines)
+METHOD_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+                  "#000000"]
+REFERENCE_COLOUR = "#7f7f7f"
 
 
 def auto_log(values) -> bool:
@@ -97,16 +65,45 @@ def _title(main: str, *details: str) -> dict:
     return {"text": main + (f"<br><sup>{sub}</sup>" if sub else "")}
 
 
+FENCE = 3.0  # an axis shows values within 3 interquartile ranges of the middle half
+CHOSEN_COLOUR = "#F0E442"  # yellow star with a dark outline: the cell the fine stage picked
+
+
+def robust_range(values, log: bool = False) -> tuple[float, float] | None:
+    """An axis range that one outlier cannot set: the data within ``FENCE`` interquartile ranges
+    of the quartiles (Tukey's far-out fences), padded by 4%; on a log axis, in log10. None when
+    there is nothing finite to show."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    if not len(v):
+        return None
+    v = np.log10(v) if log else v
+    q1, q3 = np.percentile(v, [25, 75])
+    lo, hi = max(v.min(), q1 - FENCE * (q3 - q1)), min(v.max(), q3 + FENCE * (q3 - q1))
+    pad = (hi - lo) * 0.04 or max(abs(hi) * 0.01, 0.01)
+    return float(lo - pad), float(hi + pad)
+
+
+def _inside(values: pd.Series, bounds, log: bool) -> pd.Series:
+    if bounds is None:
+        return pd.Series(True, index=values.index)
+    v = np.log10(values.where(values > 0)) if log else values
+    return (v >= bounds[0]) & (v <= bounds[1])
+
+
 def score_scatter(frame: pd.DataFrame, proxy: str, accuracy: str, log=None, highlight=None,
-                  title=None) -> go.Figure:
+                  title=None, chosen: int | None = None) -> go.Figure:
     """Proxy score against accuracy, one point per architecture, with rho and tau in the title.
 
     Rows missing either value are dropped. rho and tau come from ``knas.stats`` over the rows
     left, infinite scores included (ranks handle them, as in ``stats.correlation_table``);
     infinite scores cannot be placed on an axis, so they are left out of the plot and the title
-    says how many. ``log=None`` picks a log x-axis by ``auto_log``. Each point's ``customdata``
-    is ``[index, arch_str]``, so a Streamlit selection maps back by ``point["customdata"][0]``.
-    ``highlight`` (benchmark indices, e.g. the current top-k) is drawn as its own trace.
+    says how many. ``log=None`` picks a log x-axis by ``auto_log``. Both axes span the bulk of
+    the points (``robust_range``): a point outside is drawn on the edge as a triangle and the
+    title counts them. The hover is short (index, score, accuracy); each point's ``customdata``
+    is ``[index, arch_str, accuracy]``, so a Streamlit selection maps back by
+    ``point["customdata"][0]`` and the page shows the whole cell. ``highlight`` (benchmark
+    indices, the top-k) is drawn as its own trace, ``chosen`` (an index) as a star.
     """
     rows = frame.dropna(subset=[proxy, accuracy])
     x = rows[proxy].astype(float)
@@ -116,28 +113,52 @@ def score_scatter(frame: pd.DataFrame, proxy: str, accuracy: str, log=None, high
     log = auto_log(x) if log is None else bool(log)
     shown, note = _plottable(x, log)
     rows = rows[shown]
+    x_range = robust_range(rows[proxy], log)
+    y_range = robust_range(rows[accuracy])
+    inside = _inside(rows[proxy].astype(float), x_range, log) & \
+        _inside(rows[accuracy].astype(float), y_range, False)
+    outside = int((~inside).sum())
+    if outside:
+        note = " · ".join(n for n in (note, f"{outside} outlier(s) drawn on the axis edge (▲)") if n)
     picked = rows["index"].isin(list(highlight or []))
 
-    traces = [(rows[~picked], "architectures", POINT_COLOUR, 6, 0.6)]
+    def edge(values: pd.Series, bounds, as_log: bool) -> pd.Series:
+        if bounds is None:
+            return values
+        lo, hi = (10 ** b for b in bounds) if as_log else bounds
+        return values.clip(lo, hi)
+
+    traces = [(rows[~picked & inside], "architectures", POINT_COLOUR, 6, 0.6, "circle")]
     if highlight is not None:
-        traces.append((rows[picked], "highlighted", HIGHLIGHT_COLOUR, 9, 0.95))
+        traces.append((rows[picked & inside], f"top-k (k={len(list(highlight))})",
+                       HIGHLIGHT_COLOUR, 9, 0.95, "circle"))
+    if outside:
+        traces.append((rows[~inside], "outside the axis range", REFERENCE_COLOUR, 9, 0.8,
+                       "triangle-up"))
+    if chosen is not None and int(chosen) in set(rows["index"].astype(int)):
+        traces.append((rows[rows["index"] == int(chosen)], "chosen cell ★", CHOSEN_COLOUR, 18, 1.0,
+                       "star"))
     fig = go.Figure([
         go.Scattergl(
-            x=part[proxy], y=part[accuracy], mode="markers", name=name,
-            marker={"color": colour, "size": size, "opacity": opacity},
-            customdata=[[int(i), a] for i, a in zip(part["index"], part["arch_str"])],
-            hovertemplate="index %{customdata[0]}<br>%{customdata[1]}<br>"
-                          f"{proxy} %{{x:.4g}}<br>{accuracy} %{{y:.4g}}<extra></extra>",
+            x=edge(part[proxy].astype(float), x_range, log),
+            y=edge(part[accuracy].astype(float), y_range, False), mode="markers", name=name,
+            marker={"color": colour, "size": size, "opacity": opacity, "symbol": symbol,
+                    "line": {"width": 1.5 if symbol == "star" else 0, "color": "#222222"}},
+            customdata=[[int(i), a, float(acc), float(score)] for i, a, acc, score in
+                        zip(part["index"], part["arch_str"], part[accuracy], part[proxy])],
+            hovertemplate="index %{customdata[0]}<br>score %{customdata[3]:.3g}<br>"
+                          "accuracy %{customdata[2]:.2f}<extra></extra>",
         )
-        for part, name, colour, size, opacity in traces
+        for part, name, colour, size, opacity, symbol in traces
     ])
     fig.update_layout(
         title=_title(title or f"{proxy} vs {accuracy}",
                      f"Spearman ρ = {_fmt(rho)}", f"Kendall τ = {_fmt(tau)}", f"n = {len(x)}", note),
         xaxis_title=proxy + (" (log scale)" if log else ""), yaxis_title=accuracy,
-        showlegend=highlight is not None,
+        showlegend=len(traces) > 1, legend={"orientation": "h", "y": -0.2},
     )
-    fig.update_xaxes(type="log" if log else "linear")
+    fig.update_xaxes(type="log" if log else "linear", range=list(x_range) if x_range else None)
+    fig.update_yaxes(range=list(y_range) if y_range else None)
     return fig
 
 
@@ -182,16 +203,55 @@ def correlation_bars(table: pd.DataFrame) -> go.Figure:
         go.Bar(x=table["proxy"], y=table["kendall"], name="Kendall τ", marker_color="#E69F00",
                texttemplate="%{y:.2f}"),
     ])
+    values = table[["spearman", "kendall"]].to_numpy(dtype=float)
+    low = min(0.0, float(values[np.isfinite(values)].min())) if np.isfinite(values).any() else 0.0
     fig.update_layout(barmode="group", title=_title("Rank correlation with accuracy"),
-                      yaxis={"title": {"text": "correlation"}, "range": [-1, 1]})
+                      yaxis={"title": {"text": "correlation"}, "range": [low, 1]})
+    return fig
+
+
+def accuracy_intervals(table: pd.DataFrame, best: float | None = None, published=(),
+                       title: str | None = None) -> go.Figure:
+    """Mean ± std test accuracy per method as a dot with an interval, on an accuracy axis zoomed
+    to the results (not 0–100), so differences of tenths of a percent are visible. ``table`` has
+    ``method``, ``test_accuracy_mean``, ``test_accuracy_std`` and, for several runs, ``run``
+    (``runview.paper_table``). ``best`` (the best cell in the space) and ``published``
+    (``references.Reference``) are drawn as labelled grey lines."""
+    rows = table.dropna(subset=["test_accuracy_mean"])
+    several = "run" in rows and rows["run"].nunique() > 1
+    labels = [f"{m} · {r}" if several else str(m)
+              for m, r in zip(rows["method"], rows["run"] if "run" in rows else rows["method"])]
+    mean = rows["test_accuracy_mean"].astype(float)
+    std = rows["test_accuracy_std"].astype(float).fillna(0.0)
+    fig = go.Figure(go.Scatter(
+        x=mean, y=labels, mode="markers", name="mean ± std",
+        marker={"color": POINT_COLOUR, "size": 12},
+        error_x={"type": "data", "array": list(std), "color": POINT_COLOUR, "thickness": 2},
+        customdata=list(zip(std, rows.get("runs", pd.Series(1, index=rows.index)))),
+        hovertemplate="%{y}<br>%{x:.2f} ± %{customdata[0]:.2f}% over %{customdata[1]} "
+                      "search(es)<extra></extra>"))
+    edges = list(mean - std) + list(mean + std)
+    marks = [(best, "best in the space")] if best is not None else []
+    marks += [(r.test_mean, f"published {r.method}") for r in published]
+    for value, text in marks:
+        fig.add_vline(x=value, line={"color": REFERENCE_COLOUR, "dash": "dot", "width": 1},
+                      annotation_text=f"{text} {value:.2f}", annotation_position="top",
+                      annotation_font={"color": REFERENCE_COLOUR, "size": 11})
+        edges.append(value)
+    if edges:
+        lo, hi = min(edges), max(edges)
+        pad = max((hi - lo) * 0.08, 0.1)
+        fig.update_xaxes(range=[lo - pad, hi + pad])
+    fig.update_layout(title=_title(title or "Test accuracy of the chosen cell",
+                                   "mean ± std over repeats; the axis is zoomed"),
+                      xaxis_title="test accuracy (%)", showlegend=False,
+                      height=160 + 40 * len(labels), margin={"l": 10, "r": 10})
+    fig.update_yaxes(autorange="reversed", type="category")
     return fig
 
 
 # --- the search-cost axis --------------------------------------------------------------------
 
-METHOD_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
-                  "#000000"]
-REFERENCE_COLOUR = "#7f7f7f"
 
 
 def anytime_curves(curves: pd.DataFrame, points: int = 80) -> pd.DataFrame:

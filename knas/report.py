@@ -1,14 +1,21 @@
-"""The HTML run report: one self-contained page about a job, for people who will not open the
-dashboard (every value HTML-escaped, plotly's JavaScript embedded once, no external requests)."""
+"""What a run looks like outside the app: a self-contained HTML report to email (headline first,
+static SVG figures, every value HTML-escaped, no script and no external request) and a one-page
+PNG or PDF summary for slides."""
 from __future__ import annotations
 
-import math
 import time
 
 import pandas as pd
 
-from . import benchmark, costs, datasets, plots, references, runview, scorefile, space, stats
+from . import (benchmark, cellsvg, columns, costs, datasets, headline, references, runview,
+               scorefile, space, staticfigs, stats)
+from .errors import KnasError
 from .fmt import html_escape as _e
+
+
+class ReportError(KnasError):
+    """A report cannot be made from this run (yet)."""
+
 
 _REPORT_CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -20,79 +27,146 @@ th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: ta
 code, pre { font-family: Menlo, Consolas, monospace; font-size: .9em; }
 pre { background: #f7f7f7; border: 1px solid #e3e3e3; padding: .7em; overflow-x: auto; }
 .muted { color: #666; } .figure { margin: 1em 0; } .scroll { overflow-x: auto; }
+.headline { font-size: 1.25em; font-weight: 600; } .figure svg { max-width: 100%; height: auto; }
+.cell { display: flex; gap: 1.5em; align-items: center; flex-wrap: wrap; }
 """
 
 
 def html_report(config: dict, state: dict, events: list, truth_table=None) -> str:
-    """A self-contained HTML page about one run, for people who will not open the dashboard:
-    its settings, the result table in the KNAS paper's form, every (method, repeat) result,
-    the chosen cells (DOT diagrams, or SVG when the ``graphviz`` package and binary are there)
-    and the figures (plotly, its JavaScript embedded once). Every value is HTML-escaped."""
+    """A self-contained HTML page about one run, for people who will not open the dashboard.
+    It opens with the headline and the accuracy chart, then the chosen cell as a picture, then
+    the details (tables, scatter, correlations, cost axis); settings and local paths close it in
+    an appendix. Figures are static SVG (``knas.staticfigs``): no JavaScript, nothing loaded
+    from anywhere. Every value is HTML-escaped."""
     config, state = dict(config or {}), dict(state or {})
-    events = list(events or [])
-    report_column = config.get("report") or datasets.test_column(config.get("dataset", ""))
-    summary = runview.summary(events) or state.get("summary") or []
-    results = runview.results_frame(events)
-    started = runview.started(events)
-    primary = config.get("proxy", "")
-
-    parts = ["<h1>KNAS search report</h1>",
-             f"<p class='muted'>Status <b>{_e(state.get('status', 'unknown'))}</b>"
-             f"{_when(' · started ', state.get('started') or state.get('created'))}"
-             f"{_when(' · finished ', state.get('finished'))} · generated {_e(_stamp(time.time()))}"
-             " by KNAS Studio. Training-free NAS on NAS-Bench-201 (Xu et al., KNAS, ICML 2021).</p>"]
+    view = _View(config, state, list(events or []), truth_table)
+    parts = ["<h1>KNAS search report</h1>"]
+    line = headline.headline(view.events, config.get("dataset", ""))
+    if line is not None:
+        beside = f" <span class='muted'>({_e(line.published_text)})</span>" \
+            if line.published_text else ""
+        parts.append(f"<p class='headline'>{_e(line.text)}{beside}</p>")
+    else:
+        parts.append("<p class='muted'>No result yet: the run has not finished a search.</p>")
+    parts.append(f"<p class='muted'>Status <b>{_e(state.get('status', 'unknown'))}</b>"
+                 f"{_when(' · finished ', state.get('finished'))} · generated "
+                 f"{_e(_stamp(time.time()))} by KNAS Studio. Training-free NAS on NAS-Bench-201 "
+                 "(Xu et al., KNAS, ICML 2021).</p>")
     if state.get("error"):
         parts.append(f"<p><b>Error:</b> {_e(state['error'])}</p>")
+    if not view.table.empty and view.table["test_accuracy_mean"].notna().any():
+        parts.append(_figure(staticfigs.accuracy_intervals(view.table, view.best_value,
+                                                           view.published), "accuracy"))
+    for index in view.chosen[:1]:
+        parts.append("<h2>The chosen cell</h2>")
+        parts.append(_cell_block(index))
 
-    parts.append("<h2>Settings</h2>")
-    parts.append(_kv_table([(k, ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-                            for k, v in config.items()]))
-
-    parts.append("<h2>Results</h2>")
-    best = _best_possible(started, truth_table, report_column)
-    if best:
-        parts.append(f"<p>Best possible in the space on <code>{_e(best['column'])}</code>: "
-                     f"<b>{best['value']:.2f}</b> (index {best['index']}, "
-                     f"<code>{_e(space.to_str(space.arch_at(best['index'])))}</code>).</p>")
-    if summary:
-        table = runview.paper_table({"this run": summary}).drop(columns=["run", "test_accuracy_mean",
-                                                                  "test_accuracy_std"])
-        table = table.rename(columns={"test accuracy": f"test accuracy ({report_column or 'n/a'}) mean ± std"})
-        parts.append(_frame_table(table))
+    parts.append("<h2>Details</h2>")
+    if view.best:
+        parts.append(f"<p>Best possible in the space on <code>{_e(view.best['column'])}</code>: "
+                     f"<b>{view.best['value']:.2f}</b> (index {view.best['index']}, "
+                     f"<code>{_e(space.to_str(space.arch_at(view.best['index'])))}</code>).</p>")
+    if view.summary:
+        shown = view.table.drop(columns=["run", "test_accuracy_mean", "test_accuracy_std"])
+        parts.append(_frame_table(shown))
         parts.append(f"<p class='muted'>{_e(runview.energy_note())}</p>")
-        published = references.find(dataset=config.get("dataset"))
-        if published:
-            parts.append("<h3>Published results (reference rows, not measured here)</h3>")
-            parts.append(_frame_table(references.table(published)))
     else:
         parts.append("<p class='muted'>No summary: the run has not finished.</p>")
-    if not results.empty:
+    if len(view.chosen) > 1:
+        parts.append("<h3>The other chosen cells</h3>")
+        parts += [_cell_block(index) for index in view.chosen[1:]]
+    if not view.results.empty:
         parts.append("<h3>Every search</h3>")
-        parts.append(_frame_table(results))
+        parts.append(_frame_table(view.results.drop(columns=["arch_str", "device"])))
+    parts += [_figure(fig, f"fig{i}") for i, fig in enumerate(_detail_figures(view))]
+    published = references.find(dataset=config.get("dataset"))
+    if published:
+        parts.append("<h3>Published results (reference rows, not measured here)</h3>")
+        parts.append(_frame_table(references.table(published)))
 
-    chosen = _chosen_cells(results, primary)
-    if chosen:
-        parts.append("<h2>Chosen cell" + ("s" if len(chosen) > 1 else "") + "</h2>")
-        for index in chosen:
-            arch = space.arch_at(index)
-            parts.append(f"<p>Index {index}: <code>{_e(space.to_str(arch))}</code> · "
-                         f"{costs.count_params(arch) / 1e6:.3f} M parameters · "
-                         f"{costs.count_flops(arch) / 1e6:.2f} M FLOPs</p>")
-            parts.append(_diagram(plots.cell_dot(arch, title=f"index {index}")))
-
-    figures = _report_figures(events, summary, primary, truth_table, report_column,
-                              config.get("dataset"))
-    if figures:
-        parts.append("<h2>Figures</h2>")
-        for i, fig in enumerate(figures):
-            parts.append("<div class='figure'>"
-                         + fig.to_html(full_html=False, include_plotlyjs=(i == 0))
-                         + "</div>")
-
-    title = f"KNAS report · {config.get('dataset', '')} · {primary}"
+    parts.append("<h2>Appendix: settings and paths</h2>")
+    parts.append(_kv_table([(k, ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+                            for k, v in config.items()]
+                           + [("started", _stamp(state["started"]) if state.get("started") else ""),
+                              ("finished", _stamp(state["finished"]) if state.get("finished") else "")]))
+    title = f"KNAS report · {config.get('dataset', '')} · {view.primary}"
     return ("<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
             f"<title>{_e(title)}</title>\n<style>{_REPORT_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(parts) + "\n</body>\n</html>\n")
+
+
+class _View:
+    """What the report and the one-page summary show about a run, computed once."""
+
+    def __init__(self, config: dict, state: dict, events: list, truth_table):
+        self.events = events
+        self.primary = config.get("proxy", "")
+        self.dataset = config.get("dataset")
+        self.column = config.get("report") or datasets.test_column(config.get("dataset", ""))
+        self.summary = runview.summary(events) or state.get("summary") or []
+        self.results = runview.results_frame(events)
+        self.table = runview.paper_table({"this run": self.summary})
+        self.best = _best_possible(runview.started(events), truth_table, self.column)
+        self.best_value = self.best["value"] if self.best else None
+        self.published = references.find("KNAS", config.get("dataset"))
+        self.chosen = _chosen_cells(self.results, self.primary)
+        self.truth = truth_table if truth_table is not None \
+            and self.column in getattr(truth_table, "columns", ()) else None
+        self.scores = runview.job_scores(events, repeat=0)
+        self.proxies = scorefile.proxy_columns(self.scores)
+        method = runview.started(events).get("methods", [self.primary])[0] if events else ""
+        self.ranking = runview.ranking_column(method) if method else ""
+        frame = runview.live_frame(events, method, 0) if method else self.scores
+        self.frame = frame.assign(**{self.column: scorefile.truth_for(frame, self.truth, self.column)}) \
+            if self.truth is not None and len(frame) else frame
+        self.topk = runview.latest_topk(events, method=method, repeat=0) if method else []
+        self.chosen_0 = runview.chosen_cell(events, method, 0) if method else None
+
+
+def _detail_figures(view: _View) -> list:
+    figures = []
+    if view.truth is not None and view.ranking in view.frame.columns and len(view.frame):
+        figures.append(staticfigs.scatter(view.frame, view.ranking, view.column, view.topk,
+                                          view.chosen_0))
+        names = view.proxies + ([view.ranking] if view.ranking not in view.proxies else [])
+        table = stats.correlation_table(view.frame, names, view.frame[view.column])
+        figures.append(staticfigs.correlation_bars(table))
+    curves = runview.anytime_frame(view.events)
+    if len(curves) or (view.results["search_seconds"].fillna(0) > 0).any():
+        figures.append(staticfigs.anytime(curves, view.results,
+                                          references.find(dataset=view.dataset)))
+    return figures
+
+
+def _figure(fig, salt: str) -> str:
+    return f"<div class='figure'>{staticfigs.to_svg(fig, salt)}</div>"
+
+
+def _cell_block(index: int) -> str:
+    arch = space.arch_at(index)
+    return (f"<div class='cell'>{cellsvg.cell_svg(arch, title=f'index {index}')}"
+            f"<p><code>{_e(space.to_str(arch))}</code><br>"
+            f"{costs.count_params(arch) / 1e6:.3f} M parameters · "
+            f"{costs.count_flops(arch) / 1e6:.2f} M FLOPs</p></div>")
+
+
+def summary_image(config: dict, state: dict, events: list, truth_table=None,
+                  fmt: str = "png") -> bytes:
+    """The run on one 16:9 page (PNG or PDF) for a slide: headline, accuracy by method, the
+    chosen cell and the scatter (``staticfigs.summary_page``)."""
+    config, state = dict(config or {}), dict(state or {})
+    view = _View(config, state, list(events or []), truth_table)
+    line = headline.headline(view.events, config.get("dataset", ""))
+    if line is None or not view.chosen:
+        raise ReportError("no finished search with a known accuracy to summarise yet")
+    text = line.text + (f" ({line.published_text})" if line.published_text else "")
+    footer = (f"KNAS Studio · {config.get('dataset', '')} · pool {config.get('pool', '')} · "
+              f"k = {config.get('k', '')} · n = {config.get('n', '')} · fine stage "
+              f"{config.get('fine', '')} · generated {_stamp(time.time())}")
+    fig = staticfigs.summary_page(text, view.table, view.chosen[0], view.frame, view.ranking,
+                                  view.column if view.truth is not None else "", view.topk,
+                                  view.best_value, view.published, footer)
+    return staticfigs.to_bytes(fig, fmt)
 
 
 def _stamp(seconds) -> str:
@@ -103,32 +177,22 @@ def _when(prefix: str, seconds) -> str:
     return f"{prefix}{_e(_stamp(seconds))}" if seconds else ""
 
 
-def _cell(value) -> str:
-    if isinstance(value, float):
-        text = "n/a" if math.isnan(value) else f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e5 \
-            else f"{value:.2f}"
-        return f"<td class='num'>{_e(text)}</td>"
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        return f"<td class='num'>{value}</td>"
-    return f"<td>{_e(value)}</td>"
-
-
 def _kv_table(rows) -> str:
-    body = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}</tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
 
 
 def _frame_table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(_cell(_plain(v)) for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
+    """A table under people's labels with the app's formats (``knas.columns``)."""
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
+    shown = columns.text_frame(frame)
+    head = "".join(f"<th>{_e(c)}</th>" for c in shown.columns)
+    body = "".join("<tr>" + "".join(f"<td class='num'>{_e(v)}</td>" if is_num else f"<td>{_e(v)}</td>"
+                                    for v, is_num in zip(row, numeric)) + "</tr>"
+                   for row in shown.itertuples(index=False))
     return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
             "</table></div>")
-
-
-def _plain(value):
-    """numpy scalars as Python ones, so the cell formatting sees floats and ints."""
-    return value.item() if hasattr(value, "item") else value
 
 
 def _best_possible(started: dict, truth_table, column: str):
@@ -148,61 +212,9 @@ def _chosen_cells(results: pd.DataFrame, primary: str, limit: int = 5) -> list[i
     return [int(i) for i in dict.fromkeys(mine["chosen"])][:limit]
 
 
-def _diagram(dot: str) -> str:
-    """An inline SVG when graphviz (package and ``dot`` binary) is available, else the DOT text."""
-    try:
-        import graphviz
-
-        svg = graphviz.Source(dot).pipe(format="svg").decode("utf-8")
-        start = svg.find("<svg")
-        if start >= 0:
-            return f"<div class='figure'>{svg[start:]}</div>"
-    except Exception:  # not installed, no binary, or a rendering failure: show the source
-        pass
-    return ("<p class='muted'>Graphviz DOT source (paste into any Graphviz viewer):</p>"
-            f"<pre>{_e(dot)}</pre>")
-
-
-def _report_figures(events, summary, primary, truth_table, column, dataset) -> list:
-    import plotly.graph_objects as go
-
-    figures = []
-    results = runview.results_frame(events)
-    if len(results) and results["search_seconds"].notna().any():
-        figures.append(plots.anytime_plot(runview.anytime_frame(events), results,
-                                          references.find(dataset=dataset)))
-    with_acc = [r for r in summary if not math.isnan(_float(r.get("test_accuracy_mean")))]
-    if with_acc:
-        fig = go.Figure(go.Bar(
-            x=[r["method"] for r in with_acc], y=[r["test_accuracy_mean"] for r in with_acc],
-            error_y={"type": "data", "array": [_float(r["test_accuracy_std"]) for r in with_acc]},
-            marker_color=plots.POINT_COLOUR, texttemplate="%{y:.2f}", textposition="outside"))
-        fig.update_layout(title={"text": f"Test accuracy of the chosen cell ({column}), mean ± std"},
-                          yaxis={"title": {"text": f"{column} (%)"}})
-        figures.append(fig)
-    frame = runview.job_scores(events, repeat=0)
-    proxies = scorefile.proxy_columns(frame)
-    if frame.empty or not proxies:
-        return figures
-    main = next((p for p in proxies if p == primary), proxies[0])
-    has_truth = truth_table is not None and column in getattr(truth_table, "columns", ())
-    if has_truth:
-        scored = frame.assign(**{column: scorefile.truth_for(frame, truth_table, column)})
-        topk = runview.latest_topk(events, method=primary, repeat=0) or None
-        figures.append(plots.score_scatter(scored, main, column, highlight=topk,
-                                           title=f"{main} vs {column} (repeat 0; top-k highlighted)"))
-        table = stats.correlation_table(scored, proxies, scored[column])
-        figures.append(plots.correlation_bars(table))
-    else:
-        figures.append(plots.score_histogram(frame, main))
-    if len(proxies) > 1:
-        figures.append(plots.correlation_heatmap(frame, proxies))
-    return figures
-
-
 def report_file_name(job_id: str) -> str:
     return f"knas_report_{job_id[:12]}.html"
 
 
-def _float(value) -> float:
-    return math.nan if value is None else float(value)
+def summary_file_name(job_id: str, fmt: str = "png") -> str:
+    return f"knas_summary_{job_id[:12]}.{fmt}"

@@ -11,7 +11,7 @@ import time
 
 import pandas as pd
 
-from . import energy, fmt, space
+from . import energy, fmt, space, stats
 from .events import EventKind, JobStatus
 from .specs import Method
 
@@ -74,6 +74,17 @@ def job_scores(events, repeat: int = 0) -> pd.DataFrame:
     return values[columns]
 
 
+def with_ensembles(frame: pd.DataFrame, methods) -> pd.DataFrame:
+    """A scores frame with each ensemble method's aggregate rank as a column of its own, so the
+    ensemble is compared beside its members."""
+    out = frame.copy()
+    for method in methods:
+        spec = Method.parse(method)
+        if spec.aggregation and len(out) and set(spec.members) <= set(out.columns):
+            out[str(spec)] = stats.aggregate(out, spec).to_numpy()
+    return out
+
+
 def latest_topk(events, method: str | None = None, repeat: int | None = None) -> list[int]:
     """The most recent top-k the search announced (for the method and repeat, if given)."""
     for e in reversed(events):
@@ -93,10 +104,21 @@ def members(method: str) -> list[str]:
     return list(Method.parse(method).members)
 
 
+def ranking_column(method: str) -> str:
+    """The column a method ranks cells by: its proxy, or for an ensemble its aggregate rank
+    (named after the method itself)."""
+    spec = Method.parse(method)
+    return str(spec) if spec.aggregation else (spec.members[0] if spec.members else "")
+
+
 def live_frame(events, method: str, repeat: int, accuracy: pd.Series | None = None,
                accuracy_name: str = "accuracy") -> pd.DataFrame:
-    """The scores of one method and repeat so far, with the truth column joined on index."""
+    """The scores of one method and repeat so far, with an ensemble's aggregate rank (what it
+    ranks by, ``stats.aggregate``) and the truth column joined on index."""
     frame = scores_frame(events, method, repeat)
+    spec = Method.parse(method)
+    if spec.aggregation and len(frame) and set(spec.members) <= set(frame.columns):
+        frame[str(spec)] = stats.aggregate(frame, spec).to_numpy()
     if accuracy is not None:
         frame[accuracy_name] = frame["index"].astype(int).map(accuracy).astype(float) \
             if len(frame) else pd.Series(dtype=float)
@@ -104,20 +126,32 @@ def live_frame(events, method: str, repeat: int, accuracy: pd.Series | None = No
 
 
 def topk_table(frame: pd.DataFrame, topk, proxy: str, accuracy_name: str | None = None,
-               accuracy: pd.Series | None = None) -> pd.DataFrame:
-    """The current top-k in rank order: rank, index, arch string, score and accuracy."""
+               accuracy: pd.Series | None = None, chosen: int | None = None) -> pd.DataFrame:
+    """The current top-k in rank order: rank, a ★ on the ``chosen`` cell, index, score,
+    accuracy and the arch string."""
     by_index = frame.set_index("index") if len(frame) else None
     rows = []
     for rank, index in enumerate(topk, start=1):
         index = int(index)
-        row = {"rank": rank, "index": index, "arch_str": space.to_str(space.arch_at(index))}
+        row = {"rank": rank, "picked": "★" if chosen is not None and index == int(chosen) else "",
+               "index": index}
         if proxy:
             row[proxy] = float(by_index.at[index, proxy]) \
                 if by_index is not None and index in by_index.index else math.nan
         if accuracy_name and accuracy is not None:
             row[accuracy_name] = float(accuracy.get(int(index), math.nan))
+        row["arch_str"] = space.to_str(space.arch_at(index))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def chosen_cell(events, method: str, repeat: int) -> int | None:
+    """The cell a finished method and repeat picked, or None while it runs."""
+    for e in events:
+        if e["kind"] == EventKind.METHOD_DONE and e["result"]["method"] == method \
+                and e["result"]["repeat"] == repeat:
+            return int(e["result"]["chosen"])
+    return None
 
 
 def point_details(index: int, accuracy: pd.Series | None, frame: pd.DataFrame) -> dict:
@@ -256,28 +290,49 @@ def job_label(job_id: str, config, state: dict | None = None) -> str:
     if state is None:
         return f"{job_id[:8]} · {what}"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("created", 0)))
-    progress = state.get("progress") or {}
     done = ""
-    if JobStatus(state.get("status", JobStatus.QUEUED)).is_active and progress.get("total"):
-        done = f" {progress.get('done', 0)}/{progress['total']}"
+    if JobStatus(state.get("status", JobStatus.QUEUED)).is_active:
+        done = f" {short_progress(state)}"
     return f"{job_id[:8]} · {state.get('status', '?')}{done} · {what} · {when}"
 
 
-def progress_view(state: dict) -> tuple[float, str]:
-    """(fraction 0..1, a caption with stage, method, repeat, speed and ETA) of a job."""
+def _elapsed(state: dict, now: float | None) -> str:
+    since = state.get("queued") or state.get("created")
+    return fmt.seconds(max((now or time.time()) - since, 0.0)) if since else "?"
+
+
+def short_progress(state: dict, now: float | None = None) -> str:
+    """A job's progress in a few characters, for the sidebar: ``45/100``, or ``starting 12 s``
+    before the worker has scored anything."""
     p = state.get("progress") or {}
-    status = state.get("status", "?")
+    if p.get("total"):
+        return f"{p.get('done', 0):,}/{p['total']:,}"
+    return f"starting {_elapsed(state, now)}"
+
+
+def progress_view(state: dict, now: float | None = None) -> tuple[float, str]:
+    """(fraction 0..1, a caption with stage, method, repeat, speed and ETA) of a job. Before the
+    first result it counts the seconds since Start; once a stage has scored every cell it names
+    the step that follows; a stopped job shows where it stopped, without an ETA."""
+    p = state.get("progress") or {}
+    status = JobStatus(state.get("status", JobStatus.QUEUED))
     total, done = p.get("total") or 0, p.get("done") or 0
     fraction = min(1.0, done / total) if total else 0.0
     if status == JobStatus.FINISHED:
         return 1.0, "finished"
     if not p:
-        return 0.0, "queued: waiting for the worker to load the data" if status == JobStatus.QUEUED \
-            else f"{status}: loading data and tables"
+        if status.is_active:
+            return 0.0, (f"starting: the worker loads torch, the data and the tables · "
+                         f"{_elapsed(state, now)}")
+        return 0.0, f"{status} before the first result"
     stage = {"coarse": "coarse stage (scoring)", "fine": "fine stage (training)",
              "simulated": "simulated search (seconds of its budget)"}.get(
         p.get("stage"), p.get("stage", ""))
     text = f"{stage} · {p.get('method', '')} · repeat {p.get('repeat', 0) + 1} · {done:,}/{total:,}"
+    if not status.is_active:
+        return fraction, f"{status} at {text}"
+    if p.get("stage") == "coarse" and total and done >= total:
+        return fraction, f"{text} scored · picking among the top-k"
     if p.get("rate"):
         text += f" · {p['rate']:.1f} archs/s · ETA {fmt.seconds(p.get('eta'))}"
     return fraction, text

@@ -191,8 +191,18 @@ def default_workers(device: str) -> int:
 
 
 def score_pool_auto(indices, names, batch: Batch, settings: ScoreSettings, cache,
-                    device: str = "auto", workers: int = 0):
-    """Score a pool in this process or in worker processes, whichever suits the device."""
+                    device: str = "auto", workers: int = 0, backend: str = "local",
+                    ray_address: str = "", should_stop=None, on_retry=None):
+    """Score a pool with a backend: ``local`` (this process or worker processes, whichever suits
+    the device) or ``ray`` (tasks on a Ray cluster; this process stays the only cache writer).
+    Results come in completion order either way."""
+    if backend == "ray":
+        from . import raybackend
+
+        return raybackend.score_pool_ray(indices, names, batch, settings, cache,
+                                         address=ray_address or None, device=device,
+                                         workers=workers, should_stop=should_stop,
+                                         on_retry=on_retry)
     device = resolve_device(device)
     workers = workers or default_workers(device)
     indices = list(indices)

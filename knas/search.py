@@ -15,6 +15,7 @@ The configuration itself lives in ``knas.config`` (torch-free); this module runs
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import statistics
@@ -26,12 +27,8 @@ import pandas as pd
 from . import benchmark, classic, data, datasets, scoring, space, stats, train, traincost
 from .cache import ScoreCache
 from .config import SearchConfig
-from .events import EventKind
+from .events import Cancelled, EventKind
 from .specs import FineStage, Method
-
-
-class Cancelled(Exception):
-    """The user asked the search to stop."""
 
 
 @dataclass
@@ -92,6 +89,16 @@ class Search:
         self.results: list[MethodResult] = []
 
     def events(self):
+        """The event stream; with the Ray backend, one Ray session serves the whole job (so its
+        workers stay warm across methods and repeats) and closes when the stream ends."""
+        with contextlib.ExitStack() as stack:
+            if self.config.backend == "ray":
+                from . import raycluster
+
+                stack.enter_context(raycluster.session(self.config.ray_address or None))
+            yield from self._events()
+
+    def _events(self):
         cfg = self.config
         start = time.time()
         self.dataset = data.load_named(cfg.dataset, cfg.data, "train")
@@ -106,7 +113,8 @@ class Search:
                                          self.costs)
         pools = cfg.pools()
         yield {"kind": EventKind.STARTED, "methods": list(cfg.methods), "repeats": cfg.repeats,
-               "pool_size": len(pools[0]), "k": cfg.k, "best_possible": self._best_possible()}
+               "pool_size": len(pools[0]), "k": cfg.k, "best_possible": self._best_possible(),
+               "at": time.time(), "train_images": len(self.dataset)}
         for repeat, pool in enumerate(pools):
             for method in cfg.methods:
                 result = yield from self._run_method(method, repeat, pool, stage)
@@ -152,7 +160,7 @@ class Search:
             coarse_seconds=coarse_seconds, fine_seconds=fine_seconds,
             networks_scored=scored, networks_trained=trained,
             search_seconds=coarse_seconds + fine_cost,
-            device=scoring.resolve_device(self.config.device) if scored else "",
+            device=self._device() if scored else "",
             simulated=simulated, cost_estimated=estimated)
 
     def _run_strategy(self, method: str, repeat: int, seed: int):
@@ -186,14 +194,18 @@ class Search:
         cfg = self.config
         settings = scoring.ScoreSettings(n=cfg.n, seed=seed, params=cfg.params)
         batch = scoring.make_batch(self.dataset, cfg.n, seed)
+        retries = []  # Ray's notices of cells sent again, turned into events below
         results = scoring.score_pool_auto(pool, list(spec.members), batch, settings, self.cache,
-                                          cfg.device, self.workers)
+                                          cfg.device, self.workers, cfg.backend, cfg.ray_address,
+                                          self.should_stop, retries.append)
         values: dict[int, dict] = {}
         built, started, last_topk = 0, time.time(), 0.0
         try:
             for result in results:
                 if self.should_stop():
                     raise Cancelled()
+                while retries:
+                    yield {**retries.pop(0).event(), "method": method, "repeat": repeat}
                 built += result.networks_built
                 values[result.index] = result.values
                 done = len(values)
@@ -216,20 +228,34 @@ class Search:
             return chosen, scores[chosen], 0
         settings = train.TrainSettings(epochs=stage.epochs, seed=seed,
                                        train_samples=self.config.train_samples or None)
-        device = scoring.resolve_device(self.config.device)
         accuracies = {}
-        for position, index in enumerate(topk):
-            try:
-                result = train.train_and_evaluate(index, self.dataset, settings, device=device,
-                                                  should_stop=self.should_stop)
-            except train.TrainingCancelled:
-                raise Cancelled() from None
+        for position, (index, result) in enumerate(self._trained(topk, settings), start=1):
             accuracies[index] = result.val_accuracy
             yield {"kind": EventKind.TRAINED, "method": method, "repeat": repeat, "index": index,
                    "val_accuracy": result.val_accuracy, "seconds": result.seconds,
-                   "done": position + 1, "total": len(topk)}
+                   "done": position, "total": len(topk)}
         chosen = max(topk, key=lambda i: (accuracies[i], -i))
         return chosen, accuracies[chosen], len(topk)
+
+    def _device(self) -> str:
+        return "ray" if self.config.backend == "ray" else scoring.resolve_device(self.config.device)
+
+    def _trained(self, topk, settings):
+        """(index, TrainResult) per candidate: here one after another, or on Ray as tasks (one GPU
+        each when the cluster has them) in completion order."""
+        if self.config.backend == "ray":
+            from . import raybackend
+
+            yield from raybackend.train_pool_ray(topk, self.dataset, settings, self.config.device,
+                                                 self.should_stop)
+            return
+        device = scoring.resolve_device(self.config.device)
+        for index in topk:
+            try:
+                yield index, train.train_and_evaluate(index, self.dataset, settings, device=device,
+                                                      should_stop=self.should_stop)
+            except train.TrainingCancelled:
+                raise Cancelled() from None
 
     def _test_accuracy(self, index: int) -> float:
         if self.truth is None or index not in self.truth.index:

@@ -18,7 +18,8 @@ from . import datasets, machine, paths
 class AppSettings:
     datasets: dict = field(default_factory=dict)  # name -> folder or .npz
     truth: str = ""  # 200-epoch ground-truth table (CSV or official .pth)
-    table12: str = ""  # 12-epoch table for the cheap fine stage
+    table12: str = ""  # 12-epoch table for the cheap fine stage and the classic strategies
+    costs: str = ""  # NAS-Bench-201's recorded training seconds per cell (the search-cost axis)
     problems: list = field(default_factory=list)  # what was ignored when loading (not saved)
 
     def dataset_path(self, name: str) -> str:
@@ -32,7 +33,7 @@ def path() -> Path:
 def load() -> AppSettings:
     saved, problems = _read(path())
     settings = AppSettings(problems=problems)
-    for name in ("truth", "table12"):
+    for name in ("truth", "table12", "costs"):
         value = saved.get(name, "")
         if isinstance(value, str):
             setattr(settings, name, value)

@@ -7,6 +7,7 @@ and then shuffles them with ``random.seed(88)``, and so do we.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import itertools
 import random
@@ -29,6 +30,25 @@ class ArchError(KnasError, ValueError):
 
 
 _NODE_RE = re.compile(r"^\|(.*)\|$")
+
+
+def _squash(name: str) -> str:
+    """An op name without separators or the ``nor``/``avg`` prefixes: ``conv3x3``, ``pool3x3``."""
+    return re.sub(r"^(nor|avg)", "", re.sub(r"[^a-z0-9]", "", str(name).lower()))
+
+
+def did_you_mean(op) -> str:
+    """`` (did you mean nor_conv_3x3?)`` for a mistyped op, or "" when nothing is close: the op
+    whose squashed name equals, contains or is most like the typed one."""
+    typed = _squash(op)
+    if not typed:
+        return ""
+    squashed = {_squash(name): name for name in OPS}
+    near = [name for key, name in squashed.items() if typed == key or (len(typed) >= 3 and (
+        typed in key or key in typed))]
+    if not near:
+        near = [squashed[k] for k in difflib.get_close_matches(typed, list(squashed), n=1, cutoff=0.6)]
+    return f" (did you mean {near[0]}?)" if len(near) == 1 else ""
 
 
 def parse(text: str) -> Arch:
@@ -62,7 +82,8 @@ def parse(text: str) -> Arch:
             if not sep:
                 raise ArchError(f"edge {edge!r} of node {node} lacks '~<input node>'")
             if op not in OPS:
-                raise ArchError(f"unknown op {op!r} in node {node}; valid ops: {', '.join(OPS)}")
+                raise ArchError(f"unknown op {op!r} in node {node}{did_you_mean(op)}; valid ops: "
+                                f"{', '.join(OPS)}")
             if not src.isdigit() or int(src) != expected_input:
                 raise ArchError(
                     f"edge {edge!r} of node {node}: input node must be {expected_input}, got {src!r}"
@@ -82,7 +103,7 @@ def validate(arch) -> Arch:
         raise ArchError(f"an arch has {len(EDGES)} edges, got {len(ops)}")
     for op in ops:
         if op not in OPS:
-            raise ArchError(f"unknown op {op!r}; valid ops: {', '.join(OPS)}")
+            raise ArchError(f"unknown op {op!r}{did_you_mean(op)}; valid ops: {', '.join(OPS)}")
     return ops
 
 

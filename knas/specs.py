@@ -74,7 +74,9 @@ class Pool:
 RANDOM = "random"  # the random-selection baseline: k candidates drawn from the pool
 # Classic multi-trial searches, simulated on the benchmark's tables (knas.classic).
 STRATEGIES = ("rs", "rea", "reinforce", "tpe")
-AGGREGATIONS = {"ensemble": "mean rank"}  # prefix -> how member ranks combine
+# prefix -> how member ranks combine (knas.stats.aggregate computes each)
+AGGREGATIONS = {"ensemble": "mean rank", "logrank": "sum of log(rank / N), AZ-NAS's aggregation",
+                "geomean": "geometric mean of rank fractions"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class Method:
     members: tuple = ()  # registered proxy names; () for random and strategies
     aggregation: str = ""  # "" for one proxy or random; a key of AGGREGATIONS otherwise
     strategy: str = ""  # one of STRATEGIES, or ""
+    alias: str = ""  # the name a composite goes by (``recommended``)
 
     @classmethod
     def parse(cls, text) -> "Method":
@@ -93,6 +96,9 @@ class Method:
             return cls()
         if text in STRATEGIES:
             return cls(strategy=text)
+        if text == proxies.RECOMMENDED:
+            aggregation, members = proxies.RECOMMENDED_RANKING
+            return cls(tuple(members), aggregation, alias=text)
         prefix, sep, rest = text.partition(":")
         if sep and prefix in AGGREGATIONS:
             members = tuple(m.strip() for m in rest.split("+") if m.strip())
@@ -125,6 +131,8 @@ class Method:
         return not self.strategy
 
     def __str__(self) -> str:
+        if self.alias:
+            return self.alias
         if self.strategy:
             return self.strategy
         if self.is_random:

@@ -60,12 +60,34 @@ def rank_ensemble(frame: pd.DataFrame, columns) -> pd.Series:
     return ranks.mean(axis=1)
 
 
+def log_rank(frame: pd.DataFrame, columns) -> pd.Series:
+    """AZ-NAS's non-linear rank aggregation: Σ_k log(rank_k / N), ranks ascending (the best cell of
+    a proxy has rank N, so log 0) with ties averaged; a missing score ranks worst. One proxy that
+    ranks a cell near the bottom costs it much more than a mean of ranks would."""
+    columns = list(columns)
+    if not columns:
+        raise ValueError("a rank aggregation needs at least one proxy")
+    n = len(frame)
+    ranks = pd.DataFrame({c: oriented(frame, c).rank(method="average", na_option="top")
+                          for c in columns})
+    return np.log(ranks / n).sum(axis=1)
+
+
+def geometric_mean_rank(frame: pd.DataFrame, columns) -> pd.Series:
+    """The geometric mean of the members' rank fractions (rank / N), in (0, 1]: the same order as
+    ``log_rank`` (it is exp(log_rank / k)), on a scale that reads like the mean rank."""
+    return np.exp(log_rank(frame, columns) / len(list(columns)))
+
+
+_AGGREGATORS = {"ensemble": rank_ensemble, "logrank": log_rank, "geomean": geometric_mean_rank}
+
+
 def aggregate(frame: pd.DataFrame, method) -> pd.Series:
     """The ranking score of a ``specs.Method`` over a frame of its members' scores (bigger is
-    better): the oriented score itself for one proxy, the members' aggregate rank otherwise."""
+    better): the oriented score itself for one proxy, the members' aggregate otherwise."""
     if not method.aggregation:
         return oriented(frame, method.members[0])
-    return rank_ensemble(frame, method.members)
+    return _AGGREGATORS[method.aggregation](frame, method.members)
 
 
 def correlation_table(frame: pd.DataFrame, names, truth: pd.Series) -> pd.DataFrame:

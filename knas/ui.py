@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from knas import benchmark, fmt, jobs, machine, paths, plots, settings, space, stores
+from knas import (benchmark, cellsvg, columns, fmt, jobs, machine, paths, runview, settings, space,
+                  stores)
 from knas.errors import KnasError
 
 
-@st.cache_resource(show_spinner="Checking this machine's GPU…")
 def device_info() -> dict:
-    return machine.device_info()
+    """This boot's device, or ``machine.PENDING`` while the background probe runs (no page waits)."""
+    return machine.device_info_now()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def folder_size(path: str) -> int:
+    """A folder's size, counted at most every 30 s (a large score cache takes a while to walk)."""
+    return machine.folder_size(path)
 
 
 @st.cache_data(show_spinner="Loading ground truth…")
@@ -51,7 +58,35 @@ def show_arch(arch, title: str | None = None) -> None:
     """An architecture as its string (in st.code: markdown mangles `~`) and its cell diagram."""
     arch = space.validate(arch)
     st.code(space.to_str(arch), language=None)
-    st.graphviz_chart(plots.cell_dot(arch, title=title))
+    cell(arch, title)
+
+
+def cell(arch, title: str | None = None) -> None:
+    """The cell diagram: our own SVG (``knas.cellsvg``, every text in it escaped), the same size
+    everywhere. Through markdown's raw HTML, since ``st.html``'s sanitiser drops inline SVG."""
+    st.markdown(f"<div class='knas-cell-box'>{cellsvg.cell_svg(arch, title)}</div>",
+                unsafe_allow_html=True)
+
+
+def cell_legend() -> None:
+    st.markdown(cellsvg.legend_svg(), unsafe_allow_html=True)
+
+
+def table(frame, **kwargs):
+    """``st.dataframe`` with people's column labels and formats (``knas.columns``), repeats
+    counted from 1 and no index; keyword arguments go to ``st.dataframe``."""
+    config = {}
+    for name in frame.columns:
+        spec = columns.spec(name)
+        if spec.kind == "flag":
+            config[name] = st.column_config.CheckboxColumn(spec.label, help=spec.help or None)
+        elif spec.kind == "text" or not spec.format:
+            config[name] = st.column_config.TextColumn(spec.label, help=spec.help or None)
+        else:
+            config[name] = st.column_config.NumberColumn(spec.label, format=spec.format,
+                                                         help=spec.help or None)
+    config.update(kwargs.pop("column_config", {}))
+    return st.dataframe(columns.for_people(frame), hide_index=True, column_config=config, **kwargs)
 
 
 PAGES = [("app.py", "Home", "🏠"), ("pages/new_search.py", "New search", "🚀"),
@@ -68,17 +103,13 @@ def page_setup(title: str) -> None:
 
 
 def sidebar() -> None:
-    info = device_info()
     with st.sidebar:
         st.markdown("### KNAS Studio")
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.divider()
-        device = info.get("device", "cpu")
-        st.caption(f"Device: **{fmt.md_escape(device.upper())}** — {fmt.md_escape(info.get('name', ''))}")
-        if info.get("error"):
-            st.caption(f"⚠️ {fmt.md_escape(info['error'])}")
-        st.caption(f"Cache: {machine.human_bytes(machine.folder_size(paths.root()))}")
+        _device_caption()
+        st.caption(f"Cache: {machine.human_bytes(folder_size(str(paths.root())))}")
         try:
             store = jobs.JobStore()
             active = [(job_id, store.state(job_id)) for job_id in store.active_ids()[:5]]
@@ -88,6 +119,25 @@ def sidebar() -> None:
         if active:
             st.caption("Running jobs:")
             for job_id, state in active:
-                p = state.get("progress") or {}
-                label = f"{job_id[:8]} · {p.get('done', 0)}/{p.get('total', '?')}"
+                label = f"{job_id[:8]} · {runview.short_progress(state)}"
                 st.page_link("pages/live.py", label=label, query_params={"job": job_id})
+
+
+def _device_caption() -> None:
+    info = device_info()
+    if info.get("pending"):
+        _device_pending()
+        return
+    st.caption(f"Device: **{fmt.md_escape(info.get('device', 'cpu').upper())}** — "
+               f"{fmt.md_escape(info.get('name', ''))}")
+    if info.get("error"):
+        st.caption(f"⚠️ {fmt.md_escape(info['error'])}")
+
+
+@st.fragment(run_every=1.0)
+def _device_pending() -> None:
+    """Polls while the background device probe runs; its answer redraws the page once."""
+    if device_info().get("pending"):
+        st.caption("Device: checking…")
+    else:
+        st.rerun()

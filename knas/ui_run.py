@@ -1,14 +1,16 @@
 """What the Home and New search pages ask before a search exists (pure, torch-free, testable
 without a UI): what this machine still lacks, the quick demo's config, the columns a form can
-offer, and the work estimate in words. The live view of a running job is ``knas.runview``.
+offer (the work estimate is ``knas.estimate``). The live view of a running job is ``knas.runview``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import benchmark, data, datasets, fmt, proxies
-from .config import SearchConfig, estimate
-from .specs import RANDOM
+import pandas as pd
+
+from . import benchmark, data, datasets, paths, proxies
+from .config import SearchConfig
+from .specs import RANDOM, STRATEGIES
 
 # A search that finishes in about a minute on a 2-core CPU: ~50 distinct cells at n = 16.
 DEMO_FIELDS = {"dataset": "cifar10", "pool": "random:100", "proxy": "mgm", "n": 16, "k": 10,
@@ -72,26 +74,66 @@ def report_options(dataset: str, truth: str) -> list[str]:
 
 
 def proxy_label(name: str) -> str:
+    """A method as the New search form lists it, with what it was measured to be worth."""
     if name == RANDOM:
         return "random (pick k at random, the fine stage picks among them)"
-    return f"{name} — {proxies.info(name).title}"
+    if name in STRATEGIES:
+        return f"{name} — {STRATEGY_TITLES[name]} (simulated, train-then-test)"
+    if name == proxies.RECOMMENDED:
+        aggregation, members = proxies.RECOMMENDED_RANKING
+        title = f"the Studio's best label-free ranking ({aggregation} of {', '.join(members)})"
+    else:
+        title = proxies.info(name).title
+    return f"{name} — {title}{measured_note(name)}"
+
+
+def measured_note(name: str) -> str:
+    """`` · ρ 0.79 (1,000 cells), 0.11 s/network`` from the committed study, or ""."""
+    facts = proxies.measured().get(name)
+    if not facts or facts.get("spearman_test") is None:
+        return ""
+    note = f" · ρ {facts['spearman_test']:.2f} ({facts['cells']:,} cells)"
+    if facts.get("seconds_per_network") is not None:
+        note += f", {facts['seconds_per_network']:.2f} s/network"
+    return note
+
+
+def measured_table(names) -> pd.DataFrame:
+    """The committed study's figures for some proxies, for people (Compare page)."""
+    rows = []
+    for name in names:
+        facts = proxies.measured().get(name)
+        if facts:
+            rows.append({"proxy": name, "Spearman ρ (CIFAR-10 test)": facts.get("spearman_test"),
+                         "Kendall τ": facts.get("kendall_test"),
+                         "top-10% overlap": facts.get("top10_test"), "cells": facts.get("cells"),
+                         "s / network (CPU)": facts.get("seconds_per_network")})
+    return pd.DataFrame(rows)
+
+
+STRATEGY_TITLES = {"rs": "random search", "rea": "regularized evolution",
+                   "reinforce": "REINFORCE policy gradient", "tpe": "Optuna TPE"}
+
+
+def cluster_info(address: str, timeout: float = 60.0) -> dict:
+    """Nodes, CPUs and GPUs of a Ray cluster, asked in a child process (the UI never imports
+    ray); ``{"ok": False, "error": ...}`` when it cannot be reached."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        out = subprocess.run([sys.executable, "-m", "knas.raycluster", "info", "--address", address],
+                             capture_output=True, text=True, timeout=timeout, cwd=paths.REPO)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"no answer from {address} within {timeout:.0f} s"}
+    lines = out.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {"ok": False, "error": (out.stderr.strip().splitlines() or ["Ray is not usable"])[-1]}
 
 
 def resolve_device(config_device: str, machine_device: str) -> str:
     """The device an ``auto`` config will use, for the estimate."""
     return machine_device if config_device == "auto" else config_device
-
-
-def work_estimate(config: SearchConfig, device: str) -> dict:
-    """``config.estimate`` plus a readable sentence; never raises for a config without errors."""
-    est = estimate(config, device)
-    parts = [f"{est['pool_size']:,} cells in the pool",
-             f"{est['networks']:,} networks to score (duplicates of the same function scored once)"]
-    if est["trained"]:
-        parts.append(f"{est['trained']:,} networks to train for {est['epochs']} epoch(s) "
-                     "(not in the time below)")
-    text = "; ".join(parts)
-    text += f". Scoring takes about {fmt.seconds(est['seconds'])} on {device.upper()}"
-    if device != "cpu":
-        text += " (GPU time is a rough guess: 20× the CPU reference)"
-    return {**est, "text": text + "."}

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from knas import (benchmark, datasets, energy, fmt, jobs, plots, references, report, runview,
-                  scorefile, stats, ui)
+from knas import (benchmark, datasets, energy, fmt, headline, jobs, plots, references, report,
+                  runview, scorefile, stats, ui, ui_run)
 
 DEFAULT_COLUMN = datasets.info("cifar10").test_column
 
 
-@st.cache_data(show_spinner="Reading the job's scores…", max_entries=8)
-def _job_scores(directory: str, job_id: str, n_events: int, repeat: int):
-    """A job's scores for one repeat; ``n_events`` keys the cache (a finished job never changes)."""
-    return runview.job_scores(jobs.JobStore(directory).events(job_id), repeat)
+@st.cache_data(show_spinner="Reading the job's events…", max_entries=16)
+def _events(directory: str, job_id: str, n_events: int) -> list:
+    """A finished job's events; ``n_events`` keys the cache (a finished job never changes)."""
+    return jobs.JobStore(directory).events(job_id)
+
+
+def _job_events(job_id: str) -> list:
+    return _events(str(store.directory), job_id, int(finished[job_id][1].get("events", 0)))
 
 
 def _truth_columns(tables: dict) -> dict:
@@ -52,7 +56,8 @@ with proxies_tab:
             if config.repeats > 1:
                 repeat = st.selectbox("Repeat (each repeat scores its own pool)", range(config.repeats),
                                       key="compare_repeat")
-            frame = _job_scores(str(store.directory), job_id, int(state.get("events", 0)), int(repeat))
+            frame = runview.with_ensembles(runview.job_scores(_job_events(job_id), int(repeat)),
+                                           config.methods)
             truth_path = config.truth or app.truth
             default_column = config.report_column or DEFAULT_COLUMN
     else:
@@ -88,12 +93,7 @@ with proxies_tab:
             missing = int(truth.isna().sum())
             result = stats.correlation_table(frame, proxies, truth)
             st.subheader(f"Rank correlation with {fmt.md_escape(column)}")
-            st.dataframe(result, hide_index=True, column_config={
-                "spearman": st.column_config.NumberColumn("Spearman ρ", format="%.3f"),
-                "kendall": st.column_config.NumberColumn("Kendall τ", format="%.3f"),
-                "top10_overlap": st.column_config.NumberColumn("top-10% overlap", format="%.2f"),
-                "n": st.column_config.NumberColumn("cells", format="%d"),
-            })
+            ui.table(result)
             if missing:
                 st.caption(f"{missing} cell(s) have no {fmt.md_escape(column)} value in the table and are left out.")
             st.plotly_chart(plots.correlation_bars(result), key="compare_bars")
@@ -102,6 +102,11 @@ with proxies_tab:
                             key="compare_scatter")
         if len(proxies) > 1:
             st.plotly_chart(plots.correlation_heatmap(frame, proxies), key="compare_heatmap")
+        known = ui_run.measured_table(proxies)
+        if len(known):
+            st.markdown("**What each proxy is worth, measured** (the committed study, "
+                        "`docs/correlation.md`; not recomputed here)")
+            st.dataframe(known, hide_index=True)
         st.download_button("Scores CSV", scorefile.scores_csv(frame), file_name="scores.csv",
                            mime="text/csv", on_click="ignore", key="compare_scores_csv")
 
@@ -117,8 +122,13 @@ with runs_tab:
             config, state = finished[job_id]
             summary = state.get("summary")
             if not summary:
-                summary = runview.summary(store.events(job_id))
+                summary = runview.summary(_job_events(job_id))
             summaries[labels[job_id]] = summary
+            line = headline.headline(_job_events(job_id), config.dataset)
+            if line is not None:
+                st.success(f"**{fmt.md_escape(job_id[:8])}** · {fmt.md_escape(line.text)}"
+                           + (f" ({fmt.md_escape(line.published_text)})" if line.published_text
+                              else ""), icon="🏁")
         if chosen:
             left, right = st.columns(2)
             power = left.number_input("Device power (W)", min_value=1.0, value=energy.DEFAULT_POWER_W,
@@ -127,24 +137,14 @@ with runs_tab:
                                       value=energy.DEFAULT_GRID_KG_PER_KWH, key="compare_grid",
                                       help="For kWh → kg CO2e; 0.475 is the world average (IEA).")
             table = runview.paper_table(summaries, power, grid)
-            st.dataframe(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]),
-                         hide_index=True, column_config={
-                             "coarse_s": st.column_config.NumberColumn("coarse s", format="%.1f"),
-                             "fine_s": st.column_config.NumberColumn("fine s", format="%.1f"),
-                             "total_s": st.column_config.NumberColumn("total s", format="%.1f"),
-                             "networks_scored": st.column_config.NumberColumn("networks scored", format="%.0f"),
-                             "networks_trained": st.column_config.NumberColumn("networks trained", format="%.0f"),
-                             "search_s": st.column_config.NumberColumn("search s", format="%.0f"),
-                             "gpu_hours": st.column_config.NumberColumn("GPU-hours", format="%.2f"),
-                             "kwh": st.column_config.NumberColumn("kWh", format="%.2f"),
-                             "kg_co2": st.column_config.NumberColumn("kg CO2e", format="%.2f"),
-                             "cost_estimated": st.column_config.CheckboxColumn("cost estimated"),
-                         })
+            if table["test_accuracy_mean"].notna().any():
+                st.plotly_chart(plots.accuracy_intervals(table), key="compare_runs_intervals")
+            ui.table(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]))
             st.caption("Mean ± std over each run's repeats of the chosen cell's test accuracy; costs are "
                        "means per search. " + runview.energy_note(power, grid))
             plot_id = st.selectbox("Accuracy against search cost for", chosen, format_func=labels.get,
                                    key="compare_anytime_job")
-            plot_events = store.events(plot_id)
+            plot_events = _job_events(plot_id)
             plot_config = finished[plot_id][0]
             st.plotly_chart(plots.anytime_plot(runview.anytime_frame(plot_events),
                                                runview.results_frame(plot_events),
@@ -177,5 +177,5 @@ with runs_tab:
                 "HTML report", file_name=report.report_file_name(report_id), mime="text/html",
                 on_click="ignore", key="compare_report",
                 data=lambda: report.html_report(report_config.to_dict(), report_state,
-                                                store.events(report_id), report_truth),
+                                                _job_events(report_id), report_truth),
                 help="A self-contained page (settings, results, chosen cells, figures) to share.")

@@ -7,9 +7,10 @@ import streamlit as st
 
 from knas import benchmark, data, datasets, download, jobs, machine, paths, settings, ui
 from knas.cache import ScoreCache
-from knas.fmt import md_escape
+from knas.fmt import md_escape, md_escape_with_links
 
-TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)"}
+TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)",
+          "costs": "Training costs (NAS-Bench-201's recorded seconds per cell)"}
 
 
 def _path(text: str) -> Path:
@@ -43,23 +44,55 @@ def _save(update) -> None:
     settings.save(current)
 
 
+def _dataset_boxes() -> None:
+    """One box per dataset: drawn after the forms below, so a save shows at once."""
+    app, found = ui.app_settings(), machine.find_datasets()
+    for name in data.BENCHMARK_DATASETS:
+        path = app.dataset_path(name)
+        state, ok = _dataset_status(name, path)
+        origin = " (found in the data folder)" if path and found.get(name) == path else ""
+        if ok:
+            st.success(f"**{datasets.info(name).label}**: {state}{origin}")
+        else:
+            st.warning(f"**{datasets.info(name).label}**: missing — {state}. {_next_step(name)}")
+
+
+def _found_elsewhere() -> None:
+    """Datasets in the usual places that the settings do not use yet, one click each."""
+    app = ui.app_settings()
+    for name, path in machine.find_datasets(machine.usual_data_roots()).items():
+        if app.dataset_path(name) == path:
+            continue
+        left, right = st.columns([4, 1])
+        left.info(f"Found **{datasets.info(name).label}** at {md_escape(path)}")
+        if right.button("Use it", key=f"data_use_{name}"):
+            _save(lambda s, n=name, p=path: s.datasets.__setitem__(n, p))
+            st.rerun()
+
+
+def _table_boxes() -> None:
+    app = ui.app_settings()
+    for field, label in TABLES.items():
+        current = getattr(app, field)
+        if not current:
+            st.warning(f"**{label}**: not set. Next step: give a CSV (`index,arch_str,…`) or an "
+                       "official NAS-Bench-201 `.pth` below.")
+        elif not Path(current).is_file():
+            st.warning(f"**{label}**: {md_escape(current)} does not exist. Next step: give its new "
+                       "path below.")
+        else:
+            st.success(f"**{label}**: {md_escape(current)}")
+
+
 ui.page_setup("Data")
 st.title("Data")
 st.caption("Where the datasets and ground-truth tables are. Choices are kept in "
            f"{md_escape(settings.path())} and shared by every page, worker and restart.")
-app = ui.app_settings()
-found = machine.find_datasets()
 
 # --- datasets ------------------------------------------------------------------------------------
 st.header("Datasets")
-for name in data.BENCHMARK_DATASETS:
-    path = app.dataset_path(name)
-    state, ok = _dataset_status(name, path)
-    origin = " (found in the data folder)" if path and found.get(name) == path else ""
-    if ok:
-        st.success(f"**{datasets.info(name).label}**: {state}{origin}")
-    else:
-        st.warning(f"**{datasets.info(name).label}**: missing — {state}. {_next_step(name)}")
+dataset_boxes = st.container()  # filled at the end of the page, after any save below
+_found_elsewhere()
 
 with st.form("dataset_form"):
     st.subheader("Use a dataset at a path")
@@ -102,7 +135,7 @@ for name in download.SOURCES:
             folder = download.download(name, paths.data_root(), progress=progress)
         except (data.DataError, ValueError, OSError) as err:
             bar.empty()
-            st.error(md_escape(err))
+            st.error(md_escape_with_links(err))
         else:
             bar.progress(1.0, text="Done")
             _save(lambda s, n=name, f=folder: s.datasets.__setitem__(n, str(f)))
@@ -110,15 +143,7 @@ for name in download.SOURCES:
 
 # --- ground truth --------------------------------------------------------------------------------
 st.header("Ground-truth tables")
-for field, label in TABLES.items():
-    current = getattr(app, field)
-    if not current:
-        st.warning(f"**{label}**: not set. Next step: give a CSV (`index,arch_str,…`) or an official "
-                   "NAS-Bench-201 `.pth` below.")
-    elif not Path(current).is_file():
-        st.warning(f"**{label}**: {md_escape(current)} does not exist. Next step: give its new path below.")
-    else:
-        st.success(f"**{label}**: {md_escape(current)}")
+table_boxes = st.container()  # filled at the end of the page, after any save below
 
 with st.form("table_form"):
     st.subheader("Use a table at a path")
@@ -180,3 +205,8 @@ with st.expander("Clear the score cache"):
             st.error(md_escape(err))
         else:
             st.success(f"Cleared {removed:,} cached scores.")
+
+with dataset_boxes:
+    _dataset_boxes()
+with table_boxes:
+    _table_boxes()

@@ -135,6 +135,10 @@ with facts:
                 value = row[col]
                 col_widget.metric(f"{label} test", "n/a" if math.isnan(value) else f"{value:.2f}%",
                                   help=f"{col}, 200 epochs, mean over seeds")
+            for label, col in shown[:1]:
+                ranked = explore.rank_in_space(truth, col, index)
+                if ranked:
+                    st.markdown(f"Cell {index} is **{explore.rank_text(*ranked, f'{label} test')}**.")
             recorded = row.get(datasets.info("cifar10").params_column, math.nan)
             if not math.isnan(recorded):
                 note = "agrees" if explore.recorded_params_agree(recorded, arch) else \

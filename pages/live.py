@@ -6,7 +6,8 @@ not reload; once the job ends, the page reruns once and draws without polling.
 import pandas as pd
 import streamlit as st
 
-from knas import fmt, jobs, plots, runview, ui
+from knas import estimate, fmt, formstate, headline, jobs, plots, references, runview, ui
+from knas import report as run_report
 from knas.errors import KnasError
 from knas.events import JobStatus
 from knas.specs import RANDOM
@@ -89,17 +90,21 @@ def _header(state: dict) -> None:
 def _scores(events, method: str, repeat: int) -> None:
     frame = runview.live_frame(events, method, repeat, accuracy, report)
     topk = runview.latest_topk(events, method, repeat)
+    chosen = runview.chosen_cell(events, method, repeat)
     members = runview.members(method)
     proxy = ""
     if members:
-        proxy = members[0] if len(members) == 1 else st.selectbox(
-            "Plot the scores of", members, key=f"live_member_{job_id}")
+        ranking = runview.ranking_column(method)  # an ensemble's aggregate rank first
+        options = list(dict.fromkeys([ranking, *members]))
+        proxy = options[0] if len(options) == 1 else st.selectbox(
+            "Plot the scores of", options, key=f"live_member_{job_id}",
+            help="An ensemble ranks cells by its members' mean rank: that is what it picks by.")
     if proxy and proxy in frame.columns and len(frame):
         left, right = st.columns(2)
         with left:
             if accuracy is not None:
-                fig = plots.score_scatter(frame, proxy, report, highlight=topk,
-                                          title=f"{proxy} vs {report} (top-k highlighted)")
+                fig = plots.score_scatter(frame, proxy, report, highlight=topk, chosen=chosen,
+                                          title=f"{proxy} vs {report}")
                 event = st.plotly_chart(fig, on_select="rerun", selection_mode="points",
                                         key=f"live_scatter_{job_id}_{method}_{repeat}")
                 points = list(event["selection"]["points"]) if event else []
@@ -109,8 +114,7 @@ def _scores(events, method: str, repeat: int) -> None:
                         st.markdown(f"**Clicked: index {index}**")
                         details = runview.point_details(index, accuracy, frame)
                         ui.show_arch(index)
-                        st.dataframe(pd.DataFrame([details]).drop(columns=["arch_str"]),
-                                     hide_index=True)
+                        ui.table(pd.DataFrame([details]).drop(columns=["arch_str"]))
                 else:
                     st.caption("Click a point to see that cell.")
             else:
@@ -126,15 +130,20 @@ def _scores(events, method: str, repeat: int) -> None:
 
     if topk:
         final = runview.is_final_topk(events, method, repeat)
-        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if final else " (so far)"))
+        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if final else " (so far)")
+                    + (" · ★ the cell the fine stage picked" if chosen is not None else ""))
         table = runview.topk_table(frame, topk, proxy, report if accuracy is not None else None,
-                                  accuracy)
-        st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(table)))
-        shown = topk[:4]
-        for col, (rank, index) in zip(st.columns(len(shown)), enumerate(shown, start=1)):
+                                  accuracy, chosen)
+        ui.table(table, height=min(400, 38 + 35 * len(table)))
+        shown = topk[:3]
+        if chosen is not None and chosen not in shown and chosen in topk:
+            shown = [*shown[:2], chosen]
+        for col, index in zip(st.columns(3), shown):
             with col:
-                st.caption(f"#{rank} · index {index}")
-                st.graphviz_chart(plots.cell_dot(index))
+                star = " ★ picked" if index == chosen else ""
+                st.caption(f"#{topk.index(index) + 1} · index {index}{star}")
+                ui.cell(index)
+        ui.cell_legend()
 
 
 def _fine(events) -> None:
@@ -147,7 +156,7 @@ def _fine(events) -> None:
     st.progress(min(1.0, done / total) if total else 0.0,
                 text=f"Fine stage: {done}/{total} candidates trained for {stage.epochs} epoch(s)")
     if done:
-        st.dataframe(runview.training_frame(events), hide_index=True)
+        ui.table(runview.training_frame(events))
 
 
 def _result(events, method: str, repeat: int) -> None:
@@ -170,7 +179,57 @@ def _result(events, method: str, repeat: int) -> None:
         else:
             st.caption("No ground-truth table: the chosen cell's accuracy is unknown.")
         st.markdown("**Cost of each stage**")
-        st.dataframe(card["costs"], hide_index=True)
+        ui.table(card["costs"])
+
+
+def _headline(events) -> None:
+    """The run in one line, with the KNAS paper's figure beside it."""
+    line = headline.headline(events, config.dataset)
+    if line is None:
+        return
+    left, right = st.columns([4, 1])
+    left.success(f"**{fmt.md_escape(line.text)}**", icon="🏁")
+    if line.published is not None:
+        right.metric("KNAS paper", f"{line.published.test_mean:.2f}%",
+                     help=f"{line.published.source} ({line.published.checked})")
+
+
+def _finished(state: dict, events) -> None:
+    """What a finished run offers: estimate against actual, downloads, run again."""
+    planned = state.get("estimate")
+    if planned:
+        est = estimate.Estimate.from_dict(planned)
+        with st.expander("Estimated against actual time", expanded=True):
+            ui.table(estimate.versus_actual(est, state, events))
+            st.caption("The estimate as the worker made it before the run: "
+                       + fmt.md_escape("; ".join(est.lines())))
+    a, b, c = st.columns(3)
+    truth_for_report = truth
+    a.download_button("HTML report", file_name=run_report.report_file_name(job_id), mime="text/html",
+                      on_click="ignore", key="live_report", icon="📄",
+                      data=lambda: run_report.html_report(config.to_dict(), state, events,
+                                                      truth_for_report),
+                      help="One self-contained page to email: headline, chart, chosen cell, details.")
+    b.download_button("Summary for slides (PNG)", file_name=run_report.summary_file_name(job_id),
+                      mime="image/png", on_click="ignore", key="live_summary", icon="🖼️",
+                      data=lambda: run_report.summary_image(config.to_dict(), state, events,
+                                                        truth_for_report),
+                      help="A 1600×900 page: headline, accuracy by method, chosen cell, scatter.")
+    if c.button("Run again with these settings", key="live_again", icon="🔁"):
+        formstate.fill(st.session_state, config)
+        st.switch_page("pages/new_search.py")
+
+
+def _summary(events, summary) -> None:
+    st.subheader("Per-method summary")
+    table = runview.paper_table({"this run": summary})
+    best = (runview.started(events).get("best_possible") or {}).get("value")
+    if table["test_accuracy_mean"].notna().any():
+        st.plotly_chart(plots.accuracy_intervals(table, best,
+                                                 references.find("KNAS", config.dataset)),
+                        key=f"live_intervals_{job_id}")
+    ui.table(table.drop(columns=["run", "test_accuracy_mean", "test_accuracy_std"]))
+    st.caption(runview.energy_note())
 
 
 @st.fragment(run_every=1.0 if active else None)
@@ -190,6 +249,10 @@ def live() -> None:
         st.info("Waiting for the worker: it loads the data and the tables first.")
         return
 
+    _headline(events)
+    if JobStatus(state["status"]).is_finished:
+        _finished(state, events)
+
     methods = list(config.methods)
     a, b = st.columns(2)
     method = a.radio("Method", methods, horizontal=True, key=f"live_method_{job_id}",
@@ -205,11 +268,10 @@ def live() -> None:
         _result(events, method, repeat)
     summary = runview.summary(events)
     if summary:
-        st.subheader("Per-method summary")
-        st.dataframe(pd.DataFrame(summary), hide_index=True)
+        _summary(events, summary)
     elif len(results):
         st.markdown("**Finished methods so far**")
-        st.dataframe(results, hide_index=True)
+        ui.table(results.drop(columns=["arch_str"]))
 
 
 live()

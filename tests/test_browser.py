@@ -2,6 +2,7 @@
 ``streamlit run app.py`` on 127.0.0.1, runs a quick search from the New search page, watches the
 live page to the result card and saves a screenshot of every page under test-artifacts/."""
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -40,8 +41,8 @@ def _free_port() -> int:
 def server(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KNAS_DATA_DIR", str(tmp_path / "data"))
-    settings.save(AppSettings(datasets={"cifar10": str(shared_data / "cifar10" / "cifar10_small.npz")},
-                              truth=str(shared_data / "nb201" / "nb201_accuracies.csv"),
+    # No dataset yet: the story sets it on the Data page.
+    settings.save(AppSettings(truth=str(shared_data / "nb201" / "nb201_accuracies.csv"),
                               table12=str(shared_data / "nb201" / "nb201_12epoch.csv")))
     port = _free_port()
     log = open(tmp_path / "server.log", "wb")
@@ -85,9 +86,15 @@ def _open(page, url, heading):
     _settle(page)
 
 
-def _shot(page, name):
+def _shot(page, name, height=2000):
+    """A 1440 px wide screenshot; Streamlit scrolls inside its own container, so the viewport is
+    made tall for the picture rather than asking for a full-page one."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1440, "height": height})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.set_viewport_size(size)
 
 
 def _set_number(page, label, value):
@@ -97,21 +104,44 @@ def _set_number(page, label, value):
     _settle(page)
 
 
-def test_quick_search_in_a_real_browser(server):
+def _go_by_sidebar(page, label, heading):
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=label).click()
+    page.get_by_role("heading", name=heading).first.wait_for()
+    _settle(page)
+
+
+def test_quick_search_in_a_real_browser(server, shared_data, tmp_path):
     sync_api = _require_browser()
+    npz = str(shared_data / "cifar10" / "cifar10_small.npz")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(60_000)
 
         _open(page, server, "KNAS Studio")
         _shot(page, "home")
 
-        _open(page, f"{server}/new_search", "New search")
+        # Data: the status box turns from missing to saved as soon as the path is saved.
+        _open(page, f"{server}/data", "Data")
+        assert page.get_by_text("CIFAR-10: missing").count() == 1
+        page.get_by_label("Folder (official layout or one sub-folder per class) or .npz file").fill(npz)
+        page.get_by_role("button", name="Check and save").first.click()
+        page.get_by_text("Saved CIFAR-10").wait_for()
+        _settle(page)
+        assert page.get_by_text("CIFAR-10: missing").count() == 0
+        assert page.get_by_text("CIFAR-10: npz at").count() == 1
+
+        # New search keeps its fields while another page is visited.
+        _go_by_sidebar(page, "New search", "New search")
         page.get_by_text("Start search").wait_for()
         _set_number(page, "Cells", 24)
         _set_number(page, "Samples per network (n)", 8)
         _set_number(page, "Top-k kept", 4)
+        _go_by_sidebar(page, "Explorer", "Explorer")
+        _go_by_sidebar(page, "New search", "New search")
+        assert page.get_by_label("Cells", exact=True).input_value() == "24"
+        assert page.get_by_label("Top-k kept", exact=True).input_value() == "4"
+        page.get_by_text("Expected time").wait_for()
         _shot(page, "new_search")
         page.get_by_role("button", name="Start search").click()
 
@@ -121,15 +151,36 @@ def test_quick_search_in_a_real_browser(server):
         page.get_by_text("Chosen cell: index").first.wait_for(timeout=300_000)  # the result card
         _settle(page)
         assert page.locator(".js-plotly-plot").count() >= 1  # the scatter (and histogram)
-        page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=60_000)
-        assert page.locator('[data-testid="stGraphVizChart"] svg').count() >= 1  # cell diagrams
+        page.get_by_text("picked cell").first.wait_for()  # the headline
+        assert page.get_by_text("over random").count() >= 1
+        assert page.get_by_text("★ picked").count() == 1  # the chosen cell starred in the top-k
+        assert page.locator(".legend text", has_text="chosen cell ★").count() >= 1  # and the scatter
+        cells = page.locator("svg.knas-cell")
+        assert cells.count() >= 4  # the chosen cell and the top-k row, our own SVG
+        sizes = {(round(b["width"]), round(b["height"])) for b in
+                 (cells.nth(i).bounding_box() for i in range(cells.count()))}
+        assert len(sizes) == 1 and min(sizes)[0] >= 300, sizes  # all the same, legible size
+        smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
+            'svg.knas-cell text')].map(t => t.getBoundingClientRect().height > 0 ?
+            parseFloat(getComputedStyle(t).fontSize) : 99))""")
+        assert smallest >= 11, smallest
+        assert page.get_by_text("Estimated against actual time").count() == 1
+        assert page.get_by_text("The estimate as the worker made it").count() == 1
+        with page.expect_download() as download:
+            page.get_by_role("button", name="HTML report").click()
+        report_path = tmp_path / "report.html"
+        download.value.save_as(report_path)
+        html = report_path.read_text()
+        assert report_path.stat().st_size < 1_500_000 and "<script" not in html
+        assert 'class="knas-cell"' in html and "picked cell" in html
+        assert not re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html)
         _shot(page, "live_finished")
         job_url = page.url
 
         # The deep link works in a fresh tab, and the finished job is not polled any more: once
         # the page has drawn, the server sends nothing for several seconds (a polling fragment
         # would send its redraw every second).
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab = browser.new_page(viewport={"width": 1440, "height": 1000})
         frames = []
         tab.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(time.time())))
         _open(tab, job_url, "Live run")

@@ -15,3 +15,12 @@ def test_recorded_params_agree_within_the_tables_rounding():
     ours = costs.count_params(arch) / 1e6
     assert explore.recorded_params_agree(round(ours, 6), arch)
     assert not explore.recorded_params_agree(round(ours, 6) + 2e-6, arch)
+
+
+def test_rank_in_space_names_6111_the_best_on_cifar10_test(truth):
+    assert explore.rank_in_space(truth, "cifar10_test", 6111) == (1, 15625)
+    assert explore.rank_text(1, 15625, "CIFAR-10 test") == "the best of 15,625 on CIFAR-10 test"
+    worst = int(truth["cifar10_test"].idxmin())
+    rank, total = explore.rank_in_space(truth, "cifar10_test", worst)
+    assert rank == 1 + int((truth["cifar10_test"] > truth.at[worst, "cifar10_test"]).sum())
+    assert explore.rank_text(1203, 15625, "x") == "rank 1,203 of 15,625 on x (top 7.7%)"

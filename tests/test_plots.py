@@ -1,4 +1,4 @@
-"""The figure builders, checked on the figure objects and DOT text (no browser)."""
+"""The figure builders, checked on the figure objects (no browser)."""
 import re
 import subprocess
 import sys
@@ -9,20 +9,6 @@ import pytest
 
 from knas import plots, space, stats
 from tests.conftest import REPO
-
-# Node 2 is fed (conv1x1 from 0, pool from 1) but reaches the output only through `none~2`.
-DEAD_BRANCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
-EDGE_RE = re.compile(r'^\s*n(\d) -> n(\d) \[label="([^"]*)", color="([^"]*)", '
-                     r'fontcolor="[^"]*", style=(\w+)\];$')
-
-
-def _edges(dot: str) -> dict:
-    """(src, dst) -> (label, colour, style) for every edge line of a DOT string."""
-    lines = [line for line in dot.splitlines() if "->" in line]
-    matches = [EDGE_RE.match(line) for line in lines]
-    assert all(matches), lines
-    return {(int(m[1]), int(m[2])): (m[3], m[4], m[5]) for m in matches}
-
 
 def _frame(n=30, seed=0, scores=None) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -43,68 +29,6 @@ def _title_stats(fig) -> dict:
 
 def _points(fig) -> int:
     return sum(len(trace.x) for trace in fig.data)
-
-
-# --- cell_dot --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("i", [0, 1, 77, 4242, 15624])
-def test_dot_has_one_edge_per_op_that_is_not_none(i):
-    arch = space.arch_at(i)
-    edges = _edges(plots.cell_dot(arch, title=space.to_str(arch)))
-    expected = {(src, dst): op for (dst, src), op in zip(space.EDGES, arch) if op != "none"}
-    assert set(edges) == set(expected)
-    for pair, op in expected.items():
-        label, colour, _ = edges[pair]
-        assert label == plots.OP_LABELS[op]
-        assert colour.startswith(plots.OP_COLOURS[op])
-
-
-def test_dot_fades_and_dashes_the_dead_branch():
-    edges = _edges(plots.cell_dot(DEAD_BRANCH))
-    assert space.live_edges(DEAD_BRANCH) == (True, False, False, True, True, False)
-    assert len(edges) == 5  # none~2 is left out
-    for pair in [(0, 2), (1, 2)]:  # node 2's inputs: dead
-        _, colour, style = edges[pair]
-        assert style == "dashed" and colour.endswith(plots.DEAD_ALPHA) and len(colour) == 9
-    for pair in [(0, 1), (0, 3), (1, 3)]:
-        _, colour, style = edges[pair]
-        assert style == "solid" and len(colour) == 7
-    assert edges[(0, 3)][0] == "skip"
-    assert edges[(0, 2)][0] == "conv1x1" and edges[(1, 2)][0] == "pool"
-
-
-def test_dot_structure_and_quoting():
-    title = space.to_str(DEAD_BRANCH) + ' "quoted" \\'
-    dot = plots.cell_dot(DEAD_BRANCH, title=title)
-    assert dot.startswith("digraph cell {") and dot.endswith("}")
-    assert "rankdir=LR" in dot
-    assert 'label="' + DEAD_BRANCH + ' \\"quoted\\" \\\\"' in dot
-    assert 'n0 [label="0\\ninput"]' in dot and 'n3 [label="3\\noutput"]' in dot
-    assert "label=" not in plots.cell_dot(DEAD_BRANCH).splitlines()[1]
-    # balanced quotes on every line, once escapes are removed
-    for line in dot.splitlines():
-        assert line.replace('\\\\', "").replace('\\"', "").count('"') % 2 == 0, line
-
-
-def test_dot_accepts_any_arch_form_and_rejects_bad_ones():
-    assert plots.cell_dot(DEAD_BRANCH) == plots.cell_dot(space.parse(DEAD_BRANCH))
-    assert plots.cell_dot(7) == plots.cell_dot(space.arch_at(7))
-    with pytest.raises(space.ArchError):
-        plots.cell_dot("|conv~0|")
-
-
-def test_all_none_cell_has_nodes_and_no_edges():
-    dot = plots.cell_dot(("none",) * 6)
-    assert _edges(dot) == {} and "n3 [" in dot
-
-
-def test_dot_renders_with_graphviz_if_present():
-    graphviz = pytest.importorskip("graphviz")
-    try:
-        svg = graphviz.Source(plots.cell_dot(DEAD_BRANCH, title=DEAD_BRANCH)).pipe(format="svg")
-    except graphviz.ExecutableNotFound:
-        pytest.skip("graphviz's dot executable is not installed")
-    assert b"conv3x3" in svg and b"output" in svg
 
 
 # --- log rule --------------------------------------------------------------------------------
@@ -132,7 +56,9 @@ def test_scatter_points_customdata_and_stats():
     trace = fig.data[0]
     assert [c[0] for c in trace.customdata] == frame["index"].tolist()  # ints, not strings
     assert [c[1] for c in trace.customdata] == frame["arch_str"].tolist()
-    assert "customdata[0]" in trace.hovertemplate and "customdata[1]" in trace.hovertemplate
+    # a short hover (index, score, accuracy); the arch string is for the click, not the hover
+    assert "customdata[0]" in trace.hovertemplate and "customdata[1]" not in trace.hovertemplate
+    assert "score" in trace.hovertemplate and "accuracy" in trace.hovertemplate
     got = _title_stats(fig)
     assert got["ρ"] == f"{stats.spearman(frame['mgm'], frame['acc']):.3f}"
     assert got["τ"] == f"{stats.kendall(frame['mgm'], frame['acc']):.3f}"
@@ -181,7 +107,7 @@ def test_scatter_highlight_trace():
     main, hot = fig.data
     assert sorted(int(c[0]) for c in hot.customdata) == sorted(top)
     assert not {int(c[0]) for c in main.customdata} & set(top)
-    assert hot.marker.color != main.marker.color and hot.name == "highlighted"
+    assert hot.marker.color != main.marker.color and hot.name == "top-k (k=6)"
     assert fig.layout.title.text.startswith("MGM<br>")
 
 
@@ -231,7 +157,53 @@ def test_correlation_bars():
     assert fig.layout.barmode == "group" and len(fig.data) == 2
     assert list(fig.data[0].x) == ["mgm", "naswot"] and list(fig.data[0].y) == [0.6, 0.8]
     assert list(fig.data[1].y) == [0.4, 0.6]
-    assert tuple(fig.layout.yaxis.range) == (-1, 1)
+    assert tuple(fig.layout.yaxis.range) == (0, 1)  # rho of a useful proxy: 0 to 1
+    table.loc[0, "kendall"] = -0.3
+    assert tuple(plots.correlation_bars(table).layout.yaxis.range) == (-0.3, 1)
+
+
+def test_robust_range_ignores_one_outlier():
+    values = np.r_[np.linspace(85, 94, 50), 10.0]
+    lo, hi = plots.robust_range(values)
+    assert 10 < lo < 85 and 94 < hi < 95  # the bulk is in, the 10% cell is out
+    assert plots.robust_range([1.0, 1.0, 1.0]) is not None  # no spread: still a range
+    assert plots.robust_range([np.nan]) is None
+    lo, hi = plots.robust_range(np.logspace(0, 4, 20), log=True)  # log10 units
+    assert -0.5 < lo < 0 and 4 < hi < 4.5
+
+
+def test_scatter_marks_an_outlier_on_the_edge_and_stars_the_chosen_cell():
+    frame = _frame(n=40)
+    frame["acc"] = np.linspace(85, 94, 40)  # NAS-Bench-201's bulk
+    frame.loc[0, "acc"] = 10.0  # and one untrainable cell
+    chosen = int(frame["index"].iloc[5])
+    fig = plots.score_scatter(frame, "mgm", "acc", highlight=frame["index"].tolist()[5:9],
+                              chosen=chosen)
+    lo, hi = fig.layout.yaxis.range
+    assert lo > 10.0 and hi <= 96  # the axis spans the bulk, not the outlier
+    names = [t.name for t in fig.data]
+    assert names == ["architectures", "top-k (k=4)", "outside the axis range", "chosen cell ★"]
+    out = fig.data[2]
+    assert [c[0] for c in out.customdata] == [int(frame["index"].iloc[0])]
+    assert out.y[0] == pytest.approx(lo) and out.customdata[0][2] == 10.0  # true value kept
+    assert "1 outlier(s)" in fig.layout.title.text
+    star = fig.data[3]
+    assert star.marker.symbol == "star" and [c[0] for c in star.customdata] == [chosen]
+    assert _points(fig) == len(frame) + 1  # the star is drawn over its top-k point
+
+
+def test_accuracy_intervals_zoom_to_the_results():
+    table = pd.DataFrame({"method": ["mgm", "random", "synflow"], "runs": [3, 3, 3],
+                          "test_accuracy_mean": [93.4, 91.2, 92.8],
+                          "test_accuracy_std": [0.2, 1.1, 0.4]})
+    fig = plots.accuracy_intervals(table, best=94.37)
+    trace = fig.data[0]
+    assert list(trace.y) == ["mgm", "random", "synflow"] and list(trace.x) == [93.4, 91.2, 92.8]
+    assert list(trace.error_x.array) == [0.2, 1.1, 0.4]
+    lo, hi = fig.layout.xaxis.range
+    assert 89 < lo < 90.1 and 94.37 < hi < 95  # zoomed, not 0-100, and the best line shown
+    runs = pd.concat([table.assign(run="A"), table.assign(run="B")])
+    assert plots.accuracy_intervals(runs).data[0].y[0] == "mgm · A"
 
 
 def test_figures_serialise():

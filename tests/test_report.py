@@ -1,18 +1,28 @@
-"""knas.report (the HTML run report) and the export command that writes it and its siblings."""
+"""knas.report (the HTML report and the one-page summary) and the export command."""
 import html
 import os
+import re
 import subprocess
 import sys
+import time
 
 import pandas as pd
+import pytest
 
-from knas import benchmark, costs, jobs, report, runview, space
+from knas import benchmark, costs, headline, jobs, report, runview, space
 from knas.config import SearchConfig
 from knas.specs import Pool
 from tests.conftest import REPO, finished_job
 
+LIMIT_BYTES = 1_500_000  # a report must stay small enough to email
 
-def test_html_report_holds_the_run_escaped_with_plotly(runtime, shared_data, truth):
+
+def _loads_anything(page: str) -> list[str]:
+    """Every src/href that would fetch something over the network (in-page #ids are fine)."""
+    return re.findall(r"""(?:src|href)\s*=\s*["']?\s*((?:https?:)?//[^"'\s>]+)""", page, re.I)
+
+
+def test_html_report_opens_with_the_headline_and_the_cell(runtime, shared_data, truth):
     store = jobs.JobStore()
     job_id, config, events = finished_job(store, shared_data, truth)
     values = config.to_dict()
@@ -21,18 +31,35 @@ def test_html_report_holds_the_run_escaped_with_plotly(runtime, shared_data, tru
 
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
-    assert "<script>alert(" not in page
-    assert "<script" in page and "Plotly" in page  # plotly.js embedded, figures drawn
-    results = runview.results_frame(events)
-    for arch_str in results["arch_str"]:
-        assert html.escape(arch_str) in page
+    assert "<script" not in page  # static figures: no JavaScript at all
+    assert _loads_anything(page) == []
+    line = headline.headline(events, config.dataset)
+    first_h2 = page.index("<h2>")
+    assert html.escape(line.text) in page[:first_h2]  # the headline comes first
+    assert page.index("<svg", first_h2) < page.index("Details")  # then the chosen cell, drawn
+    chosen = runview.results_frame(events).query("method == @config.proxy")["chosen"].iloc[0]
+    assert f"aria-label=\"cell {html.escape(space.to_str(space.arch_at(int(chosen))))}\"" in page
+    assert page.index("Appendix") > page.index("Every search") and \
+        page.index(html.escape(config.data)) > page.index("Appendix")  # local paths at the end
     for row in runview.summary(events):
         assert f"{row['test_accuracy_mean']:.2f} ± {row['test_accuracy_std']:.2f}" in page
-        assert html.escape(row["method"]) in page
     best_index, best_value = benchmark.best(truth, "cifar10_test")
     assert f"<b>{best_value:.2f}</b> (index {best_index}" in page
-    assert "digraph cell" in page  # no graphviz here: the DOT source, escaped, in a <pre>
-    assert "n0 -&gt; n1" in page or "<svg" in page
+    assert "test_accuracy_mean" not in page and "coarse_seconds" not in page  # people's labels
+    every = page[page.index("Every search"):page.index("Appendix")]
+    repeats = re.findall(r"<tr><td>[^<]+</td><td class='num'>(\d+)</td>", every)
+    assert sorted(set(repeats)) == ["1", "2"]  # repeats counted from 1, as in the app
+
+
+def test_report_of_a_thousand_cells_stays_small_and_quick(runtime, shared_data, truth):
+    store = jobs.JobStore()
+    job_id, config, events = finished_job(store, shared_data, truth, pool="random:1000", k=10,
+                                          repeats=1)
+    start = time.perf_counter()
+    page = report.html_report(config.to_dict(), store.state(job_id), events, truth)
+    print(f"1,000-cell report: {len(page.encode()):,} bytes in {time.perf_counter() - start:.1f} s")
+    assert len(page.encode()) < LIMIT_BYTES
+    assert page.count("<svg") >= 4  # accuracy chart, chosen cell, scatter, correlation bars
 
 
 def test_html_report_of_an_unfinished_run_without_truth():
@@ -44,12 +71,25 @@ def test_html_report_of_an_unfinished_run_without_truth():
                        "values": {"params": float(costs.count_params(space.arch_at(index)))},
                        "built": 1, "done": done, "total": 5, "rate": 1.0})
     page = report.html_report(config, {"status": "running"}, events)
-    assert "has not finished" in page and "running" in page
-    assert "<script" in page  # the score histogram
+    assert "has not finished" in page and "running" in page and "No result yet" in page
     assert report.html_report({}, {}, []).startswith("<!DOCTYPE html>")
+    with pytest.raises(report.ReportError):
+        report.summary_image(config, {"status": "running"}, events)
 
 
-def test_export_cli_writes_module_string_scores_and_report(runtime, shared_data, truth):
+def test_summary_image_is_a_one_page_png_or_pdf(runtime, shared_data, truth):
+    store = jobs.JobStore()
+    job_id, config, events = finished_job(store, shared_data, truth)
+    png = report.summary_image(config.to_dict(), store.state(job_id), events, truth)
+    assert png.startswith(b"\x89PNG") and len(png) > 50_000
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1600, 900)
+    pdf = report.summary_image(config.to_dict(), store.state(job_id), events, truth, "pdf")
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1  # one page
+
+
+def test_export_cli_writes_module_string_scores_report_and_summary(runtime, shared_data, truth):
     job_id, config, events = finished_job(jobs.JobStore(), shared_data, truth)
 
     def cli(*args):
@@ -66,8 +106,9 @@ def test_export_cli_writes_module_string_scores_and_report(runtime, shared_data,
     scores = runtime / "scores.csv"
     cli("--job", job_id, "--format", "scores", "--out", str(scores))
     assert set(pd.read_csv(scores)["index"]) == set(config.pools()[0])
-    report = runtime / "report.html"
-    cli("--job", job_id, "--out", str(report))
-    html = report.read_text()
-    assert html.startswith("<!DOCTYPE html>") or "<html" in html[:200]
-    assert "<script" in html
+    page = runtime / "report.html"
+    cli("--job", job_id, "--out", str(page))
+    assert page.read_text().startswith("<!DOCTYPE html>") and "<svg" in page.read_text()
+    summary = runtime / "summary.png"
+    cli("--job", job_id, "--format", "summary", "--out", str(summary))
+    assert summary.read_bytes().startswith(b"\x89PNG")

@@ -102,3 +102,22 @@ def test_progress_view_and_job_label():
                                                            "progress": {"done": 3, "total": 10}})
     assert label.startswith("abcdef01 · running 3/10 · mgm on random:10")
     assert not math.isnan(runview.progress_view({"status": "failed", "progress": {}})[0])
+
+
+def test_ensembles_rank_by_their_aggregate_and_the_chosen_cell_is_starred(runtime, shared_data, truth):
+    from knas import stats
+    from knas.specs import Method
+
+    _, config, events = finished_job(jobs.JobStore(), shared_data, truth)  # ensemble:params+flops
+    method = config.proxy
+    frame = runview.live_frame(events, method, 0)
+    assert runview.ranking_column(method) == method and runview.ranking_column("mgm") == "mgm"
+    expected = stats.aggregate(frame, Method.parse(method))
+    assert list(frame[method]) == list(expected)  # the aggregate rank, not the first member
+    compared = runview.with_ensembles(runview.job_scores(events, 0), config.methods)
+    assert {"params", "flops", method} <= set(compared.columns)
+    chosen = runview.chosen_cell(events, method, 0)
+    topk = runview.latest_topk(events, method, 0)
+    table = runview.topk_table(frame, topk, method, chosen=chosen)
+    assert table.loc[table["picked"] == "★", "index"].tolist() == [chosen]
+    assert runview.chosen_cell(events, "nope", 0) is None

@@ -107,3 +107,18 @@ def test_live_edges():
     arch = ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3", "skip_connect", "nor_conv_3x3", "none")
     assert space.live_edges(arch) == (True, False, False, True, True, False)
     assert space.live_edges(("none",) * 6) == (False,) * 6
+
+
+@pytest.mark.parametrize("typed, meant", [("conv3x3", "nor_conv_3x3"), ("conv1x1", "nor_conv_1x1"),
+                                          ("pool", "avg_pool_3x3"), ("skip", "skip_connect"),
+                                          ("Nor-Conv-3x3", "nor_conv_3x3")])
+def test_a_mistyped_op_gets_a_hint(typed, meant):
+    text = CELL_6111_TEMPLATE.format(typed)
+    with pytest.raises(space.ArchError, match=f"did you mean {meant}\\?"):
+        space.parse(text)
+    with pytest.raises(space.ArchError, match=f"did you mean {meant}\\?"):
+        space.validate((typed,) + ("none",) * 5)
+    assert space.did_you_mean("identity") == "" and space.did_you_mean("conv") == ""
+
+
+CELL_6111_TEMPLATE = "|{}~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"

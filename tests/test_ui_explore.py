@@ -2,7 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from knas import benchmark, costs, jobs, settings, space
+from knas import benchmark, costs, fmt, headline, jobs, settings, space
 from knas.cache import ScoreCache
 from knas.config import SearchConfig
 from knas.fmt import md_escape
@@ -232,8 +232,10 @@ def test_compare_shows_a_finished_job_and_the_paper_table(with_data, shared_data
     assert not at.error, texts(at.error)
     tables = [d.value for d in at.dataframe]
     correlation = next(t for t in tables if "spearman" in t.columns)
-    assert list(correlation["proxy"]) == ["params", "flops"]
+    assert list(correlation["proxy"]) == ["params", "flops", config.proxy]  # the ensemble beside
     runs = next(t for t in tables if "test accuracy" in t.columns)
+    line = headline.headline(events, config.dataset)
+    assert any(fmt.md_escape(line.text) in s.value for s in at.success)  # each run's headline
     assert list(runs["method"]) == list(config.methods)
     summary = {row["method"]: row for row in events[-1]["summary"]}
     for method, shown in zip(runs["method"], runs["test accuracy"]):

@@ -3,7 +3,7 @@ torch-free helpers in knas.ui_run. Runtime data is isolated in tmp folders."""
 
 from streamlit.testing.v1 import AppTest
 
-from knas import jobs, runview, ui_run
+from knas import fmt, headline, jobs, runview, ui_run
 from knas.events import JobStatus
 from knas.settings import AppSettings
 from tests.conftest import REPO
@@ -139,7 +139,14 @@ def test_new_search_starts_a_job_and_live_page_shows_the_result(with_data):
     assert "Result: params" in text and "Chosen cell" in text and "Best in the whole space" in text
     assert "Per-method summary" in text
     assert len(live.get("plotly_chart")) >= 2  # scatter and histogram
-    assert len(live.get("graphviz_chart")) >= 2  # the chosen cell and the top-k cells
+    cells = [m for m in live.markdown if 'class="knas-cell"' in m.value]
+    assert len(cells) >= 2  # the chosen cell and the top-k cells, as our own SVG
+    line = headline.headline(store.events(job_id), config.dataset)
+    assert any(fmt.md_escape(line.text) in s.value for s in live.success)  # the headline
+    assert "KNAS paper" in text
+    assert live.button(key="live_again")  # run again with these settings
+    versus = [d for d in live.dataframe if "actual s" in d.value.columns]
+    assert versus and versus[0].value.set_index("stage").loc["total", "actual s"] > 0
     assert not [b for b in live.button if b.key in ("live_cancel", "live_resume")]
     assert live.query_params.get("job") == job_id
 
@@ -208,5 +215,3 @@ def test_missing_and_demo_config(isolated, shared_data):
     assert config.pool == "random:100" and config.baselines == ("random",)
     assert "cifar10_valid" in ui_run.csv_columns(ready.truth)
     assert ui_run.report_options("cifar10", ready.truth)[0] == "cifar10_test"
-    est = ui_run.work_estimate(config, "cpu")
-    assert est["networks"] > 0 and "networks to score" in est["text"]

@@ -11,7 +11,9 @@ entries' names; the scorer runs it once for all of them.
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import KnasError
 
@@ -91,6 +93,23 @@ CATALOG = {p.name: p for p in [
               cpu_seconds=0.02),
 ]}
 NAMES = tuple(CATALOG)
+
+# The Studio's best label-free ranking as measured: (aggregation, members). Chosen on a 1,000-cell
+# sample and reported over all 15,625 cells in docs/correlation.md (benchmarks/correlation_study).
+RECOMMENDED = "recommended"
+RECOMMENDED_RANKING = ("logrank", ("az_expressivity", "az_progressivity", "az_trainability",
+                                   "az_complexity"))
+
+
+def measured() -> dict:
+    """What each proxy was measured to be worth (``measured.json`` beside this module, written by
+    ``benchmarks/correlation_study.py``): name -> Spearman ρ / Kendall τ / top-10% overlap against
+    CIFAR-10 test accuracy, cells and scope, seconds per network. {} when the file is absent."""
+    path = Path(__file__).with_name("measured.json")
+    try:
+        return json.loads(path.read_text()).get("proxies", {})
+    except (OSError, ValueError):
+        return {}
 
 
 class UnknownProxyError(KnasError):

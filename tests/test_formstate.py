@@ -1,0 +1,87 @@
+"""knas.formstate (New search remembered across pages, filled by "Run again") and the progress
+lines and device probe the sidebar shows."""
+import json
+import time
+
+from knas import formstate, machine, runview
+from knas.config import SearchConfig
+from knas.specs import RANDOM
+
+
+def test_the_form_survives_a_visit_to_another_page():
+    state = {"ns_n": 8, "ns_pool_count": 24, "ns_start": False, "live_job": "x"}
+    formstate.remember(state)
+    assert state[formstate.SAVED] == {"ns_n": 8, "ns_pool_count": 24}  # no buttons, no other page
+    for key in ("ns_n", "ns_pool_count", "ns_start"):  # what Streamlit drops on leaving the page
+        del state[key]
+    formstate.restore(state, {"ns_n": 32, "ns_k": 40})
+    assert state["ns_n"] == 8 and state["ns_pool_count"] == 24 and state["ns_k"] == 40
+    formstate.restore(state, {"ns_n": 99})
+    assert state["ns_n"] == 8  # a value the session holds is never overwritten
+
+
+def test_run_again_fills_every_field_of_a_config():
+    config = SearchConfig(dataset="cifar10", data="/d.npz", truth="/t.csv", report="cifar10_valid",
+                          pool="range:5:500", proxy="ensemble:mgm+synflow",
+                          baselines=(RANDOM, "naswot", "rea", "nope"), costs="/c.csv", budget=500.0, n=8, k=7, repeats=3, seed=4,
+                          device="cpu", params="first:10:100", fine="lookup:/t12.csv:cifar10_test_12ep")
+    state = {"ns_n": 32, "other": 1}
+    formstate.fill(state, config)
+    assert "ns_n" not in state and state["other"] == 1
+    formstate.restore(state, {})
+    assert state["ns_dataset"] == "cifar10" and state["ns_data_cifar10"] == "/d.npz"
+    assert state["ns_report_cifar10"] == "cifar10_valid"
+    assert (state["ns_pool_kind"], state["ns_pool_start"], state["ns_pool_stop"]) == ("range", 5, 500)
+    assert state["ns_ensemble"] is True and state["ns_members"] == ["mgm", "synflow"]
+    assert state["ns_baselines"] == [RANDOM, "naswot", "rea"]  # what the form offers
+    assert (state["ns_costs"], state["ns_budget"], state["ns_backend"]) == ("/c.csv", 500.0, "local")
+    assert (state["ns_n"], state["ns_k"], state["ns_repeats"], state["ns_seed"]) == (8, 7, 3, 4)
+    assert (state["ns_params"], state["ns_params_l"], state["ns_params_m"]) == ("first", 10, 100)
+    assert (state["ns_fine_kind"], state["ns_table12"], state["ns_t12_col_cifar10"]) == \
+        ("table12", "/t12.csv", "cifar10_test_12ep")
+    trained = formstate.form_values(SearchConfig(pool="random:50", fine="train:3", train_samples=900))
+    assert (trained["ns_pool_kind"], trained["ns_pool_count"]) == ("random", 50)
+    assert (trained["ns_fine_kind"], trained["ns_epochs"], trained["ns_train_samples"]) == ("train", 3, 900)
+    assert trained["ns_proxy"] == "mgm" and trained["ns_ensemble"] is False
+
+
+def test_progress_lines_for_each_moment_of_a_job():
+    now = 1000.0
+    starting = {"status": "queued", "queued": now - 12, "progress": {}}
+    assert runview.progress_view(starting, now)[1].endswith("· 12 s")
+    assert runview.short_progress(starting, now) == "starting 12 s"  # never "0/?"
+    scoring = {"status": "running", "progress": {"stage": "coarse", "method": "mgm", "repeat": 0,
+                                                 "done": 30, "total": 60, "rate": 2.0, "eta": 15.0}}
+    assert "ETA 15 s" in runview.progress_view(scoring)[1]
+    assert runview.short_progress(scoring) == "30/60"
+    scored = {**scoring, "progress": {**scoring["progress"], "done": 60}}
+    assert runview.progress_view(scored)[1].endswith("60/60 scored · picking among the top-k")
+    cancelled = {**scoring, "status": "cancelled"}
+    fraction, text = runview.progress_view(cancelled)
+    assert fraction == 0.5 and text.startswith("cancelled at coarse stage") and "ETA" not in text
+    assert runview.progress_view({"status": "failed", "progress": {}})[1] == "failed before the first result"
+
+
+def test_device_probe_is_remembered_for_this_boot(runtime, monkeypatch):
+    calls = []
+    monkeypatch.setattr(machine, "device_info", lambda: calls.append(1) or {"device": "cpu", "name": "CPU"})
+    assert machine.remembered_device() is None
+    assert machine.device_info_now(wait=True) == {"device": "cpu", "name": "CPU"}
+    assert machine.device_info_now() == {"device": "cpu", "name": "CPU"} and len(calls) == 1
+    saved = json.loads((runtime / "cache" / "device.json").read_text())
+    saved["key"] = "another boot|" + saved["key"]
+    (runtime / "cache" / "device.json").write_text(json.dumps(saved))
+    assert machine.remembered_device() is None  # a reboot asks again
+    assert machine.device_info_now().get("pending")  # ... in the background, without waiting
+    deadline = time.time() + 10
+    while machine.remembered_device() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert machine.remembered_device() == {"device": "cpu", "name": "CPU"} and len(calls) == 2
+
+
+def test_usual_data_roots_include_the_common_places(monkeypatch, tmp_path):
+    monkeypatch.setenv("KNAS_DATA_DIR", str(tmp_path / "mine"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    roots = machine.usual_data_roots()
+    for expected in (tmp_path / "mine", tmp_path / "home" / "data", tmp_path / "home" / ".torch"):
+        assert expected.resolve() in roots

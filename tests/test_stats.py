@@ -1,0 +1,62 @@
+"""knas.stats: rank correlations and rank aggregation, each proxy's direction honoured."""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from knas import proxies, stats
+from knas.specs import Method
+
+
+@pytest.fixture
+def smaller_is_better(monkeypatch):
+    """A registered proxy whose smaller scores are better (as TE-NAS's NTK condition number)."""
+    entry = replace(proxies.CATALOG["params"], name="small", bigger_is_better=False)
+    monkeypatch.setitem(proxies.CATALOG, "small", entry)
+    return "small"
+
+
+def test_log_rank_is_azs_sum_of_log_rank_fractions():
+    frame = pd.DataFrame({"a": [3.0, 1.0, 2.0, 2.0], "b": [10.0, 30.0, 20.0, 40.0]})
+    ranks_a, ranks_b = np.array([4, 1, 2.5, 2.5]), np.array([1, 3, 2, 4])
+    expected = np.log(ranks_a / 4) + np.log(ranks_b / 4)
+    assert np.allclose(stats.log_rank(frame, ["a", "b"]), expected)
+    geo = stats.geometric_mean_rank(frame, ["a", "b"])
+    assert np.allclose(geo, np.sqrt(ranks_a / 4 * ranks_b / 4))
+    assert list(geo.rank()) == list(stats.log_rank(frame, ["a", "b"]).rank())
+
+
+def test_log_rank_punishes_one_bad_member_more_than_the_mean_rank():
+    # cell 0: best on a, worst on b; cell 1: in the middle on both. Mean rank ties them.
+    frame = pd.DataFrame({"a": [5.0, 3.0, 4.0, 2.0, 1.0], "b": [1.0, 3.0, 5.0, 4.0, 2.0]})
+    mean = stats.rank_ensemble(frame, ["a", "b"])
+    log = stats.log_rank(frame, ["a", "b"])
+    assert mean[0] == pytest.approx(mean[1])
+    assert log[1] > log[0]
+
+
+def test_missing_scores_rank_worst_in_the_log_rank():
+    frame = pd.DataFrame({"a": [1.0, math.nan, 3.0], "b": [1.0, 5.0, 3.0]})
+    log = stats.log_rank(frame, ["a", "b"])
+    assert log.notna().all() and log.idxmax() == 2 and log[1] < log[2]
+
+
+def test_direction_is_honoured_in_rankings_and_correlations(smaller_is_better):
+    frame = pd.DataFrame({"small": [1.0, 2.0, 3.0, 4.0], "params": [4.0, 3.0, 2.0, 1.0]})
+    truth = pd.Series([90.0, 80.0, 70.0, 60.0])
+    table = stats.correlation_table(frame, ["small", "params"], truth).set_index("proxy")
+    assert table.loc["small", "spearman"] == pytest.approx(1.0)
+    assert table.loc["params", "spearman"] == pytest.approx(1.0)
+    assert list(stats.aggregate(frame, Method(("small",))).rank()) == [4.0, 3.0, 2.0, 1.0]
+    for how in ("ensemble", "logrank", "geomean"):
+        ranking = stats.aggregate(frame, Method(("small", "params"), how))
+        assert ranking.idxmax() == 0 and ranking.idxmin() == 3, how
+
+
+def test_recommended_resolves_to_its_documented_ranking():
+    method = Method.parse("recommended")
+    aggregation, members = proxies.RECOMMENDED_RANKING
+    assert str(method) == "recommended" and method.aggregation == aggregation
+    assert method.members == tuple(members) and all(m in proxies.CATALOG for m in members)
