@@ -242,7 +242,11 @@ def _cmd_export(args) -> int:
     _check_out(args.out)
     if args.arch is not None:
         number = args.arch.strip()
-        arch = space.validate(int(number) if number.isascii() and number.isdigit() else args.arch)
+        try:
+            arch = space.validate(int(number) if number.isascii() and number.isdigit() else number)
+        except space.ArchError as err:
+            raise UsageError(f"--arch {args.arch}: give a benchmark index (0..{space.N_ARCHS - 1}) "
+                             f"or an arch string ({err})") from err
         if args.format in ("scores", "report", "summary"):
             raise jobs.JobError(f"--format {args.format} exports a job: give --job ID")
         if args.format == "string":

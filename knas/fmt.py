@@ -5,9 +5,8 @@ from __future__ import annotations
 import html
 import math
 import re
-import string
 
-_MD_SPECIAL = set(string.punctuation)  # CommonMark lets any ASCII punctuation be escaped
+_MD_SPECIAL = set("\\`*_~[]<>|#$!:")  # markdown and Streamlit's :directives[...]
 # What GitHub-flavoured markdown turns into a link even when every character is escaped (its
 # autolink step runs on the parsed text): URLs with a scheme, www. names and e-mail addresses.
 _LINKISH = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+|[^\s@]+@[^\s@]+\.[^\s@]+")
