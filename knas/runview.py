@@ -7,6 +7,7 @@ summary in the KNAS paper's table form, and a job's one-line label and progress 
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import pandas as pd
@@ -24,15 +25,28 @@ META_COLUMNS = ("index", "arch_str", "method", "repeat")  # the columns of a sco
 # --- reading the stream --------------------------------------------------------------------------
 
 
-def read_events(store, job_id: str, state: dict, cached: dict | None) -> tuple[list, dict]:
-    """All of a job's events, reading only the new ones since ``cached`` (a dict the caller keeps
-    between reruns). A restarted job (its events cleared) is read afresh."""
-    stamp = [job_id, state.get("attempts"), state.get("created")]
-    if not cached or cached.get("stamp") != stamp:
-        cached = {"stamp": stamp, "events": []}
-    events = cached["events"]
-    events.extend(store.events(job_id, since=len(events)))
-    return events, cached
+class EventFeed:
+    """One job's events for every page that watches it: each new event is read from the store
+    once, and what the pages draw is a snapshot that moves on at most every ``every`` seconds, so
+    ten viewers draw (and cache) the same few snapshots instead of ten streams. A restarted job
+    (its events cleared) is read afresh. Thread-safe: the server runs sessions in threads."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._stamp, self._events, self._shown, self._at = None, [], 0, -math.inf
+
+    def snapshot(self, store, job_id: str, state: dict, every: float = 0.0) -> list:
+        """The events up to the latest snapshot (a new list; the events themselves are shared
+        and must not be changed)."""
+        stamp = [job_id, state.get("attempts"), state.get("created")]
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._events, self._shown, self._at = stamp, [], 0, -math.inf
+            now = time.monotonic()
+            if now - self._at >= every:
+                self._events.extend(store.events(job_id, since=len(self._events)))
+                self._shown, self._at = len(self._events), now
+            return self._events[:self._shown]
 
 
 def started(events) -> dict:

@@ -50,6 +50,12 @@ def job_store() -> jobs.JobStore:
         st.stop()
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def event_feed(directory: str, job_id: str) -> runview.EventFeed:
+    """The one event reader of a job that every session of this server shares."""
+    return runview.EventFeed()
+
+
 def app_settings() -> settings.AppSettings:
     return settings.load()
 

@@ -1,7 +1,10 @@
-"""Live run: a job's progress, scores and result, polled once a second while it runs.
+"""Live run: a job's progress, scores and result, polled while it runs.
 
-Deep link: ``?job=<id>``. Only the fragment below reruns while the job is active, so the page does
-not reload; once the job ends, the page reruns once and draws without polling.
+Deep link: ``?job=<id>``. Two fragments rerun while the job is active, so the page does not
+reload: the progress line every second (one read of the job's state), and the figures and tables
+every ``DETAILS_SECONDS`` from a snapshot of the events that every viewer of the job shares
+(``ui.event_feed``), their figures built once per snapshot (``_view``). Ten viewers cost about
+what one does. Once the job ends, the page reruns once and draws without polling.
 """
 import pandas as pd
 import streamlit as st
@@ -11,6 +14,8 @@ from knas import report as run_report
 from knas.errors import KnasError
 from knas.events import JobStatus
 from knas.specs import RANDOM
+
+DETAILS_SECONDS = 2.0  # how often figures and tables follow a running job
 
 ui.page_setup("Live run")
 st.title("Live run")
@@ -87,10 +92,29 @@ def _header(state: dict) -> None:
     st.progress(fraction, text=text)
 
 
-def _scores(events, method: str, repeat: int) -> None:
-    frame = runview.live_frame(events, method, repeat, accuracy, report)
-    topk = runview.latest_topk(events, method, repeat)
-    chosen = runview.chosen_cell(events, method, repeat)
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _view(job: str, stamp: tuple, count: int, method: str, repeat: int, proxy: str,
+          _events: list) -> dict:
+    """What the scores section draws for one snapshot of a job's events, built once for every
+    session that shows it (``count`` events of attempt ``stamp``). Read-only for the pages."""
+    frame = runview.live_frame(_events, method, repeat, accuracy, report)
+    topk = runview.latest_topk(_events, method, repeat)
+    chosen = runview.chosen_cell(_events, method, repeat)
+    view = {"frame": frame, "topk": topk, "chosen": chosen, "scatter": None, "histogram": None,
+            "final": runview.is_final_topk(_events, method, repeat), "table": None}
+    if proxy and proxy in frame.columns and len(frame):
+        if accuracy is not None:
+            view["scatter"] = plots.score_scatter(frame, proxy, report, highlight=topk,
+                                                  chosen=chosen, title=f"{proxy} vs {report}")
+        view["histogram"] = plots.score_histogram(frame, proxy)
+    if topk:
+        view["table"] = runview.topk_table(frame, topk, proxy,
+                                           report if accuracy is not None else None, accuracy,
+                                           chosen)
+    return view
+
+
+def _scores(events, method: str, repeat: int, stamp: tuple) -> None:
     members = runview.members(method)
     proxy = ""
     if members:
@@ -99,41 +123,38 @@ def _scores(events, method: str, repeat: int) -> None:
         proxy = options[0] if len(options) == 1 else st.selectbox(
             "Plot the scores of", options, key=f"live_member_{job_id}",
             help="An ensemble ranks cells by its members' mean rank: that is what it picks by.")
+    view = _view(job_id, stamp, len(events), method, repeat, proxy, events)
+    frame, topk, chosen = view["frame"], view["topk"], view["chosen"]
     if proxy and proxy in frame.columns and len(frame):
         left, right = st.columns(2)
         with left:
-            if accuracy is not None:
-                fig = plots.score_scatter(frame, proxy, report, highlight=topk, chosen=chosen,
-                                          title=f"{proxy} vs {report}")
-                event = st.plotly_chart(fig, on_select="rerun", selection_mode="points",
+            if view["scatter"] is not None:
+                event = st.plotly_chart(view["scatter"], on_select="rerun", selection_mode="points",
                                         key=f"live_scatter_{job_id}_{method}_{repeat}")
                 points = list(event["selection"]["points"]) if event else []
                 if points and points[0].get("customdata"):
                     index = int(points[0]["customdata"][0])
                     with st.container(border=True):
                         st.markdown(f"**Clicked: index {index}**")
-                        details = runview.point_details(index, accuracy, frame)
+                        clicked = runview.point_details(index, accuracy, frame)
                         ui.show_arch(index)
-                        ui.table(pd.DataFrame([details]).drop(columns=["arch_str"]))
+                        ui.table(pd.DataFrame([clicked]).drop(columns=["arch_str"]))
                 else:
                     st.caption("Click a point to see that cell.")
             else:
                 st.info("No ground-truth table in this job's config: the score-vs-accuracy "
                         "scatter needs one.")
         with right:
-            st.plotly_chart(plots.score_histogram(frame, proxy),
-                            key=f"live_hist_{job_id}_{method}_{repeat}")
+            st.plotly_chart(view["histogram"], key=f"live_hist_{job_id}_{method}_{repeat}")
     elif method == RANDOM:
         st.caption("The random baseline scores nothing: it draws k cells from the pool.")
     else:
         st.caption("No scores for this method and repeat yet.")
 
     if topk:
-        final = runview.is_final_topk(events, method, repeat)
-        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if final else " (so far)")
+        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if view["final"] else " (so far)")
                     + (" · ★ the cell the fine stage picked" if chosen is not None else ""))
-        table = runview.topk_table(frame, topk, proxy, report if accuracy is not None else None,
-                                  accuracy, chosen)
+        table = view["table"]
         ui.table(table, height=min(400, 38 + 35 * len(table)))
         shown = topk[:3]
         if chosen is not None and chosen not in shown and chosen in topk:
@@ -233,7 +254,8 @@ def _summary(events, summary) -> None:
 
 
 @st.fragment(run_every=1.0 if active else None)
-def live() -> None:
+def progress() -> None:
+    """The job's status and progress line, from its state alone (cheap, every second)."""
     try:
         state = store.state(job_id)
     except KnasError as err:
@@ -242,12 +264,21 @@ def live() -> None:
     if active and not JobStatus(state["status"]).is_active:
         st.rerun()  # the whole page, so it redraws without polling
     _header(state)
-    cache_key = f"live_events_{job_id}"
-    events, st.session_state[cache_key] = runview.read_events(
-        store, job_id, state, st.session_state.get(cache_key))
+
+
+@st.fragment(run_every=DETAILS_SECONDS if active else None)
+def details() -> None:
+    """Figures and tables from the shared snapshot of the job's events."""
+    try:
+        state = store.state(job_id)
+    except KnasError:
+        return  # the progress line says so
+    events = ui.event_feed(str(store.directory), job_id).snapshot(
+        store, job_id, state, every=DETAILS_SECONDS if active else 0.0)
     if not runview.started(events):
         st.info("Waiting for the worker: it loads the data and the tables first.")
         return
+    stamp = (state.get("attempts"), state.get("created"))
 
     _headline(events)
     if JobStatus(state["status"]).is_finished:
@@ -261,7 +292,7 @@ def live() -> None:
     repeat = b.selectbox("Repeat", range(config.repeats), format_func=lambda r: f"{r + 1}",
                          key=f"live_repeat_{job_id}") if config.repeats > 1 else 0
 
-    _scores(events, method, repeat)
+    _scores(events, method, repeat, stamp)
     _fine(events)
     results = runview.results_frame(events)
     if len(results):
@@ -274,4 +305,5 @@ def live() -> None:
         ui.table(results.drop(columns=["arch_str"]))
 
 
-live()
+progress()
+details()

@@ -59,17 +59,28 @@ def _events():
     ]
 
 
-def test_read_events_reads_only_new_ones_and_restarts_with_the_job():
+def test_event_feed_reads_only_new_ones_and_restarts_with_the_job():
     store = _Store(_events()[:2])
     state = {"attempts": 1, "created": 1.0}
-    events, cached = runview.read_events(store, "j", state, None)
-    assert len(events) == 2
+    feed = runview.EventFeed()
+    assert len(feed.snapshot(store, "j", state)) == 2
     store.all = _events()
-    events, cached = runview.read_events(store, "j", state, cached)
+    events = feed.snapshot(store, "j", state)
     assert len(events) == 6 and store.calls == [0, 2]
     assert [e["seq"] for e in events] == list(range(6))
-    events, _ = runview.read_events(store, "j", {"attempts": 2, "created": 5.0}, cached)
+    events = feed.snapshot(store, "j", {"attempts": 2, "created": 5.0})
     assert store.calls[-1] == 0 and len(events) == 6  # a resumed job starts over
+
+
+def test_event_feed_shares_one_snapshot_between_viewers():
+    store = _Store(_events()[:2])
+    state = {"attempts": 1, "created": 1.0}
+    feed = runview.EventFeed()
+    first = feed.snapshot(store, "j", state, every=3600)
+    store.all = _events()
+    others = [feed.snapshot(store, "j", state, every=3600) for _ in range(9)]  # nine more viewers
+    assert store.calls == [0] and all(len(o) == len(first) == 2 for o in others)
+    assert len(feed.snapshot(store, "j", state, every=0)) == 6 and store.calls == [0, 2]
 
 
 def test_live_tables_from_events():
