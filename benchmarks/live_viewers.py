@@ -6,11 +6,14 @@ what the page shows.
     python -m benchmarks.live_viewers --data ../shared/data/cifar10/cifar10_small.npz \\
         --truth ../shared/data/nb201/nb201_accuracies.csv --sessions 10 --seconds 60
 
-Every ``--sample`` seconds each page's progress bar (cells scored) and its scatter's ``n = …``
-are read; a thread reads the job store ten times a second and notes when each count first
-appeared. A page showing count c at time t lags by t minus the moment the worker had moved past
-c (0 when it shows the latest). Each session first gets up to ``--warmup`` seconds to draw the
-job (how long it took is reported); a session that never shows a count never drew the job.
+Each page logs twice a second what its progress bar (cells scored) and its scatter's ``n = …``
+show; a thread reads the job store ten times a second and notes when each count first appeared;
+the lags are taken every ``--sample`` seconds of the window. A page showing count c at time t
+lags by t minus the moment the worker had moved past c (0 when it shows the latest). Each
+session first gets up to ``--warmup`` seconds to draw the job (how long it took is reported); a
+session that never shows a count never drew the job. Each session has its own browser, as separate
+people would. Also printed: the CPU (in cores) the server, the worker and the browsers used while
+watching, which other load on the machine changes far less than the lags.
 """
 from __future__ import annotations
 
@@ -32,11 +35,16 @@ from benchmarks._report import machine
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-SHOWN = """() => {
+# In each page, twice a second: what its progress bar and its scatter's title show. The page
+# keeps the log itself, so reading it never waits on a busy page; a page too busy to run its
+# timer shows nothing new, which the lag then counts.
+LOGGER = """window.__knasLog = [];
+setInterval(() => {
   const bar = document.querySelector('[data-testid="stProgress"]');
   const title = document.querySelector('.js-plotly-plot .gtitle');
-  return [bar ? bar.innerText : '', title ? title.textContent : ''];
-}"""
+  window.__knasLog.push([Date.now() / 1000, bar ? bar.innerText : '',
+                         title ? title.textContent : '']);
+}, 500);"""
 
 
 def _free_port() -> int:
@@ -85,58 +93,110 @@ class Worker:
         return at - self.times[later]
 
 
+def _tree() -> dict:
+    """pid -> parent pid of every process (Linux /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return parents
+
+
+def _descendants(root: int, parents: dict) -> set:
+    out, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        out.add(pid)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return out
+
+
+def cpu_seconds(groups: dict) -> dict:
+    """CPU seconds (user + system) used so far by each group of processes: the server, the
+    worker with its scoring processes, and the browsers (every other process this one started)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents = _tree()
+    mine = _descendants(os.getpid(), parents) - {os.getpid()}
+    trees = {name: _descendants(pid, parents) for name, pid in groups.items()}
+    trees["browsers"] = mine - set().union(*trees.values())
+    out = {}
+    for name, pids in trees.items():
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                continue
+        out[name] = total
+    return out
+
+
 def _count(text: str, pattern: str) -> int | None:
     match = re.search(pattern, text.replace(",", ""))
     return int(match.group(1)) if match else None
 
 
-def _read(page) -> tuple[str, str] | None:
-    try:
-        return page.evaluate(SHOWN)
-    except Exception:  # the page is between two drawings
-        return None
-
-
 def watch(url: str, worker: Worker, sessions: int, seconds: float, sample: float,
-          warmup: float) -> list[dict]:
-    """Open the sessions, give each up to ``warmup`` seconds to draw the job once, then read
-    every page each ``sample`` seconds for ``seconds``."""
+          warmup: float, groups: dict) -> tuple[list[dict], dict]:
+    """Open the sessions, give them up to ``warmup`` seconds to draw the job once, watch for
+    ``seconds``; then, every ``sample`` seconds of that window, what each page showed."""
     from playwright.sync_api import sync_playwright
 
-    rows = [{"progress": [], "scatter": [], "updates": set(), "first": None}
-            for _ in range(sessions)]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        pages, opened = [], time.time()
-        for _ in range(sessions):
-            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        pages, browsers, opened = [], [], time.time()
+        for _ in range(sessions):  # one browser each, as ten people would have (and no shared
+            # limit on WebGL contexts, which one browser with ten plotly pages runs into)
+            browsers.append(p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox", "--disable-gpu",
+                                                    "--disable-dev-shm-usage"]))
+            context = browsers[-1].new_context(viewport={"width": 1440, "height": 1000})
+            context.add_init_script(LOGGER)
+            page = context.new_page()
             page.goto(f"{url}/live?job={worker.job_id}", wait_until="commit")
             pages.append(page)
-        while time.time() < opened + warmup and any(r["first"] is None for r in rows):
-            for page, row in zip(pages, rows):
-                shown = _read(page) if row["first"] is None else None
-                if shown and _count(shown[0], r"(\d+)/\d+") is not None:
-                    row["first"] = time.time() - opened
-            time.sleep(0.5)
-        end = time.time() + seconds
-        while time.time() < end:
-            tick = time.time()
-            for page, row in zip(pages, rows):
-                shown = _read(page)
-                if shown is None:
-                    continue
-                at = time.time()
-                done = _count(shown[0], r"(\d+)/\d+")
-                if done is not None:
-                    row["progress"].append(worker.lag(done, at))
-                    row["updates"].add(done)
-                n = _count(shown[1], r"n = (\d+)")
-                if n is not None:
-                    row["scatter"].append(worker.lag(n, at))
-            time.sleep(max(0.0, sample - (time.time() - tick)))
-        browser.close()
-    return rows
+        deadline = opened + warmup
+        while time.time() < deadline and not all(_drawn(page) for page in pages):
+            time.sleep(1.0)
+        start, before = time.time(), cpu_seconds(groups)
+        time.sleep(seconds)
+        after = cpu_seconds(groups)
+        logs = [page.evaluate("() => window.__knasLog") for page in pages]
+        for browser in browsers:
+            browser.close()
+    used = {name: (after[name] - before.get(name, 0.0)) / seconds for name in after}
+    return [_session(log, worker, opened, start, start + seconds, sample) for log in logs], used
+
+
+def _drawn(page) -> bool:
+    log = page.evaluate("() => window.__knasLog || []")
+    return any(_count(bar, r"(\d+)/\d+") is not None for _, bar, _ in log)
+
+
+def _session(log, worker: Worker, opened: float, start: float, end: float, sample: float) -> dict:
+    """Lags at each sample time of the window: the page shows its latest logged count."""
+    row = {"progress": [], "scatter": [], "updates": set(), "first": None}
+    shown = {"progress": None, "scatter": None}
+    entries, i, at = sorted(log), 0, start
+    for t, bar, title in entries:
+        if row["first"] is None and _count(bar, r"(\d+)/\d+") is not None:
+            row["first"] = t - opened
+    while at <= end:
+        while i < len(entries) and entries[i][0] <= at:
+            _, bar, title = entries[i]
+            done, n = _count(bar, r"(\d+)/\d+"), _count(title, r"n = (\d+)")
+            shown["progress"] = done if done is not None else shown["progress"]
+            shown["scatter"] = n if n is not None else shown["scatter"]
+            i += 1
+        for what in ("progress", "scatter"):
+            if shown[what] is not None:
+                row[what].append(worker.lag(shown[what], at))
+        if shown["progress"] is not None:
+            row["updates"].add(shown["progress"])
+        at += sample
+    return row
 
 
 def _stats(lags: list[float]) -> str:
@@ -175,8 +235,9 @@ def main() -> None:
             time.sleep(0.5)
         worker = Worker(store, job_id)
         load = os.getloadavg()[0]
-        rows = watch(f"http://127.0.0.1:{port}", worker, args.sessions, args.seconds, args.sample,
-                     args.warmup)
+        groups = {"server": server.pid, "worker": store.state(job_id)["pid"]}
+        rows, used = watch(f"http://127.0.0.1:{port}", worker, args.sessions, args.seconds,
+                           args.sample, args.warmup, groups)
         worker.stop.set()
         load = (load + os.getloadavg()[0]) / 2
     finally:
@@ -199,6 +260,8 @@ def main() -> None:
     drawn = [r for r in rows if len(r["updates"]) > 1]
     worst = max((max(r["progress"]) for r in rows if r["progress"]), default=float("nan"))
     print(f"\n{len(drawn)} of {len(rows)} sessions updated; worst progress lag {worst:.1f} s.")
+    print("CPU used while watching (cores): " + ", ".join(f"{name} {value:.2f}"
+                                                         for name, value in used.items()))
 
 
 if __name__ == "__main__":

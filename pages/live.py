@@ -3,8 +3,9 @@
 Deep link: ``?job=<id>``. Two fragments rerun while the job is active, so the page does not
 reload: the progress line every second (one read of the job's state), and the figures and tables
 every ``DETAILS_SECONDS`` from a snapshot of the events that every viewer of the job shares
-(``ui.event_feed``), their figures built once per snapshot (``_view``). Ten viewers cost about
-what one does. Once the job ends, the page reruns once and draws without polling.
+(``ui.event_feed``), their figures built once per snapshot (``_view``). Redrawing a large scatter
+is what costs a browser most, so it follows less often than the progress line
+(benchmarks/live_viewers.py). Once the job ends, the page reruns once and draws without polling.
 """
 import pandas as pd
 import streamlit as st
@@ -15,7 +16,7 @@ from knas.errors import KnasError
 from knas.events import JobStatus
 from knas.specs import RANDOM
 
-DETAILS_SECONDS = 2.0  # how often figures and tables follow a running job
+DETAILS_SECONDS = 10.0  # how often figures and tables follow a running job (the progress line: 1 s)
 
 ui.page_setup("Live run")
 st.title("Live run")
