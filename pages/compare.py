@@ -95,7 +95,8 @@ with proxies_tab:
             st.subheader(f"Rank correlation with {fmt.md_escape(column)}")
             ui.table(result)
             if missing:
-                st.caption(f"{missing} cell(s) have no {fmt.md_escape(column)} value in the table and are left out.")
+                st.caption(f"{missing} cell(s) have no {fmt.md_escape(column)} value in the table "
+                           "and are left out.")
             st.plotly_chart(plots.correlation_bars(result), key="compare_bars")
             shown = st.selectbox("Scatter for", proxies, key="compare_scatter_proxy")
             st.plotly_chart(plots.score_scatter(frame.assign(**{column: truth}), shown, column),

@@ -184,7 +184,8 @@ try:
 finally:
     scores.close()
 a, b, c = st.columns(3)
-a.metric("Cached scores", f"{entries:,}", help=f"{machine.human_bytes(score_bytes)} in {md_escape(scores.directory)}")
+a.metric("Cached scores", f"{entries:,}",
+         help=f"{machine.human_bytes(score_bytes)} in {md_escape(scores.directory)}")
 b.metric("Runtime folder", machine.human_bytes(machine.folder_size(paths.root())),
          help=f"{md_escape(paths.root())}: scores, jobs and settings")
 c.metric("Converted tables", machine.human_bytes(machine.folder_size(paths.tables_dir())),

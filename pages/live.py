@@ -70,7 +70,8 @@ stage = config.fine_stage
 def _header(state: dict) -> None:
     status = JobStatus(state["status"])
     a, b = st.columns([4, 1])
-    a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on {fmt.md_code(config.pool)} · k = {config.k} · "
+    a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on "
+               f"{fmt.md_code(config.pool)} · k = {config.k} · "
                f"n = {config.n} · fine stage {fmt.md_code(config.fine)} · "
                f"{config.repeats} repeat(s)")
     if status.is_active:
@@ -185,7 +186,8 @@ def _result(events, method: str, repeat: int) -> None:
     card = runview.result_card(events, method, repeat)
     if card is None:
         return
-    st.subheader(f"Result: {fmt.md_escape(method)}" + (f", repeat {repeat + 1}" if config.repeats > 1 else ""))
+    st.subheader(f"Result: {fmt.md_escape(method)}"
+                 + (f", repeat {repeat + 1}" if config.repeats > 1 else ""))
     left, right = st.columns([3, 2])
     with left:
         st.markdown(f"**Chosen cell: index {card['chosen']}**")
