@@ -106,7 +106,8 @@ def _config_from_args(args):
         pool=args.pool, proxy=args.proxy, n=args.n, k=args.k, fine=args.fine, baselines=baselines,
         repeats=args.repeats, seed=args.seed, device=args.device, params=args.params,
         train_samples=args.train_samples, costs=args.costs or "", table12=args.table12 or "",
-        budget=args.budget, backend=args.backend, ray_address=args.ray_address)
+        budget=args.budget, backend=args.backend, ray_address=args.ray_address,
+        weights_seed=args.weights_seed)
 
 
 def _cmd_search(args) -> int:
@@ -297,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=None,
                    help="simulated seconds each classic strategy may spend (default per dataset)")
     p.add_argument("--repeats", type=int, default=1, help="searches with seeds seed, seed+1, ...")
+    p.add_argument("--weights-seed", type=int, default=None,
+                   help="keep the networks' weights and image batch at this seed in every repeat "
+                        "(pools still vary), so many repeats reuse one cached scoring")
     p.add_argument("--train-samples", type=int, default=0, help="fine-stage training images (0: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object with every result")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
