@@ -333,3 +333,20 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
                       yaxis_title="test accuracy of the chosen cell (%)", hovermode="closest")
     fig.update_xaxes(type="log")
     return fig
+
+
+def gram_heatmap(matrix, labels=None, title: str | None = None) -> go.Figure:
+    """The Gram matrix G of per-sample gradients, G[i, j] = <g_i, g_j>, as a heatmap on a colour
+    scale centred at 0 (agreeing samples red, opposing blue). Its mean is MGM."""
+    g = np.asarray(matrix, dtype=float)
+    bound = float(np.abs(g).max()) or 1.0
+    names = [f"{i} (class {c})" for i, c in enumerate(labels)] if labels is not None \
+        else [str(i) for i in range(len(g))]
+    fig = go.Figure(go.Heatmap(
+        z=g, x=names, y=names, zmin=-bound, zmax=bound, zmid=0, colorscale="RdBu_r",
+        colorbar={"title": {"text": "<g_i, g_j>"}},
+        hovertemplate="sample %{y} · sample %{x}<br><g_i, g_j> = %{z:.4g}<extra></extra>"))
+    fig.update_layout(title=_title(title or "Gram matrix of per-sample gradients",
+                                   f"n = {len(g)}", f"mean (MGM) = {g.mean():.4g}"))
+    fig.update_yaxes(autorange="reversed")
+    return fig

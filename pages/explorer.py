@@ -5,7 +5,8 @@ import math
 
 import streamlit as st
 
-from knas import benchmark, cache, costs, datasets, explore, fmt, module_source, paths, plots, space, ui
+from knas import (benchmark, cache, costs, datasets, explore, fmt, module_source, paths, plots, space,
+                  ui, ui_run)
 
 CURRENT = "explorer_index"  # the cell shown (benchmark index)
 SEEN_QP = "explorer_seen_qp"  # the ?arch= value this session last wrote or followed
@@ -187,6 +188,33 @@ if scores:
                "cache, per proxy, settings and data batch (first 50).")
 else:
     st.caption("No cached proxy scores for this cell yet.")
+
+# --- the Gram matrix of per-sample gradients ------------------------------------------------------
+st.subheader("The Gram matrix behind MGM")
+st.caption("G[i, j] = <g_i, g_j>, the dot products of the per-sample loss gradients of this cell's "
+           "randomly initialised network on n CIFAR-10 images. Its mean is MGM (the KNAS score); "
+           "gram_trace is its mean diagonal (how large single-sample gradients are); gram_cond its "
+           "condition number (TE-NAS's trainability measure, smaller is better); gram_coherence "
+           "mean(G) / mean(diag G) (how much the samples' gradients agree, free of scale). How each "
+           "ranks cells: docs/correlation.md.")
+gram_data = settings.dataset_path("cifar10")
+if not gram_data:
+    st.caption("Set a CIFAR-10 dataset on the Data page to compute it.")
+elif st.button("Compute G for this cell (n = 16, a few seconds)", key=f"explorer_gram_{index}") \
+        or st.session_state.get("explorer_gram_shown") == index:
+    st.session_state["explorer_gram_shown"] = index
+    with st.spinner("Computing the per-sample gradients in a worker process…"):
+        view = ui_run.gram_view(index, "cifar10", gram_data)
+    if "error" in view:
+        st.error(f"Could not compute it: {fmt.md_escape(view['error'])}")
+    else:
+        left, right = st.columns([3, 2])
+        left.plotly_chart(plots.gram_heatmap(view["matrix"], view["labels"]),
+                          key=f"explorer_gram_plot_{index}")
+        right.metric("MGM = mean(G)", f"{view['mgm']:.4g}")
+        right.metric("gram_trace", f"{view['gram_trace']:.4g}")
+        right.metric("gram_cond", f"{view['gram_cond']:.4g}")
+        right.metric("gram_coherence", f"{view['gram_coherence']:.3f}")
 
 # --- neighbours ----------------------------------------------------------------------------------
 st.subheader("One edge away")

@@ -26,7 +26,11 @@ def gram_matrix(net, x, y, params: str = "all") -> torch.Tensor:
 
 
 def gram(net, x, y, params: str = "all") -> dict[str, float]:
-    g = gram_matrix(net, x, y, params)
+    return statistics(gram_matrix(net, x, y, params))
+
+
+def statistics(g: torch.Tensor) -> dict[str, float]:
+    """The three scores of a Gram matrix."""
     mean_sq_norm = float(g.diagonal().mean())
     return {
         "gram_trace": mean_sq_norm,
