@@ -11,6 +11,7 @@ from knas import (benchmark, cache, costs, datasets, explore, fmt, module_source
 CURRENT = "explorer_index"  # the cell shown (benchmark index)
 SEEN_QP = "explorer_seen_qp"  # the ?arch= value this session last wrote or followed
 STR_ERROR = "explorer_str_error"
+LINK_ERROR = "explorer_link_error"  # a deep link that named no cell: shown until the user moves on
 EDGE_KEYS = [f"explorer_edge_{e}" for e in range(len(space.EDGES))]
 
 
@@ -23,6 +24,8 @@ def _go(index: int) -> None:
     for key, op in zip(EDGE_KEYS, arch):
         st.session_state[key] = op
     st.session_state.pop(STR_ERROR, None)
+    if st.session_state.get(LINK_ERROR, (None, None))[1] != int(index):  # the user moved on
+        st.session_state.pop(LINK_ERROR, None)
 
 
 def _from_query(value: str) -> int:
@@ -71,10 +74,13 @@ if query is not None and query != st.session_state.get(SEEN_QP):
     try:
         _go(_from_query(query))
     except (space.ArchError, ValueError) as err:
-        st.warning(fmt.md_escape(f"Link parameter arch={query!r} names no cell: {err}"))
+        st.session_state[LINK_ERROR] = (f"Link parameter arch={query!r} names no cell: {err}",
+                                         st.session_state.get(CURRENT, 0))
 _follow_neighbour_selection()
 if CURRENT not in st.session_state:
     _go(0)
+if LINK_ERROR in st.session_state:  # kept across reruns (the sidebar's probe reruns the page)
+    st.warning(fmt.md_escape(st.session_state[LINK_ERROR][0]))
 index = st.session_state[CURRENT]
 arch = space.arch_at(index)
 if st.query_params.get("arch") != str(index):

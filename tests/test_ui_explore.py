@@ -253,3 +253,11 @@ def test_explorer_draws_a_cells_gram_matrix_from_a_worker(with_data):
     shown = metrics(at)
     assert float(shown["gram_coherence"]) <= 1.0 and float(shown["gram_cond"]) >= 1.0
     assert float(shown["gram_trace"]) > 0
+
+
+def test_a_bad_deep_link_warning_survives_a_rerun(runtime):
+    at = open_page("explorer", arch="99999")
+    at.run()  # the sidebar's device probe reruns the page when it answers
+    assert "names no cell" in " ".join(texts(at.warning))
+    at.number_input(key="explorer_number").set_value(5).run()
+    assert "names no cell" not in " ".join(texts(at.warning))
