@@ -114,6 +114,36 @@ def _cmd_score(args) -> int:
     return 0
 
 
+def _cmd_gram(args) -> int:
+    """One cell's Gram matrix of per-sample gradients and the statistics read from it, as JSON
+    (the Explorer runs this in a child process: the UI never imports torch)."""
+    import json
+
+    from .config import ScoreConfig
+
+    arch = args.arch.strip()
+    index = int(arch) if arch.isdigit() else None
+    from . import space
+
+    index = space.index_of(space.validate(index if index is not None else arch))
+    ScoreConfig(dataset=args.dataset, data=args.data, pool=f"range:{index}:{index + 1}",
+                proxies="gram_trace", n=args.n, seed=args.seed).validate()
+    import torch
+
+    from . import data, nets, scoring
+    from .proxies import gram
+
+    batch = scoring.make_batch(data.load_named(args.dataset, args.data), args.n, args.seed)
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    net = nets.build(space.arch_at(index), batch.num_classes)
+    matrix = gram.gram_matrix(net, batch.x, batch.y)
+    stats = gram.statistics(matrix)
+    print(json.dumps({"index": index, "n": args.n, "seed": args.seed, "labels": batch.y.tolist(),
+                      "matrix": matrix.tolist(), **stats, "mgm": float(matrix.mean())}))
+    return 0
+
+
 def _cmd_correlate(args) -> int:
     from . import benchmark, scorefile, stats
 
@@ -142,7 +172,8 @@ def _config_from_args(args):
         pool=args.pool, proxy=args.proxy, n=args.n, k=args.k, fine=args.fine, baselines=baselines,
         repeats=args.repeats, seed=args.seed, device=args.device, params=args.params,
         train_samples=args.train_samples, costs=args.costs or "", table12=args.table12 or "",
-        budget=args.budget, backend=args.backend, ray_address=args.ray_address)
+        budget=args.budget, backend=args.backend, ray_address=args.ray_address,
+        weights_seed=args.weights_seed)
 
 
 def _cmd_search(args) -> int:
@@ -344,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=None,
                    help="simulated seconds each classic strategy may spend (default per dataset)")
     p.add_argument("--repeats", type=int, default=1, help="searches with seeds seed, seed+1, ...")
+    p.add_argument("--weights-seed", type=int, default=None,
+                   help="keep the networks' weights and image batch at this seed in every repeat "
+                        "(pools still vary), so many repeats reuse one cached scoring")
     p.add_argument("--train-samples", type=int, default=0, help="fine-stage training images (0: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object with every result")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -371,6 +405,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", default=None, help="job store folder (default <cache root>/jobs)")
     p.add_argument("--out", default=None, help="file to write (- for stdout)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("gram", help="one cell's Gram matrix of per-sample gradients, as JSON")
+    p.add_argument("--arch", required=True, help="benchmark index or arch string")
+    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
+    p.add_argument("--data", required=True, help="dataset folder, image folder or .npz")
+    p.add_argument("--n", type=int, default=16, help="samples (the matrix is n x n)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the samples and the weights")
+    p.set_defaults(func=_cmd_gram)
 
     p = sub.add_parser("correlate", help="rank correlation of a scores CSV with ground truth")
     p.add_argument("scores", help="CSV written by `score`")

@@ -104,6 +104,10 @@ class SearchConfig:
     budget: float | None = None  # seconds a classic strategy may spend; None: the dataset's default
     backend: str = "local"  # one of BACKENDS
     ray_address: str = ""  # backend ray: "" (a private instance for the job), auto or HOST:PORT
+    # The networks' weights and the image batch: None draws them per repeat (seed + r) with the
+    # pool; a number keeps them fixed while pools vary, so a many-repeat study reuses one scoring
+    # of the space from the cache (say so when reporting it).
+    weights_seed: int | None = None
 
     @property
     def report_column(self) -> str:
@@ -179,6 +183,9 @@ class SearchConfig:
                 errors[name] = f"must be text, got {values[name]!r}"
         if not isinstance(self.baselines, tuple) or not all(isinstance(b, str) for b in self.baselines):
             errors["baselines"] = f"must be a list of method names, got {self.baselines!r}"
+        if self.weights_seed is not None and (isinstance(self.weights_seed, bool) or not isinstance(
+                self.weights_seed, int) or self.weights_seed < 0):
+            errors["weights_seed"] = f"a seed is 0 or a positive whole number, got {self.weights_seed!r}"
         if self.budget is not None and (isinstance(self.budget, bool)
                                         or not isinstance(self.budget, (int, float))):
             errors["budget"] = f"must be a number of seconds, got {self.budget!r}"

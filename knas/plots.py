@@ -312,6 +312,7 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
             error_y={"type": "data", "array": [y.std(ddof=0)], "color": colour},
             hovertemplate=(f"{method}<br>%{{x:,.0f}} s<br>%{{y:.2f}}% (mean of {len(mine)})"
                            "<extra></extra>")))
+    unplaced = []
     for ref in references:
         label = f"published: {ref.method} {ref.test_mean:.2f}"
         if getattr(ref, "search_seconds", None):
@@ -319,14 +320,33 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
                 x=[ref.search_seconds], y=[ref.test_mean], mode="markers", name=label,
                 marker={"color": REFERENCE_COLOUR, "size": 10, "symbol": "x-open"},
                 error_y={"type": "data", "array": [ref.test_std or 0.0], "color": REFERENCE_COLOUR}))
-        else:
-            fig.add_hline(y=ref.test_mean, line={"color": REFERENCE_COLOUR, "dash": "dot",
-                                                 "width": 1},
-                          annotation_text=label, annotation_position="top left",
-                          annotation_font={"color": REFERENCE_COLOUR, "size": 11})
+        else:  # no published cost: a dotted level, named once in the note below
+            fig.add_hline(y=ref.test_mean, line={"color": REFERENCE_COLOUR, "dash": "dot", "width": 1})
+            unplaced.append(f"{ref.method} {ref.test_mean:.2f}")
+    if unplaced:
+        fig.add_annotation(text="published, no search cost given (dotted): " + ", ".join(unplaced),
+                           xref="paper", yref="paper", x=0, y=-0.22, showarrow=False,
+                           font={"color": REFERENCE_COLOUR, "size": 11}, xanchor="left")
     fig.update_layout(title=_title(title or "Accuracy against search cost",
                                    "simulated and measured seconds on one axis"),
                       xaxis_title="search seconds (log scale)",
                       yaxis_title="test accuracy of the chosen cell (%)", hovermode="closest")
     fig.update_xaxes(type="log")
+    return fig
+
+
+def gram_heatmap(matrix, labels=None, title: str | None = None) -> go.Figure:
+    """The Gram matrix G of per-sample gradients, G[i, j] = <g_i, g_j>, as a heatmap on a colour
+    scale centred at 0 (agreeing samples red, opposing blue). Its mean is MGM."""
+    g = np.asarray(matrix, dtype=float)
+    bound = float(np.abs(g).max()) or 1.0
+    names = [f"{i} (class {c})" for i, c in enumerate(labels)] if labels is not None \
+        else [str(i) for i in range(len(g))]
+    fig = go.Figure(go.Heatmap(
+        z=g, x=names, y=names, zmin=-bound, zmax=bound, zmid=0, colorscale="RdBu_r",
+        colorbar={"title": {"text": "<g_i, g_j>"}},
+        hovertemplate="sample %{y} · sample %{x}<br><g_i, g_j> = %{z:.4g}<extra></extra>"))
+    fig.update_layout(title=_title(title or "Gram matrix of per-sample gradients",
+                                   f"n = {len(g)}", f"mean (MGM) = {g.mean():.4g}"))
+    fig.update_yaxes(autorange="reversed")
     return fig

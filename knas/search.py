@@ -192,6 +192,7 @@ class Search:
     def _coarse(self, method: str, spec: Method, repeat, pool, seed):
         """Score the pool; returns (top-k indices, networks built) and yields progress events."""
         cfg = self.config
+        seed = seed if cfg.weights_seed is None else cfg.weights_seed
         settings = scoring.ScoreSettings(n=cfg.n, seed=seed, params=cfg.params)
         batch = scoring.make_batch(self.dataset, cfg.n, seed)
         retries = []  # Ray's notices of cells sent again, turned into events below

@@ -137,3 +137,37 @@ def cluster_info(address: str, timeout: float = 60.0) -> dict:
 def resolve_device(config_device: str, machine_device: str) -> str:
     """The device an ``auto`` config will use, for the estimate."""
     return machine_device if config_device == "auto" else config_device
+
+
+# --- the Explorer's Gram matrix ------------------------------------------------------------------
+
+
+def gram_view(index: int, dataset: str, data_path: str, n: int = 16, seed: int = 0,
+              timeout: float = 300.0) -> dict:
+    """One cell's Gram matrix of per-sample gradients and its statistics, computed once in a child
+    process (``python -m knas gram``; the UI never imports torch) and kept under the cache root.
+    ``{"error": ...}`` when it cannot be computed."""
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    digest = hashlib.sha256(f"{dataset}|{Path(data_path).resolve()}".encode()).hexdigest()[:12]
+    saved = paths.root() / "gram" / f"{index}-n{n}-s{seed}-{digest}.json"
+    if saved.is_file():
+        try:
+            return json.loads(saved.read_text())
+        except ValueError:
+            saved.unlink()
+    command = [sys.executable, "-m", "knas", "gram", "--arch", str(index), "--dataset", dataset,
+               "--data", str(data_path), "--n", str(n), "--seed", str(seed)]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=paths.REPO)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no result within {timeout:.0f} s"}
+    if out.returncode != 0:
+        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+        return {"error": (lines[-1] if lines else "the computation failed").removeprefix("error: ")}
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(out.stdout)
+    return json.loads(out.stdout)

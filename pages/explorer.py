@@ -5,11 +5,13 @@ import math
 
 import streamlit as st
 
-from knas import benchmark, cache, costs, datasets, explore, fmt, module_source, paths, plots, space, ui
+from knas import (benchmark, cache, costs, datasets, explore, fmt, module_source, paths, plots, space,
+                  ui, ui_run)
 
 CURRENT = "explorer_index"  # the cell shown (benchmark index)
 SEEN_QP = "explorer_seen_qp"  # the ?arch= value this session last wrote or followed
 STR_ERROR = "explorer_str_error"
+LINK_ERROR = "explorer_link_error"  # a deep link that named no cell: shown until the user moves on
 EDGE_KEYS = [f"explorer_edge_{e}" for e in range(len(space.EDGES))]
 
 
@@ -22,6 +24,8 @@ def _go(index: int) -> None:
     for key, op in zip(EDGE_KEYS, arch):
         st.session_state[key] = op
     st.session_state.pop(STR_ERROR, None)
+    if st.session_state.get(LINK_ERROR, (None, None))[1] != int(index):  # the user moved on
+        st.session_state.pop(LINK_ERROR, None)
 
 
 def _from_query(value: str) -> int:
@@ -70,10 +74,13 @@ if query is not None and query != st.session_state.get(SEEN_QP):
     try:
         _go(_from_query(query))
     except (space.ArchError, ValueError) as err:
-        st.warning(fmt.md_escape(f"Link parameter arch={query!r} names no cell: {err}"))
+        st.session_state[LINK_ERROR] = (f"Link parameter arch={query!r} names no cell: {err}",
+                                         st.session_state.get(CURRENT, 0))
 _follow_neighbour_selection()
 if CURRENT not in st.session_state:
     _go(0)
+if LINK_ERROR in st.session_state:  # kept across reruns (the sidebar's probe reruns the page)
+    st.warning(fmt.md_escape(st.session_state[LINK_ERROR][0]))
 index = st.session_state[CURRENT]
 arch = space.arch_at(index)
 if st.query_params.get("arch") != str(index):
@@ -187,6 +194,33 @@ if scores:
                "cache, per proxy, settings and data batch (first 50).")
 else:
     st.caption("No cached proxy scores for this cell yet.")
+
+# --- the Gram matrix of per-sample gradients ------------------------------------------------------
+st.subheader("The Gram matrix behind MGM")
+st.caption("G[i, j] = <g_i, g_j>, the dot products of the per-sample loss gradients of this cell's "
+           "randomly initialised network on n CIFAR-10 images. Its mean is MGM (the KNAS score); "
+           "gram_trace is its mean diagonal (how large single-sample gradients are); gram_cond its "
+           "condition number (TE-NAS's trainability measure, smaller is better); gram_coherence "
+           "mean(G) / mean(diag G) (how much the samples' gradients agree, free of scale). How each "
+           "ranks cells: docs/correlation.md.")
+gram_data = settings.dataset_path("cifar10")
+if not gram_data:
+    st.caption("Set a CIFAR-10 dataset on the Data page to compute it.")
+elif st.button("Compute G for this cell (n = 16, a few seconds)", key=f"explorer_gram_{index}") \
+        or st.session_state.get("explorer_gram_shown") == index:
+    st.session_state["explorer_gram_shown"] = index
+    with st.spinner("Computing the per-sample gradients in a worker process…"):
+        view = ui_run.gram_view(index, "cifar10", gram_data)
+    if "error" in view:
+        st.error(f"Could not compute it: {fmt.md_escape(view['error'])}")
+    else:
+        left, right = st.columns([3, 2])
+        left.plotly_chart(plots.gram_heatmap(view["matrix"], view["labels"]),
+                          key=f"explorer_gram_plot_{index}")
+        right.metric("MGM = mean(G)", f"{view['mgm']:.4g}")
+        right.metric("gram_trace", f"{view['gram_trace']:.4g}")
+        right.metric("gram_cond", f"{view['gram_cond']:.4g}")
+        right.metric("gram_coherence", f"{view['gram_coherence']:.3f}")
 
 # --- neighbours ----------------------------------------------------------------------------------
 st.subheader("One edge away")

@@ -7,6 +7,13 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+try:  # one torch thread, as every scoring process uses: small networks parallelise poorly, and
+    import torch  # on a shared 2-core machine extra threads only fight each other
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 CELL_6111 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 

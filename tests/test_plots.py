@@ -219,3 +219,12 @@ def test_figures_serialise():
 def test_importing_plots_does_not_import_torch():
     code = "import sys, knas.plots; assert 'torch' not in sys.modules, 'knas.plots imported torch'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_gram_heatmap_is_centred_and_names_the_mean():
+    g = np.array([[4.0, -1.0], [-1.0, 2.0]])
+    fig = plots.gram_heatmap(g, labels=[3, 7])
+    heat = fig.data[0]
+    assert heat.zmid == 0 and heat.zmin == -4.0 and heat.zmax == 4.0
+    assert list(heat.x) == ["0 (class 3)", "1 (class 7)"]
+    assert f"{g.mean():.4g}" in fig.layout.title.text

@@ -143,7 +143,7 @@ def test_naswot_kernel_is_full_rank_on_distinct_images(cifar):
 
 def test_unknown_proxy_message_lists_the_choices():
     with pytest.raises(proxies.UnknownProxyError, match="available: mgm, mgm_official"):
-        proxies.get("zen")
+        proxies.get("no_such_proxy")
 
 
 def test_catalogue_is_torch_free():
@@ -175,8 +175,10 @@ def test_rank_ensemble_and_stats():
 def test_degenerate_cells_get_worst_case_scores_not_errors(cifar):
     x, y = cifar
     empty, live = _net(("none",) * 6), _net(VARIED[0])
-    for name in proxies.CATALOG:
+    for name, meta in proxies.CATALOG.items():
         worst, good = _score(name, empty, x, y), _score(name, live, x, y)
         assert not math.isnan(worst), name
-        if name not in ("params", "flops", "mgm", "mgm_official", "grasp"):
-            assert worst < good, name
+        # gram_coherence is scale-free: the empty cell's head-bias gradients agree as much as the
+        # batch's labels make them, not necessarily less than a live cell's.
+        if name not in ("params", "flops", "mgm", "mgm_official", "grasp", "gram_coherence"):
+            assert (worst < good) if meta.bigger_is_better else (worst > good), name

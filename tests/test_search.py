@@ -226,3 +226,16 @@ def test_search_cli_json_carries_accuracy_and_search_seconds_per_repeat(paths, t
     bad = subprocess.run([sys.executable, "-m", "knas", *args[:-1], "--budget", "0"], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "budget" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_fixed_weights_seed_reuses_one_scoring_across_repeats(paths, tmp_path):
+    def scores(**changes):
+        config = _config(paths, pool="range:0:6", k=2, proxy="synflow", repeats=2, **changes)
+        events = list(Search(config, ScoreCache(tmp_path), workers=1).events())
+        return [{e["index"]: e["values"]["synflow"] for e in events
+                 if e["kind"] == "scored" and e["repeat"] == r} for r in (0, 1)]
+
+    first, second = scores()
+    assert first != second  # each repeat draws its own weights and batch
+    first, second = scores(weights_seed=0)
+    assert first == second  # the same networks: the second repeat is read from the cache

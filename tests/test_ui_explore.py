@@ -244,3 +244,20 @@ def test_compare_shows_a_finished_job_and_the_paper_table(with_data, shared_data
     best_index, best_value = benchmark.best(truth, "cifar10_test")
     assert any(f"**{best_value:.2f}** (index {best_index})" in m for m in texts(at.markdown))
     assert "HTML report" in [b.label for b in at.get("download_button")]
+
+
+def test_explorer_draws_a_cells_gram_matrix_from_a_worker(with_data):
+    at = open_page("explorer", arch="6111")
+    at.button(key="explorer_gram_6111").click().run(timeout=300)
+    assert not at.exception and not at.error, texts(at.error)
+    shown = metrics(at)
+    assert float(shown["gram_coherence"]) <= 1.0 and float(shown["gram_cond"]) >= 1.0
+    assert float(shown["gram_trace"]) > 0
+
+
+def test_a_bad_deep_link_warning_survives_a_rerun(runtime):
+    at = open_page("explorer", arch="99999")
+    at.run()  # the sidebar's device probe reruns the page when it answers
+    assert "names no cell" in " ".join(texts(at.warning))
+    at.number_input(key="explorer_number").set_value(5).run()
+    assert "names no cell" not in " ".join(texts(at.warning))

@@ -47,6 +47,10 @@ class ProxyInfo:
 
 
 _AZ_NAS = "Lee & Ham, AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search, CVPR 2024"
+_TENAS = ("Chen, Gong, Wang, Neural Architecture Search on ImageNet in Four GPU Hours: "
+          "A Theoretically Inspired Perspective, ICLR 2021")
+_SWAP = "Peng et al., SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS, ICLR 2024"
+_KNAS_GRAM = "Xu et al., KNAS, ICML 2021 (its Gram matrix; the condition number as in TE-NAS)"
 
 CATALOG = {p.name: p for p in [
     ProxyInfo("mgm", "mgm", "MGM (KNAS paper): mean Gram matrix of per-sample gradients",
@@ -88,6 +92,25 @@ CATALOG = {p.name: p for p in [
               "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
               "Eigenvalue of Correlation, NeurIPS 2023",
               dedup=False, cpu_seconds=0.12),  # every executed layer counts, dead branches included
+    ProxyInfo("te_ntk_cond", "ntk", "TE-NAS: condition number of the NTK (smaller is better)",
+              _TENAS, bigger_is_better=False, cpu_seconds=3.9),
+    ProxyInfo("te_linear_regions", "linear_regions",
+              "TE-NAS: linear regions of the 1-channel cell on 3x3 crops", _TENAS,
+              dedup=False, cpu_seconds=0.02),  # counts the ReLUs of dead branches too
+    ProxyInfo("swap", "swap", "SWAP: distinct sample-wise activation patterns", _SWAP,
+              dedup=False, cpu_seconds=0.14),  # counts every ReLU, dead branches included
+    ProxyInfo("swap_reg", "swap", "SWAP x parameter-count regulariser", _SWAP, dedup=False,
+              cpu_seconds=0.14),
+    ProxyInfo("zen", "zen", "Zen-score (Gaussian perturbation of the pre-pooling features)",
+              "Lin et al., Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, "
+              "ICCV 2021", dedup=False, cpu_seconds=0.23),  # dead branches' BN variances count
+    ProxyInfo("gram_trace", "gram", "Gram matrix of per-sample gradients: trace / n", _KNAS_GRAM,
+              function="gram", options=("params",), cpu_seconds=0.36),
+    ProxyInfo("gram_cond", "gram", "Gram matrix of per-sample gradients: condition number "
+              "(smaller is better)", _KNAS_GRAM, bigger_is_better=False, function="gram",
+              options=("params",), cpu_seconds=0.36),
+    ProxyInfo("gram_coherence", "gram", "Gram matrix of per-sample gradients: mean / mean diagonal",
+              _KNAS_GRAM, function="gram", options=("params",), cpu_seconds=0.36),
     ProxyInfo("params", "counts", "Parameter count", "baseline", dedup=False, cpu_seconds=0.02),
     ProxyInfo("flops", "counts", "FLOPs (multiply-accumulates)", "baseline", dedup=False,
               cpu_seconds=0.02),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import types
 
 import torch
@@ -85,3 +86,24 @@ def per_sample_batchnorm(net: nn.Module):
 def batchnorm_off(net: nn.Module):
     """Make every BatchNorm2d the identity (SynFlow's data-free setting in zero-cost-nas)."""
     return _batchnorm_replaced(net, _identity)
+
+
+def gram_of_blocks(blocks) -> torch.Tensor:
+    """``sum_t B_t B_t^T`` in float64 over blocks ``B_t`` (n x k_t, one per parameter tensor): the
+    Gram matrix of the rows of ``[B_1 ... B_T]`` without concatenating them."""
+    total = None
+    for block in blocks:
+        b = block.reshape(block.shape[0], -1).double()
+        total = b @ b.T if total is None else total.add_(b @ b.T)
+    return total
+
+
+def condition_number(gram: torch.Tensor) -> float:
+    """``lambda_max / lambda_min`` of a positive semi-definite matrix, or +inf when it is singular
+    to float64 precision (``lambda_min <= n * eps * lambda_max``, an all-zero matrix included):
+    a kernel that cannot tell samples apart ranks worst."""
+    eig = torch.linalg.eigvalsh(gram.double())
+    top, bottom = float(eig[-1]), float(eig[0])
+    if top <= 0 or bottom <= gram.shape[0] * torch.finfo(torch.float64).eps * top:
+        return math.inf
+    return top / bottom

@@ -47,9 +47,9 @@ def mgm_literal(net, x, y, params: str = "all") -> float:
     return float((g @ g.T).mean())
 
 
-def per_sample_grads_vmap(net, x, y, params: str = "all") -> torch.Tensor:
-    """(n, P) single-sample gradients in one vectorised pass (torch.func), equal to the n-pass loop
-    because each sample is normalised on its own."""
+def per_sample_grad_blocks(net, x, y, params: str = "all") -> list[torch.Tensor]:
+    """Single-sample gradients in one vectorised pass (torch.func), one (n, k) block per selected
+    parameter tensor; equal to the n-pass loop because each sample is normalised on its own."""
     from torch.func import functional_call, grad, vmap
 
     net.train()
@@ -66,4 +66,9 @@ def per_sample_grads_vmap(net, x, y, params: str = "all") -> torch.Tensor:
     with per_sample_batchnorm(net):
         grads = vmap(grad(loss), in_dims=(None, 0, 0))(weights, x, y)
     n_elems = elements_per_tensor(params)
-    return torch.cat([grads[name].reshape(x.shape[0], -1)[:, :n_elems] for name in names], dim=1)
+    return [grads.pop(name).reshape(x.shape[0], -1)[:, :n_elems] for name in names]
+
+
+def per_sample_grads_vmap(net, x, y, params: str = "all") -> torch.Tensor:
+    """(n, P) single-sample gradients in one vectorised pass (see ``per_sample_grad_blocks``)."""
+    return torch.cat(per_sample_grad_blocks(net, x, y, params), dim=1)
