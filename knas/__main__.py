@@ -39,6 +39,19 @@ def _check_out(path) -> None:
         target.unlink(missing_ok=True)
 
 
+def _arch(text: str):
+    """``--arch``: a benchmark index (ASCII digits only: ``"²".isdigit()`` is true) or an arch
+    string, as the cell's ops."""
+    from . import space
+
+    value = text.strip()
+    try:
+        return space.validate(int(value) if value.isascii() and value.isdigit() else value)
+    except space.ArchError as err:
+        raise UsageError(f"--arch {text}: give a benchmark index (0..{space.N_ARCHS - 1}) or an "
+                         f"arch string ({err})") from err
+
+
 def _check_workers(workers: int) -> None:
     if workers < 0:
         raise UsageError(f"--workers {workers}: give 0 (one per CPU core) or a positive number")
@@ -121,11 +134,9 @@ def _cmd_gram(args) -> int:
 
     from .config import ScoreConfig
 
-    arch = args.arch.strip()
-    index = int(arch) if arch.isdigit() else None
     from . import space
 
-    index = space.index_of(space.validate(index if index is not None else arch))
+    index = space.index_of(_arch(args.arch))
     ScoreConfig(dataset=args.dataset, data=args.data, pool=f"range:{index}:{index + 1}",
                 proxies="gram_trace", n=args.n, seed=args.seed).validate()
     import torch
@@ -272,12 +283,7 @@ def _cmd_export(args) -> int:
 
     _check_out(args.out)
     if args.arch is not None:
-        number = args.arch.strip()
-        try:
-            arch = space.validate(int(number) if number.isascii() and number.isdigit() else number)
-        except space.ArchError as err:
-            raise UsageError(f"--arch {args.arch}: give a benchmark index (0..{space.N_ARCHS - 1}) "
-                             f"or an arch string ({err})") from err
+        arch = _arch(args.arch)
         if args.format in ("scores", "report", "summary"):
             raise jobs.JobError(f"--format {args.format} exports a job: give --job ID")
         if args.format == "string":

@@ -71,7 +71,8 @@ def test_an_empty_parameter_selection_is_an_error_never_a_cached_zero(env, capsy
 
 
 def test_export_of_a_bad_cell_or_path(env, capsys):
-    assert "arch" in _error(capsys, ["export", "--arch", "²"]).lower()
+    assert "--arch ²: give a benchmark index" in _error(capsys, ["export", "--arch", "²"])
+    assert "--arch ²" in _error(capsys, ["gram", "--arch", "²", "--data", env["data"]])
     assert "out of range" in _error(capsys, ["export", "--arch", "99999"])
     assert "cannot be written" in _error(capsys, ["export", "--arch", "5", "--out", "/proc/cell.py"])
 
