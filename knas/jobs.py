@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import paths, stores
+from . import paths, processes, stores
 from .config import ConfigError, SearchConfig
 from .errors import KnasError
 from .events import Cancelled, EventKind, JobStatus
@@ -177,7 +176,7 @@ class JobStore:
             jobs.setdefault(job_id, time.time())
             self.db.set("jobs", jobs)
         if previous:
-            _kill_worker(previous, job_id)
+            processes.kill_worker(previous, job_id)
         return job_id, owner
 
     def request_cancel(self, job_id: str) -> None:
@@ -223,7 +222,7 @@ def _check_owner(state: dict | None, owner: str | None, job_id: str) -> None:
 def _death_reason(state: dict) -> str | None:
     """Why an active job's worker is gone, or None if it looks alive."""
     pid = state.get("pid")
-    if pid is not None and not _process_alive(pid):
+    if pid is not None and not processes.alive(pid):
         return ("the worker process ended without finishing (killed, out of memory or crashed); "
                 "start the job again to resume from the cache")
     stale = stale_seconds()
@@ -231,54 +230,6 @@ def _death_reason(state: dict) -> str | None:
         return (f"the worker stopped responding (no heartbeat for {stale:.0f} s); "
                 "start the job again to resume from the cache")
     return None
-
-
-def _process_alive(pid: int) -> bool:
-    try:  # reap it if it is our own exited child (else it lingers as a zombie)
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        if finished == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():  # Linux: a zombie still answers kill(0)
-        try:
-            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
-            return True
-    return True
-
-
-def _kill_worker(pid: int, job_id: str) -> None:
-    """Kill a previous worker of ``job_id`` and its scoring processes (its process group: a worker
-    leads its own session), but only if ``pid`` still is that worker, not a reused pid."""
-    if not _process_alive(pid) or not _is_worker_of(pid, job_id):
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        return
-    _process_alive(pid)  # reap it if it is our own child
-
-
-def _is_worker_of(pid: int, job_id: str) -> bool:
-    try:
-        if Path("/proc").is_dir():
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            args = [a.decode(errors="replace") for a in args]
-        else:
-            out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
-                                 text=True, timeout=10)
-            args = out.stdout.split()
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return "job-worker" in args and job_id in args
 
 
 # --- starting and stopping ------------------------------------------------------------------

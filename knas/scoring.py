@@ -12,16 +12,13 @@ import json
 import logging
 import multiprocessing
 import os
-import signal
-import sys
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 
 import torch
 
-from . import data, nets, proxies, space
+from . import data, nets, processes, proxies, space
 from .cache import ScoreCache, ScoreKey
 from .errors import KnasError
 
@@ -252,7 +249,7 @@ _worker_scorer: Scorer | None = None
 
 def _init_worker(payload, settings, cache_dir, device):
     global _worker_scorer
-    _exit_with_parent(os.getppid())
+    processes.exit_with_parent(os.getppid())  # no scoring for a dead parent
     x, y, num_classes, digest = payload
     batch = Batch(torch.from_numpy(x), torch.from_numpy(y), num_classes, digest)
     _worker_scorer = Scorer(batch, settings, ScoreCache(cache_dir), device)
@@ -260,25 +257,3 @@ def _init_worker(payload, settings, cache_dir, device):
 
 def _score_task(indices, names):
     return [_worker_scorer.score(index, names) for index in indices]
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A scoring process ends when the process that started it dies (killed, out of memory), so
-    it never keeps computing for nobody: on Linux the kernel kills it (PR_SET_PDEATHSIG), and
-    everywhere a watchdog thread exits once the parent pid is gone."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # died before the kernel was told
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="knas-parent-watch", daemon=True).start()
