@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import space
+from . import pruning, space
 from .costs import count_flops, count_params  # noqa: F401  (part of this module's API)
 
 
@@ -58,20 +58,27 @@ def make_op(name: str, channels: int) -> nn.Module:
 
 
 class Cell(nn.Module):
-    """Node j = sum over i < j of edge_{j<-i}(node i); the output is node 3."""
+    """Node j = sum over i < j of edge_{j<-i}(node i); the output is node 3.
 
-    def __init__(self, arch, channels: int):
+    Every edge's module is built (same weights, same parameter order as the benchmark), but
+    ``none`` edges are never computed, and with ``prune`` neither are edges whose output cannot
+    reach node 3 (``knas.pruning.computed_edges``: the same outputs and gradients, less work).
+    """
+
+    def __init__(self, arch, channels: int, prune: bool = False):
         super().__init__()
         self.arch = space.validate(arch)
         self.edges = nn.ModuleList(make_op(op, channels) for op in self.arch)
+        self.computed = (pruning.computed_edges(self.arch) if prune
+                         else tuple(op != "none" for op in self.arch))
 
     def forward(self, x):
         nodes = [x]
         e = 0
         for node in range(1, space.N_NODES):
-            # A `none` edge adds zeros: skip the work; a node with no other input is zeros.
             terms = [self.edges[e + src](nodes[src]) for src in range(node)
-                     if self.arch[e + src] != "none"]
+                     if self.computed[e + src]]
+            # A node without computed inputs is zeros (never read when pruning skipped its edges).
             total = terms[0] if terms else torch.zeros_like(x)
             for term in terms[1:]:
                 total = total + term
@@ -97,17 +104,19 @@ class ResidualReduction(nn.Module):
 
 
 class Network(nn.Module):
-    def __init__(self, arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5):
+    def __init__(self, arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5,
+                 prune: bool = False):
         super().__init__()
         self.arch = space.validate(arch)
         self.num_classes, self.channels, self.n_cells = num_classes, channels, n_cells
+        self.pruned = prune
         layers: list[nn.Module] = []
         c = channels
         for stage in range(3):
             if stage > 0:
                 layers.append(ResidualReduction(c, c * 2))
                 c *= 2
-            layers.extend(Cell(self.arch, c) for _ in range(n_cells))
+            layers.extend(Cell(self.arch, c, prune) for _ in range(n_cells))
         self.stem = nn.Sequential(
             nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
         )
@@ -125,5 +134,8 @@ class Network(nn.Module):
         return self.classifier(self.features(x))
 
 
-def build(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5) -> Network:
-    return Network(arch, num_classes=num_classes, channels=channels, n_cells=n_cells)
+def build(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5,
+          prune: bool = False) -> Network:
+    """The network of a cell; ``prune`` skips edges that cannot reach a cell's output, which
+    leaves every proxy marked prunable unchanged (``knas.pruning``)."""
+    return Network(arch, num_classes=num_classes, channels=channels, n_cells=n_cells, prune=prune)
