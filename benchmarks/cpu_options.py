@@ -5,8 +5,9 @@
 Each option runs in a fresh process (thread counts, denormal flushing and malloc settings are
 process-wide) on the same seeded networks and the same batch. Every cell is timed ``--repeats``
 times (build + MGM) and its minimum kept, because other work may share the CPU; the total is the
-sum of those minima (for two processes, the slower one's). Values are compared to the default
-(one process, one thread) bit for bit.
+sum of those minima (for two processes, the slower one's); CPU seconds (``process_time``, all
+processes) are less sensitive to sharing for the one-thread options. Values are compared to the
+default (one process, one thread) bit for bit.
 """
 import argparse
 import ctypes
@@ -62,16 +63,18 @@ def _score(option, indices, batch, seed, repeats):
         fn = _mgm_traced
     if option == "compile":
         fn = _mgm_compiled
-    values, seconds = [], []
+    values, seconds, cpu_seconds = [], [], []
     for index in indices:
-        best = float("inf")
+        best = best_cpu = float("inf")
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             value = fn(_network(index, batch, seed, memory_format), x, y)
             best = min(best, time.perf_counter() - start)
+            best_cpu = min(best_cpu, time.process_time() - start_cpu)
         values.append(value)
         seconds.append(best)
-    return values, seconds
+        cpu_seconds.append(best_cpu)
+    return values, seconds, cpu_seconds
 
 
 def _set_up(option, threads):
@@ -94,12 +97,13 @@ def worker(args):
            indices[:1], batch, args.seed, 1)  # warm-up: allocator, kernels, primitive cache
     print("ready", flush=True)
     sys.stdin.readline()  # start together with the other worker, if any
-    values, seconds = _score(args.option, indices, batch, args.seed, args.repeats)
-    print(json.dumps({"values": values, "seconds": seconds}), flush=True)
+    values, seconds, cpu_seconds = _score(args.option, indices, batch, args.seed, args.repeats)
+    print(json.dumps({"values": values, "seconds": seconds, "cpu": cpu_seconds}), flush=True)
 
 
 def _run(option, indices, args, threads=1, processes=1, repeats=None):
-    """Seconds (sum of per-cell minima; the slowest process's), values and seconds per cell."""
+    """Seconds (sum of per-cell minima; the slowest process's), CPU seconds (all processes and
+    threads), values and seconds per cell."""
     parts = [indices[k::processes] for k in range(processes)]
     procs = [subprocess.Popen(
         [sys.executable, "-m", "benchmarks.cpu_options", "--worker", "--option", option,
@@ -119,8 +123,8 @@ def _run(option, indices, args, threads=1, processes=1, repeats=None):
     for part, result in zip(parts, results):
         values.update(zip(part, result["values"]))
         seconds.update(zip(part, result["seconds"]))
-    return (max(sum(r["seconds"]) for r in results), [values[i] for i in indices],
-            [seconds[i] for i in indices])
+    return (max(sum(r["seconds"]) for r in results), sum(sum(r["cpu"]) for r in results),
+            [values[i] for i in indices], [seconds[i] for i in indices])
 
 
 def main():
@@ -142,8 +146,9 @@ def main():
     indices = space.sample(args.archs, args.seed)
     print(f"{args.archs} cells (space.sample({args.archs}, {args.seed})), n={args.n}, "
           f"min of {args.repeats} per cell, build + MGM; torch {torch.__version__}")
-    base_seconds, base_values, base_per_cell = _run("default", indices, args)
-    print(f"{'default (1 process x 1 thread)':34s} {base_seconds:7.2f} s  {args.archs / base_seconds:6.3f} archs/s")
+    base_seconds, base_cpu, base_values, base_per_cell = _run("default", indices, args)
+    print(f"{'default (1 process x 1 thread)':34s} {base_seconds:7.2f} s  "
+          f"{args.archs / base_seconds:6.3f} archs/s  CPU {base_cpu:6.2f} s")
     for option in args.options.split(","):
         if option == "default":
             continue
@@ -151,12 +156,12 @@ def main():
         once = option in ("jit_trace", "compile")
         cells = indices[:args.compile_archs] if once else indices
         threads, processes = (2, 1) if option == "threads2" else (1, 2 if option == "processes2" else 1)
-        seconds, values, _ = _run(option, cells, args, threads, processes, 1 if once else None)
+        seconds, cpu, values, _ = _run(option, cells, args, threads, processes, 1 if once else None)
         reference = base_values[:len(cells)]
         worst = max(abs(a - b) / abs(b) for a, b in zip(values, reference))
         same = "bitwise same" if values == reference else f"differs, max rel {worst:.1e}"
         speed = sum(base_per_cell[:len(cells)]) / seconds
-        print(f"{option:34s} {seconds:7.2f} s  {len(cells) / seconds:6.3f} archs/s  "
+        print(f"{option:34s} {seconds:7.2f} s  {len(cells) / seconds:6.3f} archs/s  CPU {cpu:6.2f} s  "
               f"{speed:5.2f}x default  {same}")
 
 
