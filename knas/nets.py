@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import space
+from . import pruning, space
 from .costs import count_flops, count_params  # noqa: F401  (part of this module's API)
 
 
@@ -61,20 +61,27 @@ def make_op(name: str, channels: int) -> nn.Module:
 
 
 class Cell(nn.Module):
-    """Node j = sum over i < j of edge_{j<-i}(node i); the output is node 3."""
+    """Node j = sum over i < j of edge_{j<-i}(node i); the output is node 3.
 
-    def __init__(self, arch, channels: int):
+    Every edge's module is built (same weights, same parameter order as the benchmark), but only
+    the ``computed`` edges run: by default every edge that is not ``none``; ``build(prune=True)``
+    also leaves out edges whose output cannot reach node 3 (the same outputs and gradients).
+    """
+
+    def __init__(self, arch, channels: int, computed=None):
         super().__init__()
         self.arch = space.validate(arch)
         self.edges = nn.ModuleList(make_op(op, channels) for op in self.arch)
+        self.computed = tuple(computed) if computed is not None \
+            else tuple(op != "none" for op in self.arch)
 
     def forward(self, x):
         nodes = [x]
         e = 0
         for node in range(1, space.N_NODES):
-            # A `none` edge adds zeros: skip the work; a node with no other input is zeros.
             terms = [self.edges[e + src](nodes[src]) for src in range(node)
-                     if self.arch[e + src] != "none"]
+                     if self.computed[e + src]]
+            # A node without computed inputs is zeros (never read when pruning skipped its edges).
             total = terms[0] if terms else torch.zeros_like(x)
             for term in terms[1:]:
                 total = total + term
@@ -100,7 +107,8 @@ class ResidualReduction(nn.Module):
 
 
 class Network(nn.Module):
-    def __init__(self, arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5):
+    def __init__(self, arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5,
+                 computed=None):
         super().__init__()
         self.arch = space.validate(arch)
         self.num_classes, self.channels, self.n_cells = num_classes, channels, n_cells
@@ -110,7 +118,7 @@ class Network(nn.Module):
             if stage > 0:
                 layers.append(ResidualReduction(c, c * 2))
                 c *= 2
-            layers.extend(Cell(self.arch, c) for _ in range(n_cells))
+            layers.extend(Cell(self.arch, c, computed) for _ in range(n_cells))
         self.stem = nn.Sequential(
             nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
         )
@@ -131,5 +139,10 @@ class Network(nn.Module):
 # --- exported into generated modules: end
 
 
-def build(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5) -> Network:
-    return Network(arch, num_classes=num_classes, channels=channels, n_cells=n_cells)
+def build(arch, num_classes: int = 10, channels: int = 16, n_cells: int = 5,
+          prune: bool = False) -> Network:
+    """The network of a cell; ``prune`` skips edges that cannot reach a cell's output, which
+    leaves every proxy marked prunable unchanged (``knas.pruning``)."""
+    computed = pruning.computed_edges(arch) if prune else None
+    return Network(arch, num_classes=num_classes, channels=channels, n_cells=n_cells,
+                   computed=computed)

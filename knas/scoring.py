@@ -85,6 +85,9 @@ def cache_key(name: str, arch, batch: Batch, settings: ScoreSettings) -> str:
     return ScoreKey.of(name, arch, batch.digest, settings.digest()).text
 
 
+IN_FLIGHT_ON_CUDA = 4  # networks in flight per CUDA device (benchmarks/gpu_throughput.py tunes it)
+
+
 @dataclass
 class ArchScores:
     index: int
@@ -94,9 +97,17 @@ class ArchScores:
 
 
 class Scorer:
-    def __init__(self, batch: Batch, settings: ScoreSettings, cache, device: str = "auto"):
+    """Scores cells on one batch: cached values first, then one network per cell it needs.
+
+    ``in_flight`` > 1 scores MGM-only pools several networks at a time (``knas.multinet``: CUDA
+    streams, one read-out per chunk); by default 4 on CUDA and 1 elsewhere, where 1 is the plain
+    one-at-a-time path (the other value is tested on the CPU, where it runs them in turn)."""
+
+    def __init__(self, batch: Batch, settings: ScoreSettings, cache, device: str = "auto",
+                 in_flight: int | None = None):
         self.batch, self.settings, self.cache = batch, settings, cache
         self.device = resolve_device(device)
+        self.in_flight = in_flight or (IN_FLIGHT_ON_CUDA if self.device.startswith("cuda") else 1)
         if self.device == "cpu":
             # One thread per scoring process: bitwise the same scores whatever the number of
             # workers, and on few cores faster per core (small convolutions parallelise poorly).
@@ -120,7 +131,8 @@ class Scorer:
             cell = space.representative(arch) if meta.dedup else index
             todo.setdefault(cell, {}).setdefault(meta.shared_pass, []).append(name)
         for cell, functions in todo.items():
-            net = self._build(cell)
+            pending_names = [name for names in functions.values() for name in names]
+            net = self._build(cell, prune=all(proxies.info(n).prunable for n in pending_names))
             result.networks_built += 1
             for pending in functions.values():
                 start = time.perf_counter()
@@ -137,12 +149,42 @@ class Scorer:
         return cache_key(name, arch, self.batch, self.settings)
 
     def score_pool(self, indices, names):
+        if self.in_flight > 1 and list(names) == ["mgm"]:
+            yield from self._mgm_in_flight([int(i) for i in indices])
+            return
         for index in indices:
             yield self.score(int(index), names)
 
-    def _build(self, index: int):
+    def _mgm_in_flight(self, indices, chunk: int = 64):
+        """MGM of a pool with several networks in flight: per chunk of cells, the missing
+        representatives go to ``multinet`` together, then every cell reads its value back."""
+        from . import multinet
+
+        for start in range(0, len(indices), chunk):
+            part = indices[start:start + chunk]
+            missing = list(dict.fromkeys(
+                space.representative(space.arch_at(i)) for i in part
+                if self.cache.get(self.key("mgm", space.arch_at(i))) is None))
+            began = time.perf_counter()
+            values = multinet.mgm_in_flight(missing, self._x, self._y, self.batch.num_classes,
+                                            self.settings.seed, self.device, self.in_flight,
+                                            prune=True, params=self.settings.params)
+            each = (time.perf_counter() - began) / max(len(missing), 1)
+            for cell, value in zip(missing, values):
+                self.cache.set(self.key("mgm", space.arch_at(cell)), value)
+            unclaimed = set(missing)  # each network built is counted once, on its group's first cell
+            for index in part:
+                arch = space.arch_at(index)
+                fresh = space.representative(arch) in unclaimed
+                unclaimed.discard(space.representative(arch))
+                yield ArchScores(index, {"mgm": float(self.cache.get(self.key("mgm", arch)))},
+                                 networks_built=int(fresh), seconds={"mgm": each} if fresh else {})
+
+    def _build(self, index: int, prune: bool = False):
+        """The seeded network; ``prune`` leaves out edges that cannot reach a cell's output
+        (same weights and scores for the proxies that allow it, less work)."""
         torch.manual_seed(self.settings.seed)
-        return nets.build(space.arch_at(index), self.batch.num_classes).to(self.device)
+        return nets.build(space.arch_at(index), self.batch.num_classes, prune=prune).to(self.device)
 
     def _run(self, name: str, net):
         meta = proxies.info(name)

@@ -164,7 +164,7 @@ def test_score_cli_twice_and_correlate(shared_data, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--proxies", "zen"], "unknown proxy 'zen'"),
+    (["--proxies", "zenith"], "unknown proxy 'zenith'"),
     (["--pool", "random:0"], "bad pool"),
     (["--pool", "range:5:2"], "bad pool"),
     (["--data", "/nonexistent"], "not found"),

@@ -43,7 +43,7 @@ def test_pools_are_seeded_and_sized():
     (Pool, "random:0", "bad pool"), (Pool, "range:5:2", "bad pool"), (Pool, "some", "bad pool"),
     (Pool, "random:15626", "bad pool"), (Pool, "all:3", "bad pool"),
     (Method, "", "at least one proxy"), (Method, "ensemble:", "choose at least one proxy"),
-    (Method, "zen", "unknown proxy 'zen'"), (Method, "ensemble:mgm+zen", "unknown proxy 'zen'"),
+    (Method, "zenith", "unknown proxy 'zenith'"), (Method, "ensemble:mgm+zenith", "unknown proxy 'zenith'"),
     (FineStage, "lookup:", "bad fine stage"), (FineStage, "train:0", "bad fine stage"),
     (FineStage, "guess", "bad fine stage"),
     (ParamSelection, "first:0:5", "bad parameter selection"),

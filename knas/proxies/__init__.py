@@ -35,6 +35,9 @@ class ProxyInfo:
     options: tuple = ()  # ScoreSettings fields passed to the function as keyword arguments
     chunkable: bool = False  # takes ``chunk=`` and gives the same value in chunks (GPU OOM retry)
     function: str = ""  # the function computing it, when several scores share one pass
+    # Unchanged when the network skips edges that cannot reach a cell's output (knas.pruning);
+    # False for proxies that see every module run (activation patterns, hooks, BN statistics).
+    prunable: bool = True
 
     @property
     def function_name(self) -> str:
@@ -74,7 +77,7 @@ CATALOG = {p.name: p for p in [
               cpu_seconds=0.44),
     ProxyInfo("naswot", "naswot", "NASWOT (log-det of the activation-code kernel)",
               "Mellor et al., Neural Architecture Search without Training, ICML 2021",
-              dedup=False, cpu_seconds=0.33),  # counts every ReLU, dead branches included
+              dedup=False, cpu_seconds=0.33, prunable=False),  # counts every ReLU, dead branches included
     # AZ-NAS's four scores come from one pass (az_nas.az_nas), except complexity, which is the
     # exact cell's FLOPs and needs no network at all.
     ProxyInfo("az_expressivity", "az_nas", "AZ-NAS expressivity (eigen-entropy of block features)",
@@ -91,19 +94,19 @@ CATALOG = {p.name: p for p in [
     ProxyInfo("meco", "meco", "MeCo (minimum eigenvalue of feature-map correlation)",
               "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
               "Eigenvalue of Correlation, NeurIPS 2023",
-              dedup=False, cpu_seconds=0.12),  # every executed layer counts, dead branches included
+              dedup=False, cpu_seconds=0.12, prunable=False),  # every executed layer counts, dead branches included
     ProxyInfo("te_ntk_cond", "ntk", "TE-NAS: condition number of the NTK (smaller is better)",
               _TENAS, bigger_is_better=False, cpu_seconds=3.9),
     ProxyInfo("te_linear_regions", "linear_regions",
               "TE-NAS: linear regions of the 1-channel cell on 3x3 crops", _TENAS,
-              dedup=False, cpu_seconds=0.02),  # counts the ReLUs of dead branches too
+              dedup=False, cpu_seconds=0.02),  # its own 1-channel cell: dead branches' ReLUs count
     ProxyInfo("swap", "swap", "SWAP: distinct sample-wise activation patterns", _SWAP,
-              dedup=False, cpu_seconds=0.14),  # counts every ReLU, dead branches included
+              dedup=False, cpu_seconds=0.14, prunable=False),  # counts every ReLU, dead branches included
     ProxyInfo("swap_reg", "swap", "SWAP x parameter-count regulariser", _SWAP, dedup=False,
-              cpu_seconds=0.14),
+              cpu_seconds=0.14, prunable=False),
     ProxyInfo("zen", "zen", "Zen-score (Gaussian perturbation of the pre-pooling features)",
               "Lin et al., Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, "
-              "ICCV 2021", dedup=False, cpu_seconds=0.23),  # dead branches' BN variances count
+              "ICCV 2021", dedup=False, cpu_seconds=0.23, prunable=False),  # dead branches' BN variances count
     ProxyInfo("gram_trace", "gram", "Gram matrix of per-sample gradients: trace / n", _KNAS_GRAM,
               function="gram", options=("params",), cpu_seconds=0.36),
     ProxyInfo("gram_cond", "gram", "Gram matrix of per-sample gradients: condition number "

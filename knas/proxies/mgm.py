@@ -15,6 +15,12 @@ from ._grads import elements_per_tensor, flat_grad, per_sample_batchnorm, select
 
 def mgm(net, x, y, params: str = "all", chunk: int | None = None) -> float:
     """MGM in one batched pass (or in chunks of ``chunk`` samples; exact either way)."""
+    return float(mgm_tensor(net, x, y, params, chunk))
+
+
+def mgm_tensor(net, x, y, params: str = "all", chunk: int | None = None) -> torch.Tensor:
+    """MGM as a 0-dim float64 tensor on the network's device. Nothing here waits for the device,
+    so on a GPU several networks can be in flight (``knas.multinet``); ``mgm`` reads it out."""
     net.train()
     net.zero_grad(set_to_none=True)
     n = x.shape[0]
@@ -25,8 +31,11 @@ def mgm(net, x, y, params: str = "all", chunk: int | None = None) -> float:
             loss = F.cross_entropy(logits, y[start:start + step], reduction="sum") / n
             loss.backward()
     n_elems = elements_per_tensor(params)
-    return float(sum(p.grad.reshape(-1)[:n_elems].double().pow(2).sum()
-                     for p in select_params(net, params) if p.grad is not None))
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    for p in select_params(net, params):
+        if p.grad is not None:
+            total = total + p.grad.reshape(-1)[:n_elems].double().pow(2).sum()
+    return total
 
 
 def per_sample_grads(net, x, y, params: str = "all") -> torch.Tensor:
