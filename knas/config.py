@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from . import benchmark, data, datasets
+from . import benchmark, data, datasets, official
 from .errors import KnasError
 from .specs import STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods, proxies_of
 
@@ -209,7 +209,7 @@ class SearchConfig:
             errors["truth"] = f"{self.truth} does not exist"
         for name in ("truth", "table12", "costs"):  # a .pth is read only once converted
             if getattr(self, name):
-                _check(errors, name, lambda n=name: benchmark.require_converted(getattr(self, n)))
+                _check(errors, name, lambda n=name: official.require_converted(getattr(self, n)))
         stage = _check(errors, "fine", lambda: FineStage.parse(self.fine))
         if stage is not None and stage.kind == "lookup":
             table = stage.table or self.truth
@@ -218,7 +218,7 @@ class SearchConfig:
             elif not Path(table).is_file():
                 errors["fine"] = f"table {table} does not exist"
             else:
-                _check(errors, "fine", lambda: benchmark.require_converted(table))
+                _check(errors, "fine", lambda: official.require_converted(table))
                 _check(errors, "fine", lambda: benchmark.require_column(table, stage.column))
         self._check_cost_axis(errors)
         if self.truth and "truth" not in errors:

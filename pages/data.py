@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from knas import benchmark, data, datasets, download, jobs, machine, paths, settings, ui
+from knas import benchmark, data, datasets, download, jobs, machine, official, paths, settings, ui
 from knas.cache import ScoreCache
 from knas.fmt import md_escape, md_escape_with_links
 
@@ -167,7 +167,7 @@ if submitted:
                 if not trusted:
                     raise benchmark.BenchmarkError("tick “I trust this .pth file” to convert it")
                 with st.spinner("Converting (a few minutes for the full benchmark)…"):
-                    st.caption(md_escape(benchmark.convert_table(path)))
+                    st.caption(md_escape(official.convert_table(path)))
             table = benchmark.load_table(path)
         except (benchmark.BenchmarkError, OSError) as err:
             st.error(f"Not saved: {md_escape(err)}")

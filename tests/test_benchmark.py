@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from knas import benchmark, paths, space
+from knas import benchmark, official, paths, space
 from knas.benchmark import BenchmarkError, NotInTable, best, column, load_table, lookup
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def test_real_table_shape_and_types(accuracies):
     assert list(accuracies.index) == list(range(space.N_ARCHS))
     values = accuracies.drop(columns="arch_str")
     assert all(dtype == np.float64 for dtype in values.dtypes)
-    assert set(benchmark.ACCURACY_COLUMNS) <= set(accuracies.columns)
+    assert set(official.ACCURACY_COLUMNS) <= set(accuracies.columns)
 
 
 @pytest.mark.parametrize(
@@ -268,12 +268,12 @@ def test_official_pth_converts_to_compact_schema(official_pth, tmp_path, torch_l
     table = load_table(official_pth, cache_dir=tmp_path, convert=True)
     assert torch_loads == [False]
     assert list(table.index) == sorted(PTH_ARCHS)
-    assert list(table.columns) == ["arch_str", *benchmark.ACCURACY_COLUMNS,
-                                   *benchmark.SEEDS_COLUMNS, *benchmark.PARAMS_COLUMNS]
+    assert list(table.columns) == ["arch_str", *official.ACCURACY_COLUMNS,
+                                   *official.SEEDS_COLUMNS, *official.PARAMS_COLUMNS]
     for index in PTH_ARCHS:
         row = lookup(table, index)
         assert row["arch_str"] == _arch(index)
-        for name, (dataset, setname) in benchmark.ACCURACY_COLUMNS.items():
+        for name, (dataset, setname) in official.ACCURACY_COLUMNS.items():
             if dataset == "ImageNet16-120" and index == NO_IMAGENET:
                 assert math.isnan(row[name])
             else:
@@ -371,7 +371,7 @@ def test_pth_without_results(tmp_path):
 
 def test_convert_table_reports_a_bad_file(tmp_path):
     with pytest.raises(benchmark.BenchmarkError, match="file not found"):
-        benchmark.convert_table(tmp_path / "missing.pth")
+        official.convert_table(tmp_path / "missing.pth")
 
 
 def _files(folder: Path) -> set:
