@@ -123,8 +123,7 @@ NAMES = tuple(CATALOG)
 # The Studio's best label-free ranking as measured: (aggregation, members). Chosen on a 1,000-cell
 # sample and reported over all 15,625 cells in docs/correlation.md (benchmarks/correlation_study).
 RECOMMENDED = "recommended"
-RECOMMENDED_RANKING = ("logrank", ("az_expressivity", "az_progressivity", "az_trainability",
-                                   "az_complexity"))
+RECOMMENDED_RANKING = ("logrank", ("meco", "synflow", "az_expressivity"))
 
 
 def measured() -> dict:
