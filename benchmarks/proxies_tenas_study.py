@@ -44,7 +44,7 @@ def main():
             torch.manual_seed(args.seed)
             net = nets.build(space.arch_at(index), batch.num_classes)
             start = time.process_time()
-            value = proxies.get(names[0])(net, batch.x, batch.y)
+            value = proxies.shared_function(names[0])(net, batch.x, batch.y)
             row[f"cpu_s:{function}"] = time.process_time() - start
             row.update(value if isinstance(value, dict) else {names[0]: value})
         rows.append(row)

@@ -189,7 +189,7 @@ class Scorer:
     def _run(self, name: str, net):
         meta = proxies.info(name)
         options = {option: getattr(self.settings, option) for option in meta.options}
-        return call_with_oom_retry(proxies.get(name), net, self._x, self._y, options,
+        return call_with_oom_retry(proxies.shared_function(name), net, self._x, self._y, options,
                                    chunkable=meta.chunkable)
 
 

@@ -48,14 +48,6 @@ def _relative(a, b):
     return 0.0 if a == b else abs(a - b) / max(abs(a), abs(b))
 
 
-def _score_fn(name):
-    """One entry's score (entries sharing a function get a dict from it)."""
-    fn = proxies.get(name)
-
-    def one(net, x, y):
-        value = fn(net, x, y)
-        return value[name] if isinstance(value, dict) else value
-    return one
 
 
 def test_rule_keeps_zero_fed_edges_that_reach_the_output():
@@ -117,7 +109,7 @@ def test_pruned_network_skips_exactly_the_dead_convs(cifar):
 
 @pytest.mark.parametrize("name", list(proxies.CATALOG))
 def test_pruning_leaves_prunable_proxies_unchanged(name, cifar, cifar32):
-    fn = _score_fn(name)
+    fn = proxies.get(name)
     x, y = cifar
     if not proxies.info(name).prunable:
         full, pruned = _pair(DEAD_CONVS)

@@ -10,6 +10,7 @@ entries' names; the scorer runs it once for all of them.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from dataclasses import dataclass
@@ -150,12 +151,25 @@ def info(name: str) -> ProxyInfo:
         ) from None
 
 
-def get(name: str):
-    """The function computing a proxy (imports torch on first use). It returns a float, or for
-    a function several entries share, a dict of their values by name."""
+def shared_function(name: str):
+    """The function that computes a proxy's pass (imports torch on first use). It returns a
+    float, or, for a function several entries share, a dict of their values by name."""
     meta = info(name)
     module = importlib.import_module(f"{__name__}.{meta.module}")
     return getattr(module, meta.function_name)
+
+
+def get(name: str):
+    """The function computing one proxy's score as a float, even when its pass is shared."""
+    function = shared_function(name)
+    if not info(name).function:
+        return function
+
+    @functools.wraps(function)
+    def one(net, x, y, **options) -> float:
+        value = function(net, x, y, **options)
+        return value[name] if isinstance(value, dict) else value
+    return one
 
 
 def oriented(name: str, value: float) -> float:
