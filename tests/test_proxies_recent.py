@@ -103,12 +103,12 @@ def test_az_trainability_term_equals_the_per_position_definition():
 def test_az_cut_and_identity_cells_rank_last(cifar):
     x, y = cifar
     for cut in (EMPTY, CUT_CONV):
-        empty = proxies.get("az_expressivity")(_net(cut), x, y)
+        empty = proxies.shared_function("az_expressivity")(_net(cut), x, y)
         # Every cell outputs zeros: constant features (NaN entropy, ranked last), and each of the
         # 3 cells' Jacobian is zero (term 2 - 1e6, finite) while the 2 reductions' are <= 1e-6.
         assert empty["az_expressivity"] == empty["az_progressivity"] == -math.inf
         assert -math.inf < empty["az_trainability"] <= (3 * (2 - 1e6) + 2e-6) / 5
-    identity = proxies.get("az_trainability")(_net(IDENTITY), x, y)
+    identity = proxies.shared_function("az_trainability")(_net(IDENTITY), x, y)
     assert identity["az_trainability"] == -math.inf  # the official penalty for identity blocks
     assert math.isfinite(identity["az_expressivity"])
     convs = az.az_nas(_net(CONVS), x, y)
