@@ -244,10 +244,34 @@ def score_pool_auto(indices, names, batch: Batch, settings: ScoreSettings, cache
                                          on_retry=on_retry)
     device = resolve_device(device)
     workers = workers or default_workers(device)
-    indices = list(indices)
-    if workers > 1 and len(indices) >= 8 * workers:  # below that, starting processes costs more
-        return score_pool_parallel(indices, names, batch, settings, cache.directory, workers, device)
-    return Scorer(batch, settings, cache, device).score_pool(indices, names)
+    cached, indices = split_cached(indices, names, batch, settings, cache)
+    if not indices:
+        rest = iter(())
+    elif workers > 1 and len(indices) >= 8 * workers:  # below that, starting processes costs more
+        rest = score_pool_parallel(indices, names, batch, settings, cache.directory, workers, device)
+    else:
+        rest = Scorer(batch, settings, cache, device).score_pool(indices, names)
+    return _cached_first(cached, rest)
+
+
+def _cached_first(cached, rest):
+    """One generator (closing it closes ``rest``, which stops its worker processes)."""
+    yield from cached
+    yield from rest
+
+
+def split_cached(indices, names, batch: Batch, settings: ScoreSettings, cache):
+    """The cells whose every score is in the cache, as results read in this process, and the
+    cells left to compute: a pool scored before starts no worker process at all."""
+    cached, missing = [], []
+    for index in (int(i) for i in indices):
+        arch = space.arch_at(index)
+        values = {name: cache.get(cache_key(name, arch, batch, settings)) for name in names}
+        if any(value is None for value in values.values()):
+            missing.append(index)
+        else:
+            cached.append(ArchScores(index, values))
+    return cached, missing
 
 
 def group_by_representative(indices) -> list[list[int]]:

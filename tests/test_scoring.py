@@ -34,6 +34,25 @@ def test_second_pass_does_no_network_work(cifar_ds, tmp_path):
     assert [r.values for r in again] == [r.values for r in first]
 
 
+def test_a_cached_pool_is_read_without_starting_workers(cifar_ds, tmp_path, monkeypatch):
+    pool = space.sample(40, seed=3)
+    batch, settings = scoring.make_batch(cifar_ds, 8, 0), scoring.ScoreSettings(n=8)
+    first = list(_scorer(cifar_ds, tmp_path).score_pool(pool[:30], ["mgm", "params"]))
+
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started for cached cells")
+    monkeypatch.setattr(scoring, "score_pool_parallel", no_workers)
+    again = list(scoring.score_pool_auto(pool[:30], ["mgm", "params"], batch, settings,
+                                         ScoreCache(tmp_path), device="cpu", workers=2))
+    assert {r.index: r.values for r in again} == {r.index: r.values for r in first}
+    assert sum(r.networks_built for r in again) == 0
+    mixed = list(scoring.score_pool_auto(pool, ["mgm"], batch, settings, ScoreCache(tmp_path),
+                                         device="cpu", workers=1))
+    assert sorted(r.index for r in mixed) == sorted(pool)
+    assert sum(r.networks_built for r in mixed) > 0  # the 10 new cells were computed
+    assert all(r.networks_built == 0 for r in mixed if r.index in pool[:30])
+
+
 def test_equivalent_cells_share_one_network(cifar_ds, tmp_path):
     assert space.canonical(space.arch_at(SAME_A)) == space.canonical(space.arch_at(SAME_B))
     scorer = _scorer(cifar_ds, tmp_path)
