@@ -79,6 +79,28 @@ def table_lines(config, events, truth) -> list[str]:
     return lines + ["", runview.energy_note(), ""]
 
 
+def topk_lines(events, truth, column: str) -> list[str]:
+    """How good each two-stage method's top k is, from its results: the mean and best accuracy
+    in it, and where the fine stage's pick ranks among the k by that accuracy."""
+    accuracy = truth[column]
+    rows: dict[str, list] = {}
+    for event in events:
+        result = event.get("result") if event["kind"] == EventKind.METHOD_DONE else None
+        if result and result["method"] not in STRATEGIES and result["topk"]:
+            top = accuracy.reindex(result["topk"])
+            rank = int((top > accuracy[result["chosen"]]).sum()) + 1
+            rows.setdefault(result["method"], []).append(
+                (top.mean(), top.max(), accuracy[result["chosen"]], rank))
+    lines = ["Each two-stage method's top k, means over the repeats (accuracy: 200-epoch "
+             f"`{column}`):", "",
+             "| method | mean accuracy of its top k | best cell in its top k | the fine stage's pick | "
+             "pick's rank in the top k |", "|---|---|---|---|---|"]
+    for method, values in rows.items():
+        mean, best, pick, rank = np.mean(values, axis=0)
+        lines.append(f"| {method} | {mean:.2f} | {best:.2f} | {pick:.2f} | {rank:.1f} |")
+    return lines + [""]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
@@ -104,7 +126,8 @@ def main():
         t0 = time.time()
         config, events = run(args, repeats)
         sections += [f"## R = {repeats} ({time.time() - t0:.0f} s)", "",
-                     *table_lines(config, events, truth)]
+                     *table_lines(config, events, truth),
+                     *topk_lines(events, truth, config.report_column)]
         figure = (config, events)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
