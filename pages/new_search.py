@@ -101,7 +101,10 @@ with c2:
     else:
         chosen = [st.selectbox("Proxy", names, key="ns_proxy",
                                format_func=ui_run.proxy_label,
-                               help="MGM is the KNAS paper's proxy; the others are its peers.")]
+                               help="MGM is the KNAS paper's proxy; the others are its peers. recommended ranks a "
+                                    "whole pool best (ρ 0.93 over all cells); to pick the single best "
+                                    "cell with a 12-epoch lookup, meco or synflow did better "
+                                    "(docs/paper_table.md).")]
     proxy = str(Method.of(chosen)) if chosen else ""
     slots["proxy"] = st.empty()
     baselines = st.multiselect(
