@@ -76,7 +76,7 @@ def _wait(page, heading: str, start: float) -> float:
     return time.perf_counter() - start
 
 
-def measure(url: str, job_id: str, rounds: int) -> dict:
+def measure(url: str, job_id: str, rounds: int, pause: float = 0.0) -> dict:
     from playwright.sync_api import sync_playwright
 
     times = {name: {"first": None, "full": [], "click": []} for name, _, _ in PAGES}
@@ -100,6 +100,7 @@ def measure(url: str, job_id: str, rounds: int) -> dict:
             page.goto(url)
             _wait(page, "KNAS Studio", start)
             for name, _, heading in PAGES[1:] + PAGES[:1]:
+                time.sleep(pause)  # a user reading the previous page before the click
                 start = time.perf_counter()
                 page.locator('[data-testid="stSidebar"]').get_by_role("link", name=name).click()
                 seconds = _wait(page, heading, start)
@@ -115,6 +116,8 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--truth", required=True)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds on each page before the next sidebar click (0: at once)")
     args = parser.parse_args()
     os.environ.setdefault("KNAS_CACHE_DIR", tempfile.mkdtemp(prefix="knas-page-times-"))
     print(f"Machine: {machine()}; command: python -m benchmarks.page_times "
@@ -123,12 +126,12 @@ def main() -> None:
     port = _free_port()
     server = _server(port)
     try:
-        times = measure(f"http://127.0.0.1:{port}", job_id, args.rounds)
+        times = measure(f"http://127.0.0.1:{port}", job_id, args.rounds, args.pause)
     finally:
         server.terminate()
         server.wait(timeout=20)
     print(f"| page | first visit s | full load s (median of {args.rounds}) | "
-          f"warm sidebar click s (median) |")
+          f"warm sidebar click s (median, {args.pause:g} s after the previous page) |")
     print("|---|---|---|---|")
     for name, t in times.items():
         print(f"| {name} | {t['first']:.2f} | {statistics.median(t['full']):.2f} | "

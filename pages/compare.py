@@ -155,12 +155,12 @@ with runs_tab:
             if published:
                 st.markdown("**Published results** (reference rows, not measured here)")
                 st.dataframe(references.table(published), hide_index=True)
-            references = {}
+            runs_by_column = {}  # (truth table, column) -> the runs reported on it
             for job_id in chosen:
                 config, _ = finished[job_id]
                 if config.truth and config.report_column:
-                    references.setdefault((config.truth, config.report_column), []).append(job_id[:8])
-            for (path, column), ids in references.items():
+                    runs_by_column.setdefault((config.truth, config.report_column), []).append(job_id[:8])
+            for (path, column), ids in runs_by_column.items():
                 truth = ui.load_truth(path)
                 if truth is None or column not in truth.columns:
                     continue
