@@ -21,19 +21,16 @@ import argparse
 import bisect
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from benchmarks._report import machine
+from tests.appserver import running_app
 
-REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 # In each page, twice a second: what its progress bar and its scatter's title show. The page
 # keeps the log itself, so reading it never waits on a busy page; a page too busy to run its
@@ -45,27 +42,6 @@ setInterval(() => {
   window.__knasLog.push([Date.now() / 1000, bar ? bar.innerText : '',
                          title ? title.textContent : '']);
 }, 500);"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=REPO, env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("server did not start")
 
 
 class Worker:
@@ -127,7 +103,9 @@ def cpu_seconds(groups: dict) -> dict:
         for pid in pids:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
+                # own user + system time, and that of children it has reaped (a child that ends
+                # between two readings moves its time to its parent instead of losing it)
+                total += sum(int(f) for f in fields[11:15]) / tick
             except (OSError, IndexError, ValueError):
                 continue
         out[name] = total
@@ -224,26 +202,23 @@ def main() -> None:
 
     data, truth = str(Path(args.data).resolve()), str(Path(args.truth).resolve())
     settings.save(settings.AppSettings(datasets={"cifar10": data}, truth=truth))
-    port = _free_port()
-    server = _server(port)
     store = jobs.JobStore()
     config = SearchConfig(data=data, truth=truth, pool=args.pool, n=16, k=10,
                           fine="lookup:cifar10_valid")
-    job_id = jobs.start(config, store)
-    try:
-        while (store.state(job_id).get("progress") or {}).get("done", 0) < 1:
-            time.sleep(0.5)
-        worker = Worker(store, job_id)
-        load = os.getloadavg()[0]
-        groups = {"server": server.pid, "worker": store.state(job_id)["pid"]}
-        rows, used = watch(f"http://127.0.0.1:{port}", worker, args.sessions, args.seconds,
-                           args.sample, args.warmup, groups)
-        worker.stop.set()
-        load = (load + os.getloadavg()[0]) / 2
-    finally:
-        jobs.cancel(job_id, store)
-        server.terminate()
-        server.wait(timeout=30)
+    with running_app() as app:
+        job_id = jobs.start(config, store)
+        try:
+            while (store.state(job_id).get("progress") or {}).get("done", 0) < 1:
+                time.sleep(0.5)
+            worker = Worker(store, job_id)
+            load = os.getloadavg()[0]
+            groups = {"server": app.pid, "worker": store.state(job_id)["pid"]}
+            rows, used = watch(app.url, worker, args.sessions, args.seconds, args.sample,
+                               args.warmup, groups)
+            worker.stop.set()
+            load = (load + os.getloadavg()[0]) / 2
+        finally:
+            jobs.cancel(job_id, store)
     rate = (worker.counts[-1] - worker.counts[0]) / max(worker.times[-1] - worker.times[0], 1e-9)
     print(f"Machine: {machine()}; 1-min load average ≈ {load:.1f} (other sessions share the CPU).")
     print(f"Command: python -m benchmarks.live_viewers {' '.join(sys.argv[1:])}")

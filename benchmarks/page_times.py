@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from benchmarks._report import machine
+from tests.appserver import running_app
 
-REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 PAGES = [("Home", "", "KNAS Studio"), ("New search", "new_search", "New search"),
          ("Live run", "live", "Live run"), ("Compare", "compare", "Compare"),
@@ -34,12 +31,6 @@ DONE = """([heading]) => {
   const h = [...document.querySelectorAll('h1')].some(e => e.textContent.trim() === heading);
   return app && app.dataset.testScriptState === 'notRunning' && h;
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _finished_job(data: str, truth: str) -> str:
@@ -54,21 +45,6 @@ def _finished_job(data: str, truth: str) -> str:
     while store.state(job_id)["status"] in ("queued", "running"):
         time.sleep(1)
     return job_id
-
-
-def _server(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true"], cwd=REPO, env=os.environ, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(180):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("server did not start")
 
 
 def _wait(page, heading: str, start: float) -> float:
@@ -123,13 +99,8 @@ def main() -> None:
     print(f"Machine: {machine()}; command: python -m benchmarks.page_times "
           + " ".join(sys.argv[1:]))
     job_id = _finished_job(str(Path(args.data).resolve()), str(Path(args.truth).resolve()))
-    port = _free_port()
-    server = _server(port)
-    try:
-        times = measure(f"http://127.0.0.1:{port}", job_id, args.rounds, args.pause)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with running_app() as app:
+        times = measure(app.url, job_id, args.rounds, args.pause)
     print(f"| page | first visit s | full load s (median of {args.rounds}) | "
           f"warm sidebar click s (median, {args.pause:g} s after the previous page) |")
     print("|---|---|---|---|")

@@ -4,16 +4,14 @@ live page to the result card and saves a screenshot of every page under test-art
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from knas import settings
 from knas.settings import AppSettings
+from tests.appserver import running_app
 from tests.conftest import REPO
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,12 +29,6 @@ def _require_browser():
     return pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path / "cache"))
@@ -44,30 +36,8 @@ def server(shared_data, tmp_path, monkeypatch):
     # No dataset yet: the story sets it on the Data page.
     settings.save(AppSettings(truth=str(shared_data / "nb201" / "nb201_accuracies.csv"),
                               table12=str(shared_data / "nb201" / "nb201_12epoch.csv")))
-    port = _free_port()
-    log = open(tmp_path / "server.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=os.environ, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_app(tmp_path / "server.log") as app:
+        yield app.url
 
 
 def _settle(page, timeout=60_000):

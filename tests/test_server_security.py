@@ -4,9 +4,6 @@ link in the system Chromium."""
 import base64
 import os
 import socket
-import subprocess
-import sys
-import time
 import tomllib
 import urllib.error
 import urllib.parse
@@ -16,15 +13,10 @@ from pathlib import Path
 import pytest
 
 from knas import jobs
+from tests.appserver import running_app
 from tests.conftest import REPO, finished_job
 
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,28 +31,8 @@ def server(tmp_path_factory, shared_data, truth):
         finished_job(jobs.JobStore(), shared_data, truth)
     finally:
         os.environ.pop("KNAS_CACHE_DIR") if saved is None else os.environ.update(KNAS_CACHE_DIR=saved)
-    port = _free_port()
-    log = open(root / "server.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {(root / 'server.log').read_text()[-2000:]}")
-    yield port
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_app(root / "server.log", env) as app:
+        yield app.port
 
 
 def _handshake(port: int, host: str, origin: str | None) -> str:
