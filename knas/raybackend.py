@@ -170,11 +170,18 @@ def _run(opened, tasks, names, batch, settings, cache, device, retries, should_s
         _check_alive(opened)
         raise RayBackendError(f"the Ray cluster at {opened.address} failed: {_reason(err)}") from None
     finally:
-        for ref in running:
-            try:
-                ray.cancel(ref, force=True)
-            except Exception:  # the cluster may be gone; then nothing is left to stop
-                pass
+        _cancel(running)
+
+
+def _cancel(refs) -> None:
+    """Stop the tasks still running (the cluster may be gone; then nothing is left to stop)."""
+    import ray
+
+    for ref in refs:
+        try:
+            ray.cancel(ref, force=True)
+        except Exception:  # noqa: BLE001 (any failure means the task is gone with its cluster)
+            pass
 
 
 def _record(result, cached_values, names, batch, settings, cache):
@@ -242,8 +249,4 @@ def train_pool_ray(indices, dataset, settings, device="auto", should_stop=None, 
                     raise RayBackendError(f"a training task failed on the Ray cluster: {cause or err}") \
                         from None
     finally:
-        for ref in running:
-            try:
-                ray.cancel(ref, force=True)
-            except Exception:  # the cluster may be gone; then nothing is left to stop
-                pass
+        _cancel(running)
