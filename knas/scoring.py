@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from . import data, nets, processes, proxies, space
+from . import data, nets, processes, proxies, samples, space
 from .cache import ScoreCache, ScoreKey
 from .errors import KnasError
 
@@ -46,8 +46,8 @@ def make_batch(dataset: data.Dataset, n: int, seed: int) -> Batch:
             f"images of {height}×{width} pixels cannot be scored: the NAS-Bench-201 network halves "
             "them twice, so each side must be a multiple of 4 and at least 8 (CIFAR is 32×32, "
             "ImageNet16-120 16×16)")
-    indices = data.subset(dataset, n, seed)
-    x, y = data.to_tensors(dataset, indices)
+    indices = samples.subset(dataset, n, seed)
+    x, y = samples.to_tensors(dataset, indices)
     h = hashlib.sha256()
     h.update(dataset.images[indices].tobytes())
     h.update(dataset.labels[indices].tobytes())

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data, nets, space
+from . import data, nets, samples, space
 from .errors import KnasError
 
 PAD = 4  # NAS-Bench-201's RandomCrop(32, padding=4)
@@ -120,7 +120,7 @@ def train_and_evaluate(
 
 def _split(dataset: data.Dataset, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train, val) indices; ``train_samples`` takes a seeded subset of the train part."""
-    train_idx, val_idx = data.split_train_val(dataset, settings.val_fraction, settings.seed)
+    train_idx, val_idx = samples.split_train_val(dataset, settings.val_fraction, settings.seed)
     if not len(val_idx) or not len(train_idx):
         raise TrainError(
             f"val_fraction {settings.val_fraction} of {len(dataset)} images leaves "
@@ -162,7 +162,7 @@ def _train(arch_str, dataset, train_idx, val_idx, settings, device, on_epoch, sh
         for first in range(0, len(order), settings.batch_size):
             if should_stop():
                 raise TrainingCancelled(f"training of {arch_str} cancelled in epoch {epoch}")
-            x, y = data.to_tensors(dataset, train_idx[order[first:first + settings.batch_size]],
+            x, y = samples.to_tensors(dataset, train_idx[order[first:first + settings.batch_size]],
                                    device)
             if settings.augment:
                 x = _augment(x, generator, pad_value)
@@ -218,6 +218,6 @@ def _evaluate(net, dataset, indices, batch_size, device, should_stop) -> float:
         for first in range(0, len(indices), batch_size):
             if should_stop():
                 raise TrainingCancelled("evaluation cancelled")
-            x, y = data.to_tensors(dataset, indices[first:first + batch_size], device)
+            x, y = samples.to_tensors(dataset, indices[first:first + batch_size], device)
             correct += (net(x).argmax(1) == y).sum()
     return 100.0 * correct.item() / len(indices)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knas import data, download
+from knas import data, download, samples
 from knas.data import DataError
 from knas.errors import KnasError
 
@@ -330,27 +330,27 @@ def test_bad_arguments(tmp_path):
 def test_tensors_are_normalised_nchw(cifar10_train):
     import torch
 
-    x, y = data.to_tensors(cifar10_train)
+    x, y = samples.to_tensors(cifar10_train)
     assert x.shape == (5000, 3, 32, 32) and x.dtype == torch.float32 and x.is_contiguous()
     assert y.dtype == torch.int64 and y.tolist() == cifar10_train.labels.tolist()
     assert x.mean(dim=(0, 2, 3)).abs().max() < 0.05
     assert (x.std(dim=(0, 2, 3)) - 1).abs().max() < 0.05
-    xs, ys = data.to_tensors(cifar10_train, indices=[3, 1])
+    xs, ys = samples.to_tensors(cifar10_train, indices=[3, 1])
     assert torch.equal(xs, x[[3, 1]]) and ys.tolist() == y[[3, 1]].tolist()
 
 
 def test_subset_is_seeded(cifar10_train):
-    a = data.subset(cifar10_train, 500, seed=1)
-    assert np.array_equal(a, data.subset(cifar10_train, 500, seed=1))
-    assert not np.array_equal(a, data.subset(cifar10_train, 500, seed=2))
+    a = samples.subset(cifar10_train, 500, seed=1)
+    assert np.array_equal(a, samples.subset(cifar10_train, 500, seed=1))
+    assert not np.array_equal(a, samples.subset(cifar10_train, 500, seed=2))
     assert len(set(a.tolist())) == 500
     with pytest.raises(ValueError):
-        data.subset(cifar10_train, 5001, seed=1)
+        samples.subset(cifar10_train, 5001, seed=1)
 
 
 def test_balanced_subset(cifar10_train):
-    idx = data.subset(cifar10_train, 205, seed=3, balanced=True)
-    assert np.array_equal(idx, data.subset(cifar10_train, 205, seed=3, balanced=True))
+    idx = samples.subset(cifar10_train, 205, seed=3, balanced=True)
+    assert np.array_equal(idx, samples.subset(cifar10_train, 205, seed=3, balanced=True))
     counts = np.bincount(cifar10_train.labels[idx], minlength=10)
     assert counts.sum() == 205 and set(counts.tolist()) == {20, 21}
     assert len(set(idx.tolist())) == 205
@@ -360,18 +360,18 @@ def test_balanced_subset_with_a_short_class():
     labels = np.array([0] * 3 + [1] * 50 + [2] * 50)
     images = np.zeros((len(labels), 2, 2, 3), np.uint8)
     ds = data.Dataset("toy", images, labels, 3, (0.5,) * 3, (0.2,) * 3)
-    counts = np.bincount(labels[data.subset(ds, 30, seed=0, balanced=True)], minlength=3)
+    counts = np.bincount(labels[samples.subset(ds, 30, seed=0, balanced=True)], minlength=3)
     assert counts.tolist()[0] == 3 and sorted(counts.tolist()[1:]) == [13, 14]
 
 
 def test_split_train_val(cifar10_train):
-    train, val = data.split_train_val(cifar10_train, 0.2, seed=0)
+    train, val = samples.split_train_val(cifar10_train, 0.2, seed=0)
     assert len(val) == 1000 and len(train) == 4000
     assert sorted(np.concatenate([train, val]).tolist()) == list(range(5000))
-    again = data.split_train_val(cifar10_train, 0.2, seed=0)
+    again = samples.split_train_val(cifar10_train, 0.2, seed=0)
     assert np.array_equal(again[0], train) and np.array_equal(again[1], val)
     with pytest.raises(ValueError):
-        data.split_train_val(cifar10_train, 1.0, seed=0)
+        samples.split_train_val(cifar10_train, 1.0, seed=0)
 
 
 # --- download from a local HTTP server ----------------------------------------------------------

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from knas import data, nets, proxies, space
+from knas import data, nets, proxies, samples, space
 from knas.proxies import mgm as mgm_module
 
 # Varied cells: convs, pooling-only, none edges, skip-only, dead branches.
@@ -27,7 +27,7 @@ VARIED = [
 @pytest.fixture(scope="module")
 def cifar(shared_data):
     ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
-    return data.to_tensors(ds, data.subset(ds, 16, seed=0))
+    return samples.to_tensors(ds, samples.subset(ds, 16, seed=0))
 
 
 def _net(arch, seed=0, **kw):

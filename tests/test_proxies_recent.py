@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from knas import data, errors, nets, proxies, space
+from knas import data, errors, nets, proxies, samples, space
 from knas.proxies import az_nas as az
 from knas.proxies import meco as meco_module
 from knas.proxies import zico as zico_module
@@ -24,7 +24,7 @@ LIVE = "|none~0|+|nor_conv_1x1~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 @pytest.fixture(scope="module")
 def cifar(shared_data):
     ds = data.load_named("cifar10", shared_data / "cifar10" / "cifar10_small.npz")
-    return data.to_tensors(ds, data.subset(ds, 8, seed=0))
+    return samples.to_tensors(ds, samples.subset(ds, 8, seed=0))
 
 
 def _net(arch, seed=0, double=False, channels=8, n_cells=1):

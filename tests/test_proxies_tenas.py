@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from knas import data, nets, proxies
+from knas import data, nets, proxies, samples
 from knas.proxies import gram as gram_module
 from knas.proxies import mgm as mgm_module
 from knas.proxies import ntk as ntk_module
@@ -31,7 +31,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def cifar(shared_data):
     ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
-    return data.to_tensors(ds, data.subset(ds, 16, seed=0))
+    return samples.to_tensors(ds, samples.subset(ds, 16, seed=0))
 
 
 def _net(arch, seed=0, **kw):

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from knas import data, nets, proxies, pruning, space
+from knas import data, nets, proxies, pruning, samples, space
 from knas.proxies import mgm as mgm_module
 
 # Does pruning leave the proxy's score unchanged? One fact per catalogue entry (the lead puts it
@@ -25,14 +25,14 @@ CELLS = [DEAD_CONVS, ZERO_FED_AND_DEAD, ZERO_FED_CHAIN, DEAD_POOL_AND_SKIP, OUTP
 @pytest.fixture(scope="module")
 def cifar(shared_data):
     ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
-    return data.to_tensors(ds, data.subset(ds, 8, seed=0))
+    return samples.to_tensors(ds, samples.subset(ds, 8, seed=0))
 
 
 @pytest.fixture(scope="module")
 def cifar32(shared_data):
     """Enough samples that activation-pattern counts (at most 2^n) do not saturate."""
     ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
-    return data.to_tensors(ds, data.subset(ds, 32, seed=0))
+    return samples.to_tensors(ds, samples.subset(ds, 32, seed=0))
 
 
 def _pair(arch, dtype=torch.float32, **size):

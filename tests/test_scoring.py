@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from knas import cache, data, scoring, space
+from knas import cache, data, samples, scoring, space
 from knas.cache import ScoreCache
 from tests.conftest import REPO
 
@@ -107,7 +107,7 @@ def test_several_processes_write_one_cache(shared_data, tmp_path):
 
 
 def test_gpu_oom_retries_in_chunks_then_on_cpu(cifar_ds):
-    x, y = data.to_tensors(cifar_ds, data.subset(cifar_ds, 8, 0))
+    x, y = samples.to_tensors(cifar_ds, samples.subset(cifar_ds, 8, 0))
     net = scoring.nets.build(space.arch_at(SAME_B))
     calls = []
 

@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from knas import data, space, train
+from knas import data, samples, space, train
 from knas.errors import KnasError
 from knas.train import TrainError, TrainingCancelled, TrainSettings
 
@@ -59,12 +59,12 @@ def test_trains_only_outside_the_validation_split(cifar, monkeypatch):
     settings = TrainSettings(epochs=1, train_samples=300, val_fraction=0.02, augment=False, seed=1)
     batches = _recording_steps(monkeypatch)
     result = train.train_and_evaluate(CHEAP, cifar, settings)
-    train_idx, val_idx = data.split_train_val(cifar, 0.02, seed=1)
+    train_idx, val_idx = samples.split_train_val(cifar, 0.02, seed=1)
     seen = _image_bytes(torch.cat(batches))
     assert (result.train_size, result.val_size) == (300, len(val_idx)) == (300, 100)
     assert len(seen) == 300
-    assert seen <= _image_bytes(data.to_tensors(cifar, train_idx)[0])
-    assert not seen & _image_bytes(data.to_tensors(cifar, val_idx)[0])
+    assert seen <= _image_bytes(samples.to_tensors(cifar, train_idx)[0])
+    assert not seen & _image_bytes(samples.to_tensors(cifar, val_idx)[0])
 
 
 def test_learns_and_reports_each_epoch(cifar):
@@ -113,7 +113,7 @@ def _crop(image, dy, dx, flip):
 
 
 def test_augmentation_is_a_padded_crop_and_maybe_a_flip(cifar):
-    x, _ = data.to_tensors(cifar, range(32))
+    x, _ = samples.to_tensors(cifar, range(32))
     pad_value = torch.tensor([-1.0, -2.0, -3.0]).view(1, 3, 1, 1)
     out = train._augment(x, torch.Generator().manual_seed(0), pad_value)
     padded = pad_value.expand(32, 3, 40, 40).clone()
