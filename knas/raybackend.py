@@ -55,42 +55,6 @@ class MemoryCache:
         self._values[key] = float(value)
 
 
-def plan(indices, names, batch, settings, cache):
-    """Split a pool into cells fully cached (ArchScores) and work: [(index, cached values, missing)]."""
-    done, work = [], []
-    for index in indices:
-        index = int(index)
-        arch = space.arch_at(index)
-        values, missing = {}, []
-        for name in names:
-            value = cache.get(scoring.cache_key(name, arch, batch, settings))
-            if value is None:
-                missing.append(name)
-            else:
-                values[name] = value
-        if missing:
-            work.append((index, values, missing))
-        else:
-            done.append(scoring.ArchScores(index, values))
-    return done, work
-
-
-def chunk_tasks(work, chunk: int) -> list[list]:
-    """Work grouped by representative cell, groups joined until a task holds ``chunk`` cells."""
-    groups: dict[int, list] = {}
-    for item in work:
-        groups.setdefault(space.representative(space.arch_at(item[0])), []).append(item)
-    tasks, current = [], []
-    for group in groups.values():
-        current.extend(group)
-        if len(current) >= chunk:
-            tasks.append(current)
-            current = []
-    if current:
-        tasks.append(current)
-    return tasks
-
-
 def score_cells(payload, settings, cells, device):
     """The task body: ``cells`` is [(index, names)]; returns their ArchScores."""
     x, y, num_classes, digest = payload
@@ -109,11 +73,11 @@ def score_pool_ray(indices, names, batch, settings, cache, address=None, device=
     If this process is already connected to Ray, that connection is used and kept.
     """
     names = list(names)
-    done, work = plan(indices, names, batch, settings, cache)
+    done, work = scoring.plan(indices, names, batch, settings, cache)
     yield from done
     if not work:
         return
-    tasks = chunk_tasks(work, max(1, chunk))
+    tasks = scoring.chunk_by_representative(work, max(1, chunk), index_of=lambda item: item[0])
     with raycluster.session(address, num_cpus=workers or None) as opened:
         yield from _run(opened, tasks, names, batch, settings, cache, device, retries,
                         should_stop or (lambda: False), on_retry or (lambda notice: None), gpu_share)

@@ -244,7 +244,8 @@ def score_pool_auto(indices, names, batch: Batch, settings: ScoreSettings, cache
                                          on_retry=on_retry)
     device = resolve_device(device)
     workers = workers or default_workers(device)
-    cached, indices = split_cached(indices, names, batch, settings, cache)
+    cached, work = plan(indices, names, batch, settings, cache)
+    indices = [index for index, _, _ in work]
     if not indices:
         rest = iter(())
     elif workers > 1 and len(indices) >= 8 * workers:  # below that, starting processes costs more
@@ -260,26 +261,42 @@ def _cached_first(cached, rest):
     yield from rest
 
 
-def split_cached(indices, names, batch: Batch, settings: ScoreSettings, cache):
-    """The cells whose every score is in the cache, as results read in this process, and the
-    cells left to compute: a pool scored before starts no worker process at all."""
-    cached, missing = [], []
+def plan(indices, names, batch: Batch, settings: ScoreSettings, cache):
+    """Split a pool into cells whose every score is cached (as ``ArchScores``, read in this
+    process: a pool scored before starts no worker at all) and the work left, as
+    ``[(index, cached values, missing names)]``."""
+    done, work = [], []
     for index in (int(i) for i in indices):
         arch = space.arch_at(index)
-        values = {name: cache.get(cache_key(name, arch, batch, settings)) for name in names}
-        if any(value is None for value in values.values()):
-            missing.append(index)
+        values, missing = {}, []
+        for name in names:
+            value = cache.get(cache_key(name, arch, batch, settings))
+            if value is None:
+                missing.append(name)
+            else:
+                values[name] = value
+        if missing:
+            work.append((index, values, missing))
         else:
-            cached.append(ArchScores(index, values))
-    return cached, missing
+            done.append(ArchScores(index, values))
+    return done, work
 
 
-def group_by_representative(indices) -> list[list[int]]:
-    """Pool indices grouped by the cell that stands for them, so one worker scores each group."""
-    groups: dict[int, list[int]] = {}
-    for index in indices:
-        groups.setdefault(space.representative(space.arch_at(int(index))), []).append(int(index))
-    return list(groups.values())
+def chunk_by_representative(items, chunk: int, index_of=int) -> list[list]:
+    """Items grouped by the cell that stands for their cell (so one task builds each shared
+    network once), groups joined until a task holds ``chunk`` items."""
+    groups: dict[int, list] = {}
+    for item in items:
+        groups.setdefault(space.representative(space.arch_at(index_of(item))), []).append(item)
+    tasks, current = [], []
+    for group in groups.values():
+        current.extend(group)
+        if len(current) >= chunk:
+            tasks.append(current)
+            current = []
+    if current:
+        tasks.append(current)
+    return tasks
 
 
 def score_pool_parallel(indices, names, batch: Batch, settings: ScoreSettings, cache_dir,
@@ -289,14 +306,7 @@ def score_pool_parallel(indices, names, batch: Batch, settings: ScoreSettings, c
     On a 2-core CPU two single-threaded processes score more cells per second than one process
     with two threads (small convolutions parallelise poorly). Yields results as they finish.
     """
-    tasks, current = [], []
-    for group in group_by_representative(indices):
-        current.extend(group)
-        if len(current) >= 4:
-            tasks.append(current)
-            current = []
-    if current:
-        tasks.append(current)
+    tasks = chunk_by_representative(indices, 4)
     payload = (batch.x.numpy(), batch.y.numpy(), batch.num_classes, batch.digest)
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
