@@ -29,6 +29,25 @@ def shared_data() -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def cifar16(shared_data):
+    """16 real CIFAR-10 images of the shared subset as (x, y) tensors, the same in every test."""
+    from knas import data, samples
+
+    ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+    return samples.to_tensors(ds, samples.subset(ds, 16, seed=0))
+
+
+def seeded_net(arch, seed=0, **kw):
+    """The benchmark network of ``arch`` with weights drawn right after ``torch.manual_seed``."""
+    import torch
+
+    from knas import nets
+
+    torch.manual_seed(seed)
+    return nets.build(arch, **kw)
+
+
 def wait_for_job(store, job_id, until=None, timeout=240):
     """Poll a job's state until ``until(state)`` holds (default: the job has ended)."""
     import time

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from knas import data, nets, proxies, samples, space
+from knas import nets, proxies, space
 from knas.proxies import mgm as mgm_module
+from tests.conftest import seeded_net as _net
 
 # Varied cells: convs, pooling-only, none edges, skip-only, dead branches.
 VARIED = [
@@ -25,14 +26,8 @@ VARIED = [
 
 
 @pytest.fixture(scope="module")
-def cifar(shared_data):
-    ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
-    return samples.to_tensors(ds, samples.subset(ds, 16, seed=0))
-
-
-def _net(arch, seed=0, **kw):
-    torch.manual_seed(seed)
-    return nets.build(arch, **kw)
+def cifar(cifar16):
+    return cifar16
 
 
 def _score(name, net, x, y):

@@ -6,11 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from knas import data, nets, proxies, samples
+from knas import proxies
 from knas.proxies import gram as gram_module
 from knas.proxies import mgm as mgm_module
 from knas.proxies import ntk as ntk_module
 from knas.proxies._patterns import count_distinct, pack_rows
+from tests.conftest import seeded_net as _net
 
 LIVE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 MIXED = "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|none~0|none~1|nor_conv_3x3~2|"
@@ -29,14 +30,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def cifar(shared_data):
-    ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
-    return samples.to_tensors(ds, samples.subset(ds, 16, seed=0))
-
-
-def _net(arch, seed=0, **kw):
-    torch.manual_seed(seed)
-    return nets.build(arch, **kw)
+def cifar(cifar16):
+    return cifar16
 
 
 def _small64(arch):
