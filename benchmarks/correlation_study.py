@@ -24,19 +24,27 @@ import pandas as pd
 from tqdm import tqdm
 
 from benchmarks._report import header
-from knas import benchmark, data, datasets, paths, proxies, scoring, space, stats
-from knas.cache import ScoreCache
-from knas.specs import AGGREGATIONS, Method
+from knas.data import benchmark, readers
+from knas import paths, proxies
+from knas.scoring import backends, scorer
+from knas.spaces.nb201 import cells as space
+from knas.results import stats
+from knas.scoring.cache import ScoreCache
+from knas.search.specs import AGGREGATIONS, Method
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 OFFICIAL_N = 50  # mgm_official: the official code's 50 samples
 MEASURED = paths.REPO / "knas" / "proxies" / "measured.json"
 
 
 def _score(pool, names, dataset, n, seed, workers, seconds) -> pd.DataFrame:
-    settings = scoring.ScoreSettings(n=n, seed=seed)
-    batch = scoring.make_batch(dataset, n, seed)
+    settings = scorer.ScoreSettings(n=n, seed=seed)
+    batch = scorer.make_batch(dataset, n, seed, NB201)
     rows = {}
-    results = scoring.score_pool_auto(pool, names, batch, settings, ScoreCache(), "cpu", workers)
+    results = backends.LocalBackend(NB201, "cpu", workers).score(pool, names, batch, settings,
+                                                                  ScoreCache())
     for result in tqdm(results, total=len(pool), unit="arch", desc=f"{len(names)} proxies, n={n}",
                        file=sys.stderr):
         rows[result.index] = result.values
@@ -94,7 +102,7 @@ def main():
     seconds_file = out.with_suffix(".seconds.json")
     seconds = {k: tuple(v) for k, v in json.loads(seconds_file.read_text()).items()} \
         if seconds_file.is_file() else {}
-    dataset = data.load_named("cifar10", args.data)
+    dataset = readers.load_named("cifar10", args.data)
     truth = benchmark.load_table(args.truth)
     pool = space.sample(args.archs, args.seed)
     names = [p for p in args.proxies.split(",") if p and p != "mgm_official"]
@@ -199,7 +207,7 @@ def _write_measured(sample, full_rows, per_net, current, args) -> None:
              "kendall_test": round(float(row["cifar10_test"].kendall), 4),
              "top10_test": round(float(row["cifar10_test"].top10_overlap), 4),
              "cells": int(row["cifar10_test"].n), "scope": "whole space"})
-    column = datasets.info("cifar10").test_column
+    column = NB201.truth_columns("cifar10").test
     MEASURED.write_text(json.dumps({"dataset": "cifar10", "column": column,
                                     "recommended": f"{current.aggregation}:{'+'.join(current.members)}",
                                     "proxies": rows}, indent=1) + "\n")

@@ -18,8 +18,13 @@ import time
 
 import torch
 
-from knas import data, nets, scoring, space
+from knas.data import readers
+from knas.spaces.nb201 import nets, cells as space
+from knas.scoring import scorer
 from knas.proxies import mgm
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 OPTIONS = ("default", "threads2", "processes2", "channels_last", "mkldnn_off", "flush_denormal",
            "malloc_no_mmap", "jit_trace", "compile")
@@ -91,7 +96,7 @@ def _set_up(option, threads):
 
 def worker(args):
     _set_up(args.option, args.threads)
-    batch = scoring.make_batch(data.load_named("cifar10", args.data), args.n, args.seed)
+    batch = scorer.make_batch(readers.load_named("cifar10", args.data), args.n, args.seed, NB201)
     indices = [int(i) for i in args.indices.split(",")]
     _score("default" if args.option in ("jit_trace", "compile") else args.option,
            indices[:1], batch, args.seed, 1)  # warm-up: allocator, kernels, primitive cache

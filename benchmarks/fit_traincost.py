@@ -1,11 +1,11 @@
-"""Fit the fallback training-cost model of ``knas.traincost`` on NAS-Bench-201's recorded times.
+"""Fit the fallback training-cost model of ``knas.spaces.nb201.traincost`` on NAS-Bench-201's recorded times.
 
-Run once; the printed constants are pasted into ``knas/traincost.py`` (``FALLBACK_FIT``).
+Run once; the printed constants are pasted into ``knas/spaces/nb201/columns.py`` (each data set's ``cost_fit``).
 
     python -m benchmarks.fit_traincost --costs ../shared/data/nb201/nb201_costs.csv
 
 Model, per dataset: 200-epoch seconds = a + b * MFLOPs + c * n_conv + d * n_skip + e * n_pool, by
-least squares over all 15,625 cells, with FLOPs from ``knas.costs.count_flops`` at the dataset's
+least squares over all 15,625 cells, with FLOPs from ``knas.spaces.nb201.costs.count_flops`` at the dataset's
 resolution and class count, and n_* the number of cell edges holding each kind of op (per-op
 overheads that FLOPs alone does not see). Prints R² in-sample, on a held-out half (fit on even
 indices, scored on odd ones), and of a FLOPs-only line for comparison.
@@ -14,7 +14,8 @@ import argparse
 
 import numpy as np
 
-from knas import benchmark, datasets, space, traincost
+from knas.data import benchmark
+from knas.spaces.nb201 import cells as space, columns, traincost
 
 
 def features(dataset: str) -> np.ndarray:
@@ -31,7 +32,7 @@ def main():
     parser.add_argument("--costs", required=True)
     args = parser.parse_args()
     table = benchmark.load_table(args.costs)
-    for dataset, name in ((d.name, d.cost_column) for d in datasets.CATALOG.values()):
+    for dataset, name in ((d.name, d.cost_column) for d in columns.BY_DATASET.values()):
         y = benchmark.column(table, name).reindex(range(space.N_ARCHS)).to_numpy()
         x = features(dataset)
         coef, *_ = np.linalg.lstsq(x, y, rcond=None)

@@ -3,7 +3,7 @@
     python -m benchmarks.gpu_throughput --data ../shared/data/cifar10/cifar10_small.npz --archs 64 --n 32
 
 Cells: a seeded sample of the 5,273 networks a whole-space run builds (lowest index of each
-``space.canonical`` group). For each number of networks in flight (``knas.multinet``), and each
+``space.canonical`` group). For each number of networks in flight (``knas.scoring.multinet``), and each
 number of scoring processes sharing the device, prints archs/s, the largest relative difference
 from the one-at-a-time values, and 5,273 / rate as the projected whole-space time. Runs on a CPU
 too (``--device cpu``; there the streams are no-ops).
@@ -15,7 +15,12 @@ import time
 
 import torch
 
-from knas import data, multinet, scoring, space
+from knas.data import readers
+from knas.scoring import multinet, scorer
+from knas.spaces.nb201 import cells as space
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 
 def _representatives():
@@ -27,16 +32,16 @@ _worker = {}
 
 def _init(path, n, seed, device, threads):
     torch.set_num_threads(threads)
-    batch = scoring.make_batch(data.load_named("cifar10", path), n, seed)
+    batch = scorer.make_batch(readers.load_named("cifar10", path), n, seed, NB201)
     _worker.update(batch=batch, seed=seed, device=device)
-    multinet.mgm_in_flight(_representatives()[:2], batch.x, batch.y, batch.num_classes, seed,
+    multinet.mgm_in_flight(NB201, _representatives()[:2], batch.x, batch.y, batch.num_classes, seed,
                            device, in_flight=2)  # warm-up: context, kernels, allocator
 
 
 def _score(task):
     cells, in_flight = task
     batch = _worker["batch"]
-    return multinet.mgm_in_flight(cells, batch.x, batch.y, batch.num_classes, _worker["seed"],
+    return multinet.mgm_in_flight(NB201, cells, batch.x, batch.y, batch.num_classes, _worker["seed"],
                                   _worker["device"], in_flight=in_flight)
 
 
@@ -62,7 +67,7 @@ def main():
     parser.add_argument("--processes", default="1,2,4", help="scoring processes sharing the device")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process")
     args = parser.parse_args()
-    device = scoring.resolve_device(args.device)
+    device = scorer.resolve_device(args.device)
     representatives = _representatives()
     cells = random.Random(args.seed).sample(representatives, args.archs)
     name = torch.cuda.get_device_name(device) if device.startswith("cuda") else device

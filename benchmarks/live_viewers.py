@@ -197,8 +197,9 @@ def main() -> None:
     parser.add_argument("--pool", default="all", help="the watched job's pool")
     args = parser.parse_args()
     os.environ.setdefault("KNAS_CACHE_DIR", tempfile.mkdtemp(prefix="knas-live-viewers-"))
-    from knas import jobs, settings
-    from knas.config import SearchConfig
+    from knas import jobs
+    from knas.ui import settings
+    from knas.search.config import SearchConfig
 
     data, truth = str(Path(args.data).resolve()), str(Path(args.truth).resolve())
     settings.save(settings.AppSettings(datasets={"cifar10": data}, truth=truth))

@@ -15,8 +15,13 @@ import time
 import torch
 import torch.nn.functional as F
 
-from knas import costs, data, nets, scoring, space
+from knas.spaces.nb201 import costs, nets, cells as space
+from knas.data import readers
+from knas.scoring import scorer
 from knas.proxies import mgm
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 
 def _sync(device):
@@ -69,13 +74,13 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--no-prune", action="store_true",
-                        help="compute dead edges too (pruning leaves MGM unchanged; knas.pruning)")
+                        help="compute dead edges too (pruning leaves MGM unchanged; knas.spaces.nb201.pruning)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = scoring.resolve_device(args.device)
+    device = scorer.resolve_device(args.device)
     prune = not args.no_prune
-    batch = scoring.make_batch(data.load_named(args.dataset, args.data), args.n, args.seed)
+    batch = scorer.make_batch(readers.load_named(args.dataset, args.data), args.n, args.seed, NB201)
     archs = space.sample(args.archs, args.seed)
     _rate(mgm.mgm, archs[:1], batch, device, args.seed, prune)  # warm-up (allocator, kernels)
     fast, fast_values, building = _rate(mgm.mgm, archs, batch, device, args.seed, prune)

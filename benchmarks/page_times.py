@@ -34,8 +34,9 @@ DONE = """([heading]) => {
 
 
 def _finished_job(data: str, truth: str) -> str:
-    from knas import jobs, settings
-    from knas.config import SearchConfig
+    from knas import jobs
+    from knas.ui import settings
+    from knas.search.config import SearchConfig
 
     settings.save(settings.AppSettings(datasets={"cifar10": data}, truth=truth))
     config = SearchConfig(data=data, truth=truth, pool="random:100", n=16, k=10,

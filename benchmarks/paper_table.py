@@ -22,14 +22,18 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks._report import header
-from knas import benchmark, references, runview, staticfigs
-from knas.cache import ScoreCache
-from knas.config import SearchConfig
-from knas.events import EventKind
-from knas.search import Search
-from knas.specs import STRATEGIES
+from knas.data import benchmark
+from knas.results import references, runview, staticfigs
+from knas.scoring.cache import ScoreCache
+from knas.search.config import SearchConfig
+from knas.search.events import Evaluated, MethodDone
+from knas.search.pipeline import Search
+from knas.search.specs import STRATEGIES
+from knas import spaces
 
-PUBLISHED = [r for r in references.find(dataset="cifar10") if r.method not in ("ResNet",)]
+NB201 = spaces.get("nb201")
+
+PUBLISHED = [r for r in references.find(NB201, dataset="cifar10") if r.method not in ("ResNet",)]
 
 
 def run(args, repeats: int):
@@ -85,12 +89,12 @@ def topk_lines(events, truth, column: str) -> list[str]:
     accuracy = truth[column]
     rows: dict[str, list] = {}
     for event in events:
-        result = event.get("result") if event["kind"] == EventKind.METHOD_DONE else None
-        if result and result["method"] not in STRATEGIES and result["topk"]:
-            top = accuracy.reindex(result["topk"])
-            rank = int((top > accuracy[result["chosen"]]).sum()) + 1
-            rows.setdefault(result["method"], []).append(
-                (top.mean(), top.max(), accuracy[result["chosen"]], rank))
+        result = event.result if isinstance(event, MethodDone) else None
+        if result and result.method not in STRATEGIES and result.topk:
+            top = accuracy.reindex(result.topk)
+            rank = int((top > accuracy[result.chosen]).sum()) + 1
+            rows.setdefault(result.method, []).append(
+                (top.mean(), top.max(), accuracy[result.chosen], rank))
     lines = ["Each two-stage method's top k, means over the repeats (accuracy: 200-epoch "
              f"`{column}`):", "",
              "| method | mean accuracy of its top k | best cell in its top k | the fine stage's pick | "
@@ -144,15 +148,15 @@ def main():
              "chosen cell's 200-epoch `cifar10_test`. Proxies scored on n = "
              f"{args.n} real CIFAR-10 images of the shared subset, {weights}. Classic strategies "
              "search the whole space on NAS-Bench-201's simulated clock (12,000 s budget; "
-             "`knas/classic.py`). Search seconds: see the note under each table. Rows in italics are "
-             "published figures (`knas/references.py` says how each was checked), not measured here.")
+             "`knas/search/classic.py`). Search seconds: see the note under each table. Rows in italics are "
+             "published figures (`knas/spaces/nb201/published.py` says how each was checked), not measured here.")
     lines = header("KNAS against classic NAS on NAS-Bench-201 CIFAR-10 (paper-style table)", intro,
                    "benchmarks.paper_table",
                    f"CPU only; wall time {time.time() - start:.0f} s (cached scores cost nothing)")
     lines += sections + [f"![Accuracy against search seconds]({plot.name})", ""]
     out.write_text("\n".join(lines))
     print("\n".join(lines))
-    print(f"{sum(e['kind'] == EventKind.EVALUATED for e in events)} simulated evaluations in the last run",
+    print(f"{sum(isinstance(e, Evaluated) for e in events)} simulated evaluations in the last run",
           file=sys.stderr)
 
 

@@ -5,7 +5,7 @@ network (one torch thread) and Spearman rho against NAS-Bench-201 accuracy.
         --truth ../shared/data/nb201/nb201_accuracies.csv --archs 100 --seed 0 --n 32
 
 Each cell's own network is built after ``torch.manual_seed(seed)`` and scored on the batch the
-scorer would use (``scoring.make_batch``). A function that serves several entries (``gram``) runs
+scorer would use (``scorer.make_batch``). A function that serves several entries (``gram``) runs
 once per network. Smaller-is-better scores are negated before rho, so a useful proxy has rho > 0.
 """
 import argparse
@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from knas import data, nets, proxies, scoring, space, stats
+from knas.data import readers
+from knas.spaces.nb201 import nets, cells as space
+from knas import proxies
+from knas.scoring import scorer
+from knas.results import stats
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 ENTRIES = ["te_ntk_cond", "te_linear_regions", "swap", "swap_reg", "zen",
            "gram_trace", "gram_cond", "gram_coherence", "mgm"]
@@ -33,7 +40,7 @@ def main():
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    batch = scoring.make_batch(data.load_named("cifar10", args.data), args.n, args.seed)
+    batch = scorer.make_batch(readers.load_named("cifar10", args.data), args.n, args.seed, NB201)
     functions: dict[str, list[str]] = {}
     for name in ENTRIES:
         functions.setdefault(proxies.info(name).function, []).append(name)

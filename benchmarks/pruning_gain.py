@@ -13,8 +13,13 @@ import time
 
 import torch
 
-from knas import data, nets, pruning, scoring, space
+from knas.data import readers
+from knas.spaces.nb201 import nets, pruning, cells as space
+from knas.scoring import scorer
 from knas.proxies import mgm
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 
 def _share_saved(indices):
@@ -52,7 +57,7 @@ def main():
         print(f"{label}: {len(indices)}, {with_dead} with dead convs; "
               f"forward MACs pruning removes: {100 * saved:.3f}%")
 
-    batch = scoring.make_batch(data.load_named("cifar10", args.data), args.n, args.seed)
+    batch = scorer.make_batch(readers.load_named("cifar10", args.data), args.n, args.seed, NB201)
     dead = [i for i in range(space.N_ARCHS) if pruning.skipped_convs(space.arch_at(i))]
     sample = random.Random(args.seed).sample(dead, args.archs)
     _seconds(space.arch_at(sample[0]), False, batch, args.seed, 1)  # warm-up

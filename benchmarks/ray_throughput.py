@@ -21,8 +21,13 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from knas import data, raybackend, raycluster, scoring, space
-from knas.cache import ScoreCache
+from knas.data import readers
+from knas.scoring import backends, raybackend, raycluster, scorer
+from knas.spaces.nb201 import cells as space
+from knas.scoring.cache import ScoreCache
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 
 def _noop(*_):
@@ -37,7 +42,7 @@ def _drain(results) -> tuple[float, dict]:
 
 def _local_pool(cells, names, batch, settings, workers):
     with tempfile.TemporaryDirectory() as cache_dir:
-        return _drain(scoring.score_pool_parallel(cells, names, batch, settings, cache_dir, workers, "cpu"))
+        return _drain(backends._parallel(NB201, cells, names, batch, settings, cache_dir, workers, "cpu"))
 
 
 def _pool_overhead(workers, tasks):
@@ -67,8 +72,8 @@ def _driver_cost(cells, names, batch, settings, values) -> float:
         cache = ScoreCache(cache_dir)
         start = time.perf_counter()
         for index in cells:
-            result = scoring.ArchScores(index, values[index])
-            raybackend._record(result, {}, names, batch, settings, cache)
+            result = scorer.ArchScores(index, values[index])
+            raybackend.RayBackend(NB201)._record(result, {}, names, batch, settings, cache)
         return (time.perf_counter() - start) / len(cells)
 
 
@@ -98,8 +103,8 @@ def main():
     parser.add_argument("--project-cells", type=int, default=1000, help="pool size for the projection")
     args = parser.parse_args()
     names = args.proxies.split(",")
-    batch = scoring.make_batch(data.load_named(args.dataset, args.data), args.n, args.seed)
-    settings = scoring.ScoreSettings(n=args.n, seed=args.seed)
+    batch = scorer.make_batch(readers.load_named(args.dataset, args.data), args.n, args.seed, NB201)
+    settings = scorer.ScoreSettings(n=args.n, seed=args.seed)
     cells = space.sample(args.archs, args.seed)
     print(f"{args.archs} cells, proxies {names}, n={args.n}, {args.workers} workers of one torch thread, chunk {args.chunk}")
 
@@ -111,8 +116,9 @@ def main():
         passes = []
         for _ in range(2):
             with tempfile.TemporaryDirectory() as cache_dir:
-                passes.append(_drain(raybackend.score_pool_ray(cells, names, batch, settings, ScoreCache(cache_dir),
-                                                               chunk=args.chunk)))
+                backend = raybackend.RayBackend(NB201, chunk=args.chunk)
+                passes.append(_drain(backend.score(cells, names, batch, settings,
+                                                   ScoreCache(cache_dir))))
         (cold, cold_values), (warm, warm_values) = passes
         o, o_d, round_trip = _ray_overhead(ray, args.workers, args.empty_tasks)
     local, local_values = _local_pool(cells, names, batch, settings, args.workers)

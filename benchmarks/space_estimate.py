@@ -15,8 +15,13 @@ import time
 
 import torch
 
-from knas import costs, data, nets, scoring, space
+from knas.spaces.nb201 import costs, nets, cells as space
+from knas.data import readers
+from knas.scoring import scorer
 from knas.proxies import mgm
+from knas import spaces
+
+NB201 = spaces.get("nb201")
 
 
 def main():
@@ -28,7 +33,7 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    batch = scoring.make_batch(data.load_named("cifar10", args.data), args.n, args.seed)
+    batch = scorer.make_batch(readers.load_named("cifar10", args.data), args.n, args.seed, NB201)
     representatives = [group[0] for group in space.canonical_groups().values()]
     sample = random.Random(args.seed).sample(representatives, args.archs)
     macs = {i: costs.count_flops(space.arch_at(i)) for i in representatives}

@@ -11,35 +11,33 @@ import argparse
 import os
 import sys
 
-from . import commands
-from .errors import KnasError
+from knas import commands
+from knas.errors import KnasError
 
 
-def _scoring_arguments(p, pool: str) -> None:
-    """The arguments ``score`` and ``search`` share: data, pool, samples, weights, device."""
-    p.add_argument("--data", required=True, help="dataset folder in its official layout, image folder or .npz")
-    p.add_argument("--pool", default=pool, help="random:N, range:A:B or all")
-    p.add_argument("--seed", type=int, default=0, help="seed for the pool, the samples and the weights")
-    p.add_argument("--n", type=int, default=32, help="samples per network")
-    p.add_argument("--params", default="all", help="weights MGM uses: all or first:L:m")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+def _space_argument(p) -> None:
+    from knas import spaces
+    from knas.search.form import SETTINGS
+
+    p.add_argument("--space", default=spaces.DEFAULT, help=SETTINGS["space"].help)
+
+
+def _run_arguments(p) -> None:
+    """What ``score`` and ``search`` take besides their configs: processes and the cache."""
     p.add_argument("--workers", type=int, default=0,
                    help="scoring processes (default: one per CPU core on the CPU, 1 on a GPU)")
     p.add_argument("--cache", default=None, help="score cache folder (default <cache root>/scores)")
-    p.add_argument("--backend", default="local", help="local (this machine's processes) or ray")
-    p.add_argument("--ray-address", default="",
-                   help="backend ray: HOST:PORT of a cluster's head or auto (default: a private "
-                        "local instance started and stopped with the run)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import datasets
-    from .config import SearchConfig
+    from knas.search import form
+    from knas.search.config import ScoreConfig, SearchConfig
 
     parser = argparse.ArgumentParser(prog="python -m knas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="check a ground-truth table against this space and network")
+    _space_argument(p)
     p.add_argument("--truth", required=True,
                    help="CSV table or official NAS-Bench-201 .pth file (a .pth is converted here, "
                         "which unpickles it: name only files you trust)")
@@ -50,34 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_check)
 
     p = sub.add_parser("score", help="score candidate cells with training-free proxies")
-    p.add_argument("--dataset", required=True, help="cifar10, cifar100 or imagenet16-120")
-    _scoring_arguments(p, pool="random:200")
-    p.add_argument("--proxies", default="mgm",
-                   help="comma-separated proxy names; ensemble:a+b adds a rank ensemble")
+    form.add_arguments(p, ScoreConfig)
+    _run_arguments(p)
     p.add_argument("--out", default="scores.csv", help="CSV to write")
     p.set_defaults(func=commands.cmd_score)
 
     p = sub.add_parser("search", help="run a KNAS search (coarse proxy stage, fine stage)")
-    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
-    _scoring_arguments(p, pool="random:1000")
-    p.add_argument("--truth", default="", help="ground-truth table to report test accuracy (CSV or .pth)")
-    p.add_argument("--report", default="", help="truth column reported (default: <dataset>_test)")
-    p.add_argument("--k", type=int, default=40, help="candidates kept by the coarse stage")
-    p.add_argument("--fine", default=SearchConfig.fine,
-                   help="lookup:COLUMN, lookup:TABLE.csv:COLUMN or train:EPOCHS")
-    p.add_argument("--proxy", default="mgm", help="coarse-stage proxy (or ensemble:a+b)")
-    p.add_argument("--baselines", default="",
-                   help="comma-separated: random, other proxies, classic strategies rs,rea,reinforce,tpe")
-    p.add_argument("--costs", default="", help="NAS-Bench-201 training-cost table (nb201_costs.csv)")
-    p.add_argument("--table12", default="",
-                   help="12-epoch table for the classic strategies (default: the fine stage's table)")
-    p.add_argument("--budget", type=float, default=None,
-                   help="simulated seconds each classic strategy may spend (default per dataset)")
-    p.add_argument("--repeats", type=int, default=1, help="searches with seeds seed, seed+1, ...")
-    p.add_argument("--weights-seed", type=int, default=None,
-                   help="keep the networks' weights and image batch at this seed in every repeat "
-                        "(pools still vary), so many repeats reuse one cached scoring")
-    p.add_argument("--train-samples", type=int, default=0, help="fine-stage training images (0: all)")
+    form.add_arguments(p, SearchConfig)
+    _run_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object with every result")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--background", action="store_true", help="start as a background job, print its id")
@@ -95,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_job_worker)
 
     p = sub.add_parser("export", help="export a cell (string or PyTorch module) or a job (scores, HTML report)")
-    p.add_argument("--arch", help="benchmark index or arch string")
+    _space_argument(p)
+    p.add_argument("--arch", help="cell index or arch string")
     p.add_argument("--job", help="job id (see `jobs`)")
     p.add_argument("--format", default=None, choices=["string", "module", "scores", "report", "summary"],
                    help="cell: string or module (default module); job: scores, report (default) or "
@@ -106,18 +85,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_export)
 
     p = sub.add_parser("gram", help="one cell's Gram matrix of per-sample gradients, as JSON")
-    p.add_argument("--arch", required=True, help="benchmark index or arch string")
+    _space_argument(p)
+    p.add_argument("--arch", required=True, help="cell index or arch string")
     p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
     p.add_argument("--data", required=True, help="dataset folder, image folder or .npz")
     p.add_argument("--n", type=int, default=16, help="samples (the matrix is n x n)")
     p.add_argument("--seed", type=int, default=0, help="seed for the samples and the weights")
     p.set_defaults(func=commands.cmd_gram)
 
+    p = sub.add_parser("truth", help="train sampled cells of a space: a ground-truth table for it")
+    _space_argument(p)
+    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
+    p.add_argument("--data", required=True, help="dataset folder in its official layout, image folder or .npz")
+    p.add_argument("--cells", type=int, required=True, help="how many cells to train (sampled with --seed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the cell sample")
+    p.add_argument("--epochs", type=int, default=1, help="training epochs per cell")
+    p.add_argument("--seeds", type=int, default=1, help="training seeds per cell (0 .. seeds-1)")
+    p.add_argument("--train-samples", type=int, default=0, help="training images per cell (0: all)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--out", default=None, help="CSV to write (default truth-<space>-<dataset>.csv)")
+    p.set_defaults(func=commands.cmd_truth)
+
     p = sub.add_parser("correlate", help="rank correlation of a scores CSV with ground truth")
+    _space_argument(p)
     p.add_argument("scores", help="CSV written by `score`")
     p.add_argument("--truth", required=True, help="ground-truth table (CSV or .pth)")
-    p.add_argument("--column", default=datasets.info("cifar10").test_column,
-                   help="accuracy column to compare with")
+    p.add_argument("--column", default=None,
+                   help="accuracy column to compare with (default: the space's CIFAR-10 test column)")
     p.set_defaults(func=commands.cmd_correlate)
     return parser
 

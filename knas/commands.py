@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .errors import KnasError
+from knas.errors import KnasError
 
 
 class UsageError(KnasError):
@@ -36,17 +36,24 @@ def _check_out(path) -> None:
         target.unlink(missing_ok=True)
 
 
-def _arch(text: str):
-    """``--arch``: a benchmark index (ASCII digits only: ``"²".isdigit()`` is true) or an arch
-    string, as the cell's ops."""
-    from . import space
+def _space(args):
+    """``--space``: the space object (a file space is loaded, which runs it: the user named it)."""
+    from knas import spaces
+
+    return spaces.get(spaces.absolute(args.space))
+
+
+def _arch(space, text: str):
+    """``--arch``: a cell index (ASCII digits only: ``"²".isdigit()`` is true) or an arch
+    string, as the cell's choices."""
+    from knas import spaces
 
     value = text.strip()
     try:
         return space.validate(int(value) if value.isascii() and value.isdigit() else value)
-    except space.ArchError as err:
-        raise UsageError(f"--arch {text}: give a benchmark index (0..{space.N_ARCHS - 1}) or an "
-                         f"arch string ({err})") from err
+    except spaces.ArchError as err:
+        raise UsageError(f"--arch {text}: give a benchmark index (a cell's number in {space.name}, "
+                         f"0..{space.size - 1}) or an arch string ({err})") from err
 
 
 def _check_workers(workers: int) -> None:
@@ -55,11 +62,12 @@ def _check_workers(workers: int) -> None:
 
 
 def cmd_check(args) -> int:
-    from . import benchmark, check
+    from knas.data import benchmark, check
 
+    space = _space(args)
     # an explicit command naming the file: an official .pth is converted (unpickled) here
-    table = benchmark.load_table(args.truth, verify_order=False, convert=True)
-    report = check.check_table(table)
+    table = benchmark.load_table(args.truth, space, verify_order=False, convert=True)
+    report = check.check_table(table, space)
     for line in report.lines():
         print(line)
     shown = report.order_mismatches + report.params_mismatches
@@ -72,12 +80,12 @@ def cmd_check(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .config import ScoreConfig
+    from knas.search.config import ScoreConfig
 
-    config = ScoreConfig(dataset=args.dataset, data=args.data, pool=args.pool,
-                         proxies=args.proxies, n=args.n, seed=args.seed, params=args.params,
-                         device=args.device, backend=args.backend,
-                         ray_address=args.ray_address).validate()
+    from knas import spaces
+    from knas.search import form
+
+    config = form.config_from_args(ScoreConfig, args, space=spaces.absolute(args.space)).validate()
     _check_out(args.out)
     _check_workers(args.workers)
     import time
@@ -85,29 +93,28 @@ def cmd_score(args) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from . import data, scoring, space, stats
-    from .cache import ScoreCache
-    from .specs import Pool
+    from knas.data import readers
+    from knas.results import stats
+    from knas.scoring import backends, scorer
+    from knas.scoring.cache import ScoreCache
+    from knas.search.specs import Pool
 
+    space = config.search_space
     names, methods = config.names, config.methods
-    pool = Pool.parse(config.pool).indices(config.seed)
-    dataset = data.load_named(config.dataset, config.data)
-    settings = scoring.ScoreSettings(n=config.n, seed=config.seed, params=config.params)
-    batch = scoring.make_batch(dataset, settings.n, settings.seed)
+    pool = Pool.parse(config.pool, space.size).indices(space, config.seed)
+    dataset = readers.load_named(config.dataset, config.data)
+    settings = scorer.ScoreSettings(n=config.n, seed=config.seed, params=config.params)
+    batch = scorer.make_batch(dataset, settings.n, settings.seed, space)
     cache = ScoreCache(args.cache)
-    device = config.device if config.backend == "ray" else scoring.resolve_device(config.device)
-    workers = args.workers or (0 if config.backend == "ray" else scoring.default_workers(device))
-    results = scoring.score_pool_auto(pool, names, batch, settings, cache, device, workers,
-                                      config.backend, config.ray_address)
-    where = f"Ray ({config.ray_address or 'private instance'})" if config.backend == "ray" \
-        else f"{device} x {workers}"
-    print(f"scoring {len(pool)} cells with {', '.join(names)} on {where} "
+    backend = backends.open_backend(space, config.backend, config.device, args.workers,
+                                    config.ray_address)
+    print(f"scoring {len(pool)} cells of {space.name} with {', '.join(names)} on {backend.label} "
           f"({dataset.name}, n={settings.n}, seed={settings.seed})", file=sys.stderr)
     rows, built, start = [], 0, time.time()
-    with tqdm(total=len(pool), unit="arch", file=sys.stderr, dynamic_ncols=True) as bar:
-        for result in results:
+    with backend, tqdm(total=len(pool), unit="arch", file=sys.stderr, dynamic_ncols=True) as bar:
+        for result in backend.score(pool, names, batch, settings, cache):
             built += result.networks_built
-            rows.append({"index": result.index, "arch_str": space.to_str(space.arch_at(result.index)),
+            rows.append({"index": result.index, "arch_str": space.format(space.arch_at(result.index)),
                          **result.values})
             bar.set_postfix(networks=built, refresh=False)
             bar.update()
@@ -129,22 +136,24 @@ def cmd_gram(args) -> int:
     (the Explorer runs this in a child process: the UI never imports torch)."""
     import json
 
-    from .config import ScoreConfig
+    from knas.search.config import ScoreConfig
 
-    from . import space
-
-    index = space.index_of(_arch(args.arch))
-    ScoreConfig(dataset=args.dataset, data=args.data, pool=f"range:{index}:{index + 1}",
-                proxies="gram_trace", n=args.n, seed=args.seed).validate()
+    space = _space(args)
+    index = space.index_of(_arch(space, args.arch))
+    ScoreConfig(dataset=args.dataset, data=args.data, space=space.spec,
+                pool=f"range:{index}:{index + 1}", proxies="gram_trace", n=args.n,
+                seed=args.seed).validate()
     import torch
 
-    from . import data, nets, scoring
-    from .proxies import gram
+    from knas.data import readers
+    from knas.proxies import gram
+    from knas.scoring import scorer
 
-    batch = scoring.make_batch(data.load_named(args.dataset, args.data), args.n, args.seed)
+    batch = scorer.make_batch(readers.load_named(args.dataset, args.data), args.n, args.seed,
+                              space)
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
-    net = nets.build(space.arch_at(index), batch.num_classes)
+    net = space.build(space.arch_at(index), batch.num_classes)
     matrix = gram.gram_matrix(net, batch.x, batch.y)
     stats = gram.statistics(matrix)
     print(json.dumps({"index": index, "n": args.n, "seed": args.seed, "labels": batch.y.tolist(),
@@ -153,41 +162,75 @@ def cmd_gram(args) -> int:
 
 
 def cmd_correlate(args) -> int:
-    from . import benchmark, scorefile, stats
+    from knas.data import benchmark
+    from knas.results import scorefile, stats
 
     try:
         text = Path(args.scores).read_bytes()
     except OSError as err:
         raise scorefile.ScoreFileError(f"{args.scores}: cannot read it ({err.strerror})") from err
-    scores = scorefile.read_scores_csv(text)
-    table = benchmark.load_table(args.truth)
-    truth = scorefile.truth_for(scores, table, args.column)
+    space = _space(args)
+    column = args.column or space.truth_columns("cifar10").test
+    scores = scorefile.read_scores_csv(text, space)
+    table = benchmark.load_table(args.truth, space)
+    truth = scorefile.truth_for(scores, table, column)
     names = scorefile.proxy_columns(scores)
     result = stats.correlation_table(scores, names, truth)
-    print(f"{len(scores)} cells against {args.column}")
+    print(f"{len(scores)} cells against {column}")
     print(f"{'proxy':<36} {'spearman':>9} {'kendall':>9} {'top10%':>7}")
     for row in result.itertuples():
         print(f"{row.proxy:<36} {row.spearman:>9.3f} {row.kendall:>9.3f} {row.top10_overlap:>7.2f}")
     return 0
 
 
-def _config_from_args(args):
-    from .config import SearchConfig
+def cmd_truth(args) -> int:
+    """Train a sample of a space's cells with a stated recipe; resumable (``knas.search.truth``)."""
+    from knas.search import truth
+    from knas.search.config import ScoreConfig
 
-    baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
-    return SearchConfig(
-        dataset=args.dataset, data=args.data, truth=args.truth or "", report=args.report or "",
-        pool=args.pool, proxy=args.proxy, n=args.n, k=args.k, fine=args.fine, baselines=baselines,
-        repeats=args.repeats, seed=args.seed, device=args.device, params=args.params,
-        train_samples=args.train_samples, costs=args.costs or "", table12=args.table12 or "",
-        budget=args.budget, backend=args.backend, ray_address=args.ray_address,
-        weights_seed=args.weights_seed)
+    space = _space(args)
+    recipe = truth.Recipe(epochs=args.epochs, seeds=args.seeds,
+                          train_samples=args.train_samples).check()
+    cells = truth.cells_to_train(space, args.cells, args.seed)
+    ScoreConfig(dataset=args.dataset, data=args.data, space=space.spec,
+                device=args.device).validate()  # the data set, its path and the device
+    out = args.out or f"truth-{space.name}-{args.dataset}.csv"
+    _check_out(out)
+    from tqdm import tqdm
+
+    from knas.scoring import scorer
+
+    device = scorer.resolve_device(args.device)
+    print(f"training {len(cells)} cells of {space.name} on {args.dataset}: "
+          f"{truth.recipe_text(recipe)}; {device}", file=sys.stderr)
+    steps = truth.build(space, args.dataset, args.data, cells, recipe, device)
+    reused = 0
+    with tqdm(total=len(cells), unit="cell", file=sys.stderr, dynamic_ncols=True) as bar:
+        while True:
+            try:
+                _, _, _, was_stored = next(steps)
+            except StopIteration as stop:
+                table = stop.value
+                break
+            reused += was_stored
+            bar.update()
+    table.sort_values("index").to_csv(out, index=False)
+    print(f"{len(table)} cells ({reused} from the store); wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _config_from_args(args):
+    from knas import spaces
+    from knas.search import form
+    from knas.search.config import SearchConfig
+
+    return form.config_from_args(SearchConfig, args, space=spaces.absolute(args.space))
 
 
 def cmd_search(args) -> int:
     config = _config_from_args(args).validate()
     _check_workers(args.workers)
-    from . import jobs
+    from knas import jobs
 
     if args.background:
         print(jobs.start(config))
@@ -197,28 +240,28 @@ def cmd_search(args) -> int:
 
     from tqdm import tqdm
 
-    from .cache import ScoreCache
-    from .events import EventKind
-    from .search import Search
+    from knas.scoring.cache import ScoreCache
+    from knas.search.events import Finished, MethodDone, Scored, Trained
+    from knas.search.pipeline import Search
 
     search = Search(config, ScoreCache(args.cache), workers=args.workers)
     bar = tqdm(unit="arch", file=sys.stderr, dynamic_ncols=True, disable=args.quiet)
     summary, phase = None, None
     for event in search.events():
-        if event["kind"] in (EventKind.SCORED, EventKind.TRAINED):
-            stage = "train" if event["kind"] == EventKind.TRAINED else "score"
-            if phase != (event["method"], event["repeat"], stage):
-                phase = (event["method"], event["repeat"], stage)
-                bar.reset(total=event["total"])
-                bar.set_description(f"{event['method']} r{event['repeat']} {stage}")
-            bar.update(event["done"] - bar.n)
-        elif event["kind"] == EventKind.METHOD_DONE and not args.json:
-            r = event["result"]
-            bar.write(f"repeat {r['repeat']} {r['method']:>12}: chose {r['chosen']} "
-                      f"test acc {r['test_accuracy']:.2f}  ({r['coarse_seconds']:.1f} s coarse, "
-                      f"{r['fine_seconds']:.1f} s fine)")
-        elif event["kind"] == EventKind.FINISHED:
-            summary = event["summary"]
+        if isinstance(event, (Scored, Trained)):
+            stage = "train" if isinstance(event, Trained) else "score"
+            if phase != (event.method, event.repeat, stage):
+                phase = (event.method, event.repeat, stage)
+                bar.reset(total=event.total)
+                bar.set_description(f"{event.method} r{event.repeat} {stage}")
+            bar.update(event.done - bar.n)
+        elif isinstance(event, MethodDone) and not args.json:
+            r = event.result
+            bar.write(f"repeat {r.repeat} {r.method:>12}: chose {r.chosen} "
+                      f"test acc {r.test_accuracy:.2f}  ({r.coarse_seconds:.1f} s coarse, "
+                      f"{r.fine_seconds:.1f} s fine)")
+        elif isinstance(event, Finished):
+            summary = event.summary
     bar.close()
     if args.json:
         by_method = {}
@@ -240,12 +283,13 @@ def cmd_search(args) -> int:
                   f"{row['coarse_seconds_mean']:>9.1f} {row['fine_seconds_mean']:>8.1f} "
                   f"{row['networks_scored_mean']:>7.0f} {row['networks_trained_mean']:>7.0f}")
         print("search s: coarse stage as measured + recorded training time of the fine stage's "
-              "candidates (lookups) or measured training; classic strategies: simulated clock.")
+              "candidates (lookups) or measured training; classic strategies: their clock "
+              "(simulated on a space's tables, else measured training).")
     return 0
 
 
 def cmd_jobs(args) -> int:
-    from . import jobs
+    from knas import jobs
 
     store = jobs.JobStore(args.jobs)
     if args.cancel:
@@ -255,19 +299,19 @@ def cmd_jobs(args) -> int:
         return 0
     print(f"{'job':<17} {'status':<10} {'progress':<22} {'dataset':<9} {'proxy':<10} pool")
     for job_id in store.ids():
-        state, config = store.state(job_id), store.config(job_id)
-        p = state.get("progress") or {}
+        state, config = store.fail_stale(job_id), store.config(job_id)
+        p = state.progress
         progress = f"{p.get('stage', '')} {p.get('done', '')}/{p.get('total', '')}" if p else ""
-        print(f"{job_id:<17} {state['status']:<10} {progress:<22} {config.dataset:<9} "
+        print(f"{job_id:<17} {state.status:<10} {progress:<22} {config.dataset:<9} "
               f"{config.proxy:<10} {config.pool}")
-        if state.get("error"):
-            print(f"  error: {state['error']}")
+        if state.error:
+            print(f"  error: {state.error}")
     return 0
 
 
 def cmd_job_worker(args) -> int:
-    from . import jobs
-    from .events import JobStatus
+    from knas import jobs
+    from knas.search.events import JobStatus
 
     status = jobs.run_worker(args.job_id, jobs.JobStore(args.jobs), owner=args.owner)
     if status is None:
@@ -276,27 +320,35 @@ def cmd_job_worker(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from . import benchmark, jobs, module_source, report, runview, scorefile, space
+    from knas import jobs
+    from knas.data import benchmark
+    from knas.results import report, runview, scorefile
 
     _check_out(args.out)
     if args.arch is not None:
-        arch = _arch(args.arch)
+        space = _space(args)
+        arch = _arch(space, args.arch)
         if args.format in ("scores", "report", "summary"):
             raise jobs.JobError(f"--format {args.format} exports a job: give --job ID")
         if args.format == "string":
-            text, default = space.to_str(arch) + "\n", None
+            text, default = space.format(arch) + "\n", None
         else:
-            text = module_source.arch_module_source(arch, args.num_classes)
-            default = module_source.module_file_name(arch)
+            exported = space.module_source(arch, args.num_classes)
+            if exported is None:
+                raise UsageError(f"the {space.name} space cannot write a stand-alone module; "
+                                 "use --format string")
+            text, default = exported
     elif args.job:
         if args.format in ("string", "module"):
             raise jobs.JobError(f"--format {args.format} exports a cell: give --arch")
         store = jobs.JobStore(args.jobs)
         state, config, events = store.state(args.job), store.config(args.job), store.events(args.job)
-        truth = benchmark.load_table(config.truth) if config.truth and args.format != "scores" \
-            else None
+        space = config.search_space
+        truth = benchmark.load_table(config.truth, space) \
+            if config.truth and args.format != "scores" else None
         if args.format == "scores":
-            text, default = scorefile.scores_csv(runview.job_scores(events)), f"scores-{args.job}.csv"
+            text = scorefile.scores_csv(runview.job_scores(events, space))
+            default = f"scores-{args.job}.csv"
         elif args.format == "summary":  # PNG, or PDF when --out ends in .pdf
             kind = "pdf" if (args.out or "").lower().endswith(".pdf") else "png"
             text = report.summary_image(config.to_dict(), state, events, truth, kind)

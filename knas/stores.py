@@ -25,8 +25,8 @@ from pathlib import Path
 
 import diskcache
 
-from . import paths
-from .errors import KnasError
+from knas import paths
+from knas.errors import KnasError
 
 log = logging.getLogger(__name__)
 

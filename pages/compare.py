@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from knas import (benchmark, datasets, energy, fmt, headline, jobs, plots, references, report,
-                  runview, scorefile, stats, ui, ui_run)
-
-DEFAULT_COLUMN = datasets.info("cifar10").test_column
+from knas import fmt, jobs, spaces
+from knas.data import benchmark
+from knas.results import energy, headline, plots, references, report, runview, scorefile, stats
+from knas.ui import forms, widgets
 
 
 @st.cache_data(show_spinner="Reading the job's events…", max_entries=16)
@@ -16,7 +16,7 @@ def _events(directory: str, job_id: str, n_events: int) -> list:
 
 
 def _job_events(job_id: str) -> list:
-    return _events(str(store.directory), job_id, int(finished[job_id][1].get("events", 0)))
+    return _events(str(store.directory), job_id, finished[job_id][1].events)
 
 
 def _truth_columns(tables: dict) -> dict:
@@ -31,10 +31,10 @@ def _truth_columns(tables: dict) -> dict:
     return options
 
 
-ui.page_setup("Compare")
+widgets.page_setup("Compare")
 st.title("Compare")
-app = ui.app_settings()
-store = ui.job_store()
+app = widgets.app_settings()
+store = widgets.job_store()
 finished = store.finished()
 labels = {job_id: runview.job_label(job_id, config) for job_id, (config, _) in finished.items()}
 
@@ -45,7 +45,7 @@ with proxies_tab:
     sources = ["A finished job", "A scores CSV"]
     source = st.radio("Scores from", sources, horizontal=True, key="compare_source",
                       index=0 if finished else 1)
-    frame, truth_path, default_column = None, app.truth, DEFAULT_COLUMN
+    frame, truth_path, space = None, app.truth, None
     if source == sources[0]:
         if not finished:
             st.info("No finished job yet: start one on the New search page, or load a scores CSV.")
@@ -56,19 +56,22 @@ with proxies_tab:
             if config.repeats > 1:
                 repeat = st.selectbox("Repeat (each repeat scores its own pool)", range(config.repeats),
                                       key="compare_repeat")
-            frame = runview.with_ensembles(runview.job_scores(_job_events(job_id), int(repeat)),
-                                           config.methods)
+            space = config.search_space
+            frame = runview.with_ensembles(
+                runview.job_scores(_job_events(job_id), space, int(repeat)), config.methods)
             truth_path = config.truth or app.truth
-            default_column = config.report_column or DEFAULT_COLUMN
+            default_column = config.report_column or space.truth_columns("cifar10").test
     else:
+        space = widgets.space_picker("compare_space")
+        default_column = space.truth_columns("cifar10").test if space is not None else ""
         upload = st.file_uploader("Scores CSV, as `python -m knas score --out scores.csv` writes it "
                                   "(columns index, arch_str, one per proxy)", type=["csv"],
                                   key="compare_upload")
         if upload is None:
             st.info("Upload a scores CSV to compare its proxies.")
-        else:
+        elif space is not None:
             try:
-                frame = scorefile.read_scores_csv(upload.getvalue())
+                frame = scorefile.read_scores_csv(upload.getvalue(), space)
             except scorefile.ScoreFileError as err:
                 st.error(fmt.md_escape(f"{upload.name}: {err}"))
 
@@ -78,8 +81,9 @@ with proxies_tab:
     if frame is not None:
         proxies = scorefile.proxy_columns(frame)
         st.caption(f"{len(frame):,} cells · proxies: {fmt.md_escape(', '.join(proxies))}")
-        tables = {"ground truth": ui.load_truth(truth_path),
-                  "12-epoch": ui.load_truth(app.table12) if app.table12 != truth_path else None}
+        tables = {"ground truth": widgets.load_truth(truth_path, space),
+                  "12-epoch": widgets.load_truth(app.table12, space)
+                  if app.table12 != truth_path else None}
         options = _truth_columns(tables)
         if not options:
             st.info("No ground-truth table: set one on the Data page to see ρ, τ and top-10% overlap. "
@@ -93,7 +97,7 @@ with proxies_tab:
             missing = int(truth.isna().sum())
             result = stats.correlation_table(frame, proxies, truth)
             st.subheader(f"Rank correlation with {fmt.md_escape(column)}")
-            ui.table(result)
+            widgets.table(result)
             if missing:
                 st.caption(f"{missing} cell(s) have no {fmt.md_escape(column)} value in the table "
                            "and are left out.")
@@ -103,7 +107,7 @@ with proxies_tab:
                             key="compare_scatter")
         if len(proxies) > 1:
             st.plotly_chart(plots.correlation_heatmap(frame, proxies), key="compare_heatmap")
-        known = ui_run.measured_table(proxies)
+        known = forms.measured_table(proxies, space)
         if len(known):
             st.markdown("**What each proxy is worth, measured** (the committed study, "
                         "`docs/correlation.md`; not recomputed here)")
@@ -121,11 +125,11 @@ with runs_tab:
         summaries = {}
         for job_id in chosen:
             config, state = finished[job_id]
-            summary = state.get("summary")
+            summary = state.summary
             if not summary:
                 summary = runview.summary(_job_events(job_id))
             summaries[labels[job_id]] = summary
-            line = headline.headline(_job_events(job_id), config.dataset)
+            line = headline.headline(_job_events(job_id), config.search_space, config.dataset)
             if line is not None:
                 st.success(f"**{fmt.md_escape(job_id[:8])}** · {fmt.md_escape(line.text)}"
                            + (f" ({fmt.md_escape(line.published_text)})" if line.published_text
@@ -140,28 +144,28 @@ with runs_tab:
             table = runview.paper_table(summaries, power, grid)
             if table["test_accuracy_mean"].notna().any():
                 st.plotly_chart(plots.accuracy_intervals(table), key="compare_runs_intervals")
-            ui.table(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]))
+            widgets.table(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]))
             st.caption("Mean ± std over each run's repeats of the chosen cell's test accuracy; costs are "
                        "means per search. " + runview.energy_note(power, grid))
             plot_id = st.selectbox("Accuracy against search cost for", chosen, format_func=labels.get,
                                    key="compare_anytime_job")
             plot_events = _job_events(plot_id)
             plot_config = finished[plot_id][0]
+            published = references.find(plot_config.search_space, dataset=plot_config.dataset)
             st.plotly_chart(plots.anytime_plot(runview.anytime_frame(plot_events),
-                                               runview.results_frame(plot_events),
-                                               references.find(dataset=plot_config.dataset)),
+                                               runview.results_frame(plot_events), published),
                             key="compare_anytime")
-            published = references.find(dataset=plot_config.dataset)
             if published:
                 st.markdown("**Published results** (reference rows, not measured here)")
                 st.dataframe(references.table(published), hide_index=True)
-            runs_by_column = {}  # (truth table, column) -> the runs reported on it
+            runs_by_column = {}  # (space, truth table, column) -> the runs reported on it
             for job_id in chosen:
                 config, _ = finished[job_id]
                 if config.truth and config.report_column:
-                    runs_by_column.setdefault((config.truth, config.report_column), []).append(job_id[:8])
-            for (path, column), ids in runs_by_column.items():
-                truth = ui.load_truth(path)
+                    runs_by_column.setdefault((config.space, config.truth, config.report_column),
+                                              []).append(job_id[:8])
+            for (space_spec, path, column), ids in runs_by_column.items():
+                truth = widgets.load_truth(path, spaces.get(space_spec))
                 if truth is None or column not in truth.columns:
                     continue
                 index, value = benchmark.best(truth, column)
@@ -173,7 +177,8 @@ with runs_tab:
             report_id = st.selectbox("HTML report for", chosen, format_func=labels.get,
                                      key="compare_report_job")
             report_config, report_state = finished[report_id]
-            report_truth = ui.load_truth(report_config.truth) if report_config.truth else None
+            report_truth = widgets.load_truth(report_config.truth, report_config.search_space) \
+                if report_config.truth else None
             st.download_button(
                 "HTML report", file_name=report.report_file_name(report_id), mime="text/html",
                 on_click="ignore", key="compare_report",

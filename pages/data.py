@@ -5,12 +5,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from knas import benchmark, data, datasets, download, jobs, machine, official, paths, settings, ui
-from knas.cache import ScoreCache
+from knas import jobs, paths, spaces
+from knas.data import benchmark, datasets, download, readers
+from knas.scoring.cache import ScoreCache
+from knas.ui import machine, settings, widgets
 from knas.fmt import md_escape, md_escape_with_links
 
+SPACE = spaces.get()  # the tables set here are the default space's
 TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)",
-          "costs": "Training costs (NAS-Bench-201's recorded seconds per cell)"}
+          "costs": f"Training costs ({SPACE.label}'s recorded seconds per cell)"}
 
 
 def _path(text: str) -> Path:
@@ -24,7 +27,7 @@ def _dataset_status(name: str, path: str) -> tuple[str, bool]:
     p = Path(path)
     if not p.exists():
         return f"{md_escape(path)} does not exist", False
-    kind = data.detect(p)
+    kind = readers.detect(p)
     if kind is None:
         return f"{md_escape(path)} holds no dataset in a known layout", False
     return f"{kind} at {md_escape(path)}", True
@@ -46,8 +49,8 @@ def _save(update) -> None:
 
 def _dataset_boxes() -> None:
     """One box per dataset: drawn after the forms below, so a save shows at once."""
-    app, found = ui.app_settings(), machine.find_datasets()
-    for name in data.BENCHMARK_DATASETS:
+    app, found = widgets.app_settings(), machine.find_datasets()
+    for name in readers.BENCHMARK_DATASETS:
         path = app.dataset_path(name)
         state, ok = _dataset_status(name, path)
         origin = " (found in the data folder)" if path and found.get(name) == path else ""
@@ -59,7 +62,7 @@ def _dataset_boxes() -> None:
 
 def _found_elsewhere() -> None:
     """Datasets in the usual places that the settings do not use yet, one click each."""
-    app = ui.app_settings()
+    app = widgets.app_settings()
     for name, path in machine.find_datasets(machine.usual_data_roots()).items():
         if app.dataset_path(name) == path:
             continue
@@ -71,7 +74,7 @@ def _found_elsewhere() -> None:
 
 
 def _table_boxes() -> None:
-    app = ui.app_settings()
+    app = widgets.app_settings()
     for field, label in TABLES.items():
         current = getattr(app, field)
         if not current:
@@ -84,7 +87,7 @@ def _table_boxes() -> None:
             st.success(f"**{label}**: {md_escape(current)}")
 
 
-ui.page_setup("Data")
+widgets.page_setup("Data")
 st.title("Data")
 st.caption("Where the datasets and ground-truth tables are. Choices are kept in "
            f"{md_escape(settings.path())} and shared by every page, worker and restart.")
@@ -96,7 +99,7 @@ _found_elsewhere()
 
 with st.form("dataset_form"):
     st.subheader("Use a dataset at a path")
-    name = st.selectbox("Dataset", data.BENCHMARK_DATASETS, format_func=lambda n: datasets.info(n).label,
+    name = st.selectbox("Dataset", readers.BENCHMARK_DATASETS, format_func=lambda n: datasets.info(n).label,
                         key="data_ds_name")
     text = st.text_input("Folder (official layout or one sub-folder per class) or .npz file",
                          key="data_ds_path", placeholder=str(paths.data_root() / "cifar-10-batches-py"))
@@ -110,8 +113,8 @@ if submitted:
         path = _path(text)
         try:
             with st.spinner(f"Reading the test split of {md_escape(path)}…"):
-                sample = data.load_named(name, path, "test")
-        except (data.DataError, ValueError, OSError) as err:
+                sample = readers.load_named(name, path, "test")
+        except (readers.DataError, ValueError, OSError) as err:
             st.error(f"Not saved: {md_escape(err)}")
         else:
             _save(lambda s: s.datasets.__setitem__(name, str(path)))
@@ -133,7 +136,7 @@ for name in download.SOURCES:
 
         try:
             folder = download.download(name, paths.data_root(), progress=progress)
-        except (data.DataError, ValueError, OSError) as err:
+        except (readers.DataError, ValueError, OSError) as err:
             bar.empty()
             st.error(md_escape_with_links(err))
         else:
@@ -148,7 +151,7 @@ table_boxes = st.container()  # filled at the end of the page, after any save be
 with st.form("table_form"):
     st.subheader("Use a table at a path")
     field = st.selectbox("Table", list(TABLES), format_func=TABLES.get, key="data_table_field")
-    text = st.text_input("CSV or official NAS-Bench-201 .pth", key="data_table_path")
+    text = st.text_input(f"CSV or official {SPACE.label} .pth", key="data_table_path")
     st.caption("⚠️ Converting a `.pth` unpickles it, which can run code stored in the file. It runs "
                "once, in a separate process, for a file you name here; the converted table is cached "
                "and later loads read only the cache.")
@@ -163,12 +166,12 @@ if submitted:
     else:
         table = None
         try:
-            if path.suffix.lower() in benchmark.PTH_SUFFIXES:
+            if path.suffix.lower() in SPACE.native_table_suffixes:
                 if not trusted:
                     raise benchmark.BenchmarkError("tick “I trust this .pth file” to convert it")
                 with st.spinner("Converting (a few minutes for the full benchmark)…"):
-                    st.caption(md_escape(official.convert_table(path)))
-            table = benchmark.load_table(path)
+                    st.caption(md_escape(SPACE.convert_native_table(path)))
+            table = benchmark.load_table(path, SPACE)
         except (benchmark.BenchmarkError, OSError) as err:
             st.error(f"Not saved: {md_escape(err)}")
         if table is not None:
@@ -191,7 +194,7 @@ b.metric("Runtime folder", machine.human_bytes(machine.folder_size(paths.root())
 c.metric("Converted tables", machine.human_bytes(machine.folder_size(paths.tables_dir())),
          help=md_escape(paths.tables_dir()))
 
-store = ui.job_store()
+store = widgets.job_store()
 running = store.active_ids()
 with st.expander("Clear the score cache"):
     st.write("Removes every cached proxy score; jobs keep their results, but any search run again "

@@ -1,18 +1,26 @@
-"""Explorer: any of the 15,625 cells by index, by arch string or edge by edge; deep link ?arch=N."""
+"""Explorer: any cell of a search space by index, by arch string or choice by choice; deep link
+?arch=N (and ?space=NAME for a built-in space)."""
 from __future__ import annotations
 
 import math
 
 import streamlit as st
 
-from knas import (benchmark, cache, costs, datasets, explore, fmt, module_source, paths, plots, space,
-                  ui, ui_run)
+from knas import fmt, paths, spaces
+from knas.data import benchmark, datasets
+from knas.results import plots
+from knas.scoring import cache
+from knas.ui import explore, forms, widgets
 
-CURRENT = "explorer_index"  # the cell shown (benchmark index)
+CURRENT = "explorer_index"  # the cell shown (index in the space)
+SHOWN_SPACE = "explorer_shown_space"  # the space CURRENT belongs to
 SEEN_QP = "explorer_seen_qp"  # the ?arch= value this session last wrote or followed
 STR_ERROR = "explorer_str_error"
 LINK_ERROR = "explorer_link_error"  # a deep link that named no cell: shown until the user moves on
-EDGE_KEYS = [f"explorer_edge_{e}" for e in range(len(space.EDGES))]
+
+
+def _choice_key(name: str) -> str:
+    return f"explorer_choice_{space.cache_id}_{name}"
 
 
 def _go(index: int) -> None:
@@ -20,9 +28,9 @@ def _go(index: int) -> None:
     arch = space.arch_at(int(index))
     st.session_state[CURRENT] = int(index)
     st.session_state["explorer_number"] = int(index)
-    st.session_state["explorer_str"] = space.to_str(arch)
-    for key, op in zip(EDGE_KEYS, arch):
-        st.session_state[key] = op
+    st.session_state["explorer_str"] = space.format(arch)
+    for decision, choice in zip(space.decisions(), arch):
+        st.session_state[_choice_key(decision.name)] = choice
     st.session_state.pop(STR_ERROR, None)
     if st.session_state.get(LINK_ERROR, (None, None))[1] != int(index):  # the user moved on
         st.session_state.pop(LINK_ERROR, None)
@@ -42,14 +50,14 @@ def _on_str() -> None:
     text = st.session_state["explorer_str"]
     try:
         index = space.index_of(space.parse(text))
-    except space.ArchError as err:
+    except spaces.ArchError as err:
         st.session_state[STR_ERROR] = str(err)  # keep what was typed, so it can be fixed
         return
     _go(index)
 
 
-def _on_edges() -> None:
-    _go(space.index_of(tuple(st.session_state[key] for key in EDGE_KEYS)))
+def _on_choices() -> None:
+    _go(space.index_of(tuple(st.session_state[_choice_key(d.name)] for d in space.decisions())))
 
 
 def _neighbour_key(index: int) -> str:
@@ -63,9 +71,25 @@ def _follow_neighbour_selection() -> None:
     current = st.session_state[CURRENT]
     picked = st.session_state.get(_neighbour_key(current))
     rows = (picked or {}).get("selection", {}).get("rows", []) if isinstance(picked, dict) else []
-    if rows and 0 <= rows[0] < 24:
-        _go(space.index_of(space.neighbours(space.arch_at(current))[rows[0]]))
+    neighbours = space.neighbours(space.arch_at(current))
+    if rows and 0 <= rows[0] < len(neighbours):
+        _go(space.index_of(neighbours[rows[0]]))
 
+
+widgets.page_setup("Explorer")
+st.title("Explorer")
+linked_space = st.query_params.get("space")  # built-in names only: a link never loads a file
+if linked_space in spaces.BUILTIN and st.session_state.get("explorer_seen_space") != linked_space:
+    st.session_state["explorer_seen_space"] = linked_space
+    st.session_state["explorer_space"] = linked_space
+space = widgets.space_picker("explorer_space")
+if space is None:
+    st.stop()
+if st.session_state.get(SHOWN_SPACE) != space.cache_id:  # a new space starts at its first cell
+    st.session_state[SHOWN_SPACE] = space.cache_id
+    st.session_state.pop(CURRENT, None)
+    for key in [k for k in st.session_state if str(k).startswith("explorer_neighbours_")]:
+        del st.session_state[key]  # another space's selections
 
 # --- which cell: deep link first, then the session's own choice --------------------------------
 query = st.query_params.get("arch")
@@ -73,7 +97,7 @@ if query is not None and query != st.session_state.get(SEEN_QP):
     st.session_state[SEEN_QP] = query
     try:
         _go(_from_query(query))
-    except (space.ArchError, ValueError) as err:
+    except (spaces.ArchError, ValueError) as err:
         st.session_state[LINK_ERROR] = (f"Link parameter arch={query!r} names no cell: {err}",
                                          st.session_state.get(CURRENT, 0))
 _follow_neighbour_selection()
@@ -87,81 +111,92 @@ if st.query_params.get("arch") != str(index):
     st.query_params["arch"] = str(index)
 st.session_state[SEEN_QP] = str(index)
 
-settings = ui.app_settings()
-truth = ui.load_truth(settings.truth)
-table12 = ui.load_truth(settings.table12)
+settings = widgets.app_settings()
+default_space = space.spec == spaces.DEFAULT  # the Data page's tables are the default space's
+truth = widgets.load_truth(settings.truth, space) if default_space else None
+table12 = widgets.load_truth(settings.table12, space) if default_space else None
 
-ui.page_setup("Explorer")
-st.title("Explorer")
-st.caption("Any of NAS-Bench-201's 15,625 cells: type an index or an arch string, or pick the op on "
-           f"each edge. Link to this view with `?arch={index}`.")
+st.caption(f"Any of the {space.size:,} cells of {fmt.md_escape(space.label or space.name)}: type "
+           "an index or an arch string, or pick each choice. Link to this view with "
+           f"`?arch={index}`.")
 
 # --- the three ways in ---------------------------------------------------------------------------
 left, right = st.columns([1, 3])
-left.number_input("Benchmark index", min_value=0, max_value=space.N_ARCHS - 1, step=1,
+left.number_input("Cell index", min_value=0, max_value=space.size - 1, step=1,
                   key="explorer_number", on_change=_on_number)
 right.text_input("Arch string", key="explorer_str", on_change=_on_str,
-                 help="NAS-Bench-201's form, as in the box under the cell below; press Enter to go")
+                 help="The space's form, as in the box under the cell below; press Enter to go")
 if st.session_state.get(STR_ERROR):
     st.error(f"Not a valid arch string: {fmt.md_escape(st.session_state[STR_ERROR])}. "
              f"Still showing cell {index}.")
 
-edge_columns = st.columns(len(space.EDGES))
-for column, key, (dst, src) in zip(edge_columns, EDGE_KEYS, space.EDGES):
-    column.selectbox(f"edge {src}→{dst}", space.OPS, key=key, on_change=_on_edges,
-                     format_func=lambda op: plots.OP_LABELS.get(op, op))
+decisions = space.decisions()
+for start in range(0, len(decisions), 6):
+    row = decisions[start:start + 6]
+    for column, decision in zip(st.columns(len(row)), row):
+        column.selectbox(decision.label, decision.choices, key=_choice_key(decision.name),
+                         on_change=_on_choices, format_func=space.choice_label)
 
 # --- the cell ------------------------------------------------------------------------------------
 st.header(f"Cell {index}")
 picture, facts = st.columns([3, 2])
 with picture:
-    ui.show_arch(arch)
+    widgets.show_arch(space, arch)
     download_left, download_right = st.columns(2)
-    download_left.download_button("Arch string (.txt)", space.to_str(arch) + "\n",
-                                  file_name=f"nb201_cell_{index}.txt", mime="text/plain",
+    download_left.download_button("Arch string (.txt)", space.format(arch) + "\n",
+                                  file_name=f"{space.name}_cell_{index}.txt", mime="text/plain",
                                   on_click="ignore", key="explorer_dl_str")
-    download_right.download_button("PyTorch module (.py)", module_source.arch_module_source(arch),
-                                   file_name=module_source.module_file_name(arch), mime="text/x-python",
-                                   on_click="ignore", key="explorer_dl_module",
-                                   help="Plain PyTorch: build() gives this cell's network (CIFAR-10 head)")
+    exported = space.module_source(arch)
+    if exported is not None:
+        download_right.download_button("PyTorch module (.py)", exported[0], file_name=exported[1],
+                                       mime="text/x-python", on_click="ignore",
+                                       key="explorer_dl_module",
+                                       help="Plain PyTorch: build() gives this cell's network "
+                                            "(CIFAR-10 head)")
 
 with facts:
+    cifar10 = datasets.info("cifar10")
+    params = space.count_params(arch, cifar10.num_classes)
+    flops = space.count_flops(arch, cifar10.num_classes, cifar10.image_side)
     a, b = st.columns(2)
-    a.metric("Parameters (CIFAR-10)", f"{costs.count_params(arch) / 1e6:.3f} M")
-    b.metric("FLOPs (32×32)", f"{costs.count_flops(arch) / 1e6:.2f} M")
+    if params is not None:
+        a.metric("Parameters (CIFAR-10)", f"{params / 1e6:.3f} M")
+    if flops is not None:
+        b.metric("FLOPs (32×32)", f"{flops / 1e6:.2f} M")
     if truth is not None:
         try:
-            row = benchmark.lookup(truth, index)
+            row = benchmark.lookup(truth, index, space)
         except benchmark.NotInTable as err:
             row = None
             st.info(fmt.md_escape(err))
         if row is not None:
-            shown = [(d.label, d.test_column) for d in datasets.CATALOG.values()
-                     if d.test_column in row]
+            shown = [(datasets.info(d).label, space.truth_columns(d).test) for d in space.datasets
+                     if space.truth_columns(d).test in row]
             for col_widget, (label, col) in zip(st.columns(max(len(shown), 1)), shown):
                 value = row[col]
                 col_widget.metric(f"{label} test", "n/a" if math.isnan(value) else f"{value:.2f}%",
-                                  help=f"{col}, 200 epochs, mean over seeds")
+                                  help=f"{col}, mean over seeds")
             for label, col in shown[:1]:
                 ranked = explore.rank_in_space(truth, col, index)
                 if ranked:
                     st.markdown(f"Cell {index} is **{explore.rank_text(*ranked, f'{label} test')}**.")
-            recorded = row.get(datasets.info("cifar10").params_column, math.nan)
-            if not math.isnan(recorded):
-                note = "agrees" if explore.recorded_params_agree(recorded, arch) else \
-                    "differs (a known NAS-Bench-201 record defect for some cells)"
+            recorded = row.get(space.truth_columns("cifar10").params, math.nan)
+            agree = explore.recorded_params_agree(space, recorded, arch) \
+                if not math.isnan(recorded) else None
+            if agree is not None:
+                note = "agrees" if agree else "differs (a known record defect for some cells)"
                 st.caption(f"The table records {recorded:.6f} M parameters; ours {note}.")
-    else:
+    elif default_space:
         st.info("No ground-truth table set: accuracies appear once one is chosen on the Data page.")
 
-    canonical = space.canonical(arch)
-    group = space.canonical_groups()[canonical]
-    live = sum(space.live_edges(arch))
+    group = space.same_function(index)
+    live = space.live(arch)
     st.subheader("Function")
-    st.markdown(f"**{len(group)}** of the 15,625 cells compute the same function "
-                f"({live} of 6 edges live; lowest index {group[0]}).")
-    st.code(canonical, language=None)
-    if len(group) > 1:
+    if group is not None:
+        st.markdown(f"**{len(group)}** of the {space.size:,} cells compute the same function "
+                    f"({sum(live)} of {len(live)} choices live; lowest index {group[0]}).")
+    st.code(space.canonical(arch), language=None)
+    if group is not None and len(group) > 1:
         others = [i for i in group if i != index]
         st.caption("Same function: " + ", ".join(map(str, others[:30]))
                    + (f" … and {len(others) - 30} more" if len(others) > 30 else ""))
@@ -173,7 +208,7 @@ if truth is not None:
             if source is None:
                 continue
             try:
-                found = benchmark.lookup(source, index)
+                found = benchmark.lookup(source, index, space)
             except benchmark.NotInTable:
                 continue
             rows += [{"table": name.rsplit("/", 1)[-1], "column": k, "value": v}
@@ -182,12 +217,13 @@ if truth is not None:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _cached_scores(index: int, directory: str) -> list[dict]:
-    return cache.cached_scores(space.arch_at(index), directory=directory)
+def _cached_scores(space_spec: str, index: int, directory: str) -> list[dict]:
+    found = spaces.get(space_spec)
+    return cache.cached_scores(found, found.arch_at(index), directory=directory)
 
 
 st.subheader("Cached scores")
-scores = _cached_scores(index, str(paths.scores_dir()))
+scores = _cached_scores(space.spec, index, str(paths.scores_dir()))
 if scores:
     st.dataframe(scores, hide_index=True)
     st.caption("Scores this cell (or a cell computing the same function) already has in the score "
@@ -207,10 +243,10 @@ gram_data = settings.dataset_path("cifar10")
 if not gram_data:
     st.caption("Set a CIFAR-10 dataset on the Data page to compute it.")
 elif st.button("Compute G for this cell (n = 16, a few seconds)", key=f"explorer_gram_{index}") \
-        or st.session_state.get("explorer_gram_shown") == index:
-    st.session_state["explorer_gram_shown"] = index
+        or st.session_state.get("explorer_gram_shown") == (space.cache_id, index):
+    st.session_state["explorer_gram_shown"] = (space.cache_id, index)
     with st.spinner("Computing the per-sample gradients in a worker process…"):
-        view = ui_run.gram_view(index, "cifar10", gram_data)
+        view = forms.gram_view(space, index, "cifar10", gram_data)
     if "error" in view:
         st.error(f"Could not compute it: {fmt.md_escape(view['error'])}")
     else:
@@ -223,8 +259,8 @@ elif st.button("Compute G for this cell (n = 16, a few seconds)", key=f"explorer
         right.metric("gram_coherence", f"{view['gram_coherence']:.3f}")
 
 # --- neighbours ----------------------------------------------------------------------------------
-st.subheader("One edge away")
-neighbours = explore.neighbour_rows(arch, truth)
+st.subheader("One choice away")
+neighbours = explore.neighbour_rows(space, arch, truth)
 st.dataframe(
     neighbours, hide_index=True, key=_neighbour_key(index), selection_mode="single-row",
     on_select="rerun",
@@ -232,4 +268,4 @@ st.dataframe(
                    for c in neighbours.columns if c.endswith("_test")},
 )
 st.caption("Select a row to go to that cell. 'same function': the changed cell computes what this "
-           "one does (the edge was dead: dashed in the diagram, or the change does not matter).")
+           "one does (the choice was dead: dashed in the diagram, or the change does not matter).")

@@ -3,29 +3,32 @@
 Deep link: ``?job=<id>``. Two fragments rerun while the job is active, so the page does not
 reload: the progress line every second (one read of the job's state), and the figures and tables
 every ``DETAILS_SECONDS`` from a snapshot of the events that every viewer of the job shares
-(``ui.event_feed``), their figures built once per snapshot (``_view``). Redrawing a large scatter
+(``widgets.event_feed``), their figures built once per snapshot (``_view``). Redrawing a large scatter
 is what costs a browser most, so it follows less often than the progress line
 (benchmarks/live_viewers.py). Once the job ends, the page reruns once and draws without polling.
 """
 import pandas as pd
 import streamlit as st
 
-from knas import estimate, fmt, formstate, headline, jobs, plots, references, runview, ui
-from knas import report as run_report
+from knas.search import estimate
+from knas import fmt, jobs
+from knas.ui import formstate, widgets
+from knas.results import headline, plots, references, runview
+from knas.results import report as run_report
 from knas.errors import KnasError
-from knas.events import JobStatus
-from knas.specs import RANDOM
+from knas.search.events import JobStatus
+from knas.search.specs import RANDOM
 
 DETAILS_SECONDS = 10.0  # how often figures and tables follow a running job (the progress line: 1 s)
 
-ui.page_setup("Live run")
+widgets.page_setup("Live run")
 st.title("Live run")
-store = ui.job_store()
+store = widgets.job_store()
 ids = store.ids()
 if not ids:
     st.info("No search has run yet.")
-    st.page_link("pages/new_search.py", label="Start a search", icon="🚀")
-    st.page_link("app.py", label="Or run the quick demo on Home", icon="🏠")
+    st.page_link(widgets.NEW_SEARCH.path, label="Start a search", icon="🚀")
+    st.page_link(widgets.HOME.path, label="Or run the quick demo on Home", icon="🏠")
     st.stop()
 
 wanted = st.query_params.get("job")
@@ -56,19 +59,20 @@ if st.query_params.get("job") != job_id:
 
 try:
     config = store.config(job_id)
-    first_state = store.state(job_id)
+    first_state = store.fail_stale(job_id)
 except KnasError as err:
     st.error(f"This job cannot be read: {fmt.md_escape(err)}")
     st.stop()
-active = JobStatus(first_state["status"]).is_active
-truth = ui.load_truth(config.truth) if config.truth else None
+active = first_state.status.is_active
+space = config.search_space  # a file space was trusted when the job was started
+truth = widgets.load_truth(config.truth, space) if config.truth else None
 report = config.report_column
 accuracy = truth[report] if truth is not None and report in truth.columns else None
 stage = config.fine_stage
 
 
 def _header(state: dict) -> None:
-    status = JobStatus(state["status"])
+    status = state.status
     a, b = st.columns([4, 1])
     a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on "
                f"{fmt.md_code(config.pool)} · k = {config.k} · "
@@ -80,7 +84,7 @@ def _header(state: dict) -> None:
             st.toast("Cancelling: the worker stops within seconds and keeps every score.")
     elif status.can_resume:
         if status == JobStatus.FAILED:
-            st.error(f"The job failed: {fmt.md_escape(state.get('error') or 'no reason recorded')}")
+            st.error(f"The job failed: {fmt.md_escape(state.error or 'no reason recorded')}")
         else:
             st.warning("The job was cancelled. Resume continues from the cached scores.")
         if b.button("Resume", key="live_resume", type="primary", icon="▶️"):
@@ -99,7 +103,7 @@ def _view(job: str, stamp: tuple, count: int, method: str, repeat: int, proxy: s
           _events: list) -> dict:
     """What the scores section draws for one snapshot of a job's events, built once for every
     session that shows it (``count`` events of attempt ``stamp``). Read-only for the pages."""
-    frame = runview.live_frame(_events, method, repeat, accuracy, report)
+    frame = runview.live_frame(_events, space, method, repeat, accuracy, report)
     topk = runview.latest_topk(_events, method, repeat)
     chosen = runview.chosen_cell(_events, method, repeat)
     view = {"frame": frame, "topk": topk, "chosen": chosen, "scatter": None, "histogram": None,
@@ -110,7 +114,7 @@ def _view(job: str, stamp: tuple, count: int, method: str, repeat: int, proxy: s
                                                   chosen=chosen, title=f"{proxy} vs {report}")
         view["histogram"] = plots.score_histogram(frame, proxy)
     if topk:
-        view["table"] = runview.topk_table(frame, topk, proxy,
+        view["table"] = runview.topk_table(frame, topk, proxy, space,
                                            report if accuracy is not None else None, accuracy,
                                            chosen)
     return view
@@ -138,9 +142,9 @@ def _scores(events, method: str, repeat: int, stamp: tuple) -> None:
                     index = int(points[0]["customdata"][0])
                     with st.container(border=True):
                         st.markdown(f"**Clicked: index {index}**")
-                        clicked = runview.point_details(index, accuracy, frame)
-                        ui.show_arch(index)
-                        ui.table(pd.DataFrame([clicked]).drop(columns=["arch_str"]))
+                        clicked = runview.point_details(index, accuracy, frame, space)
+                        widgets.show_arch(space, index)
+                        widgets.table(pd.DataFrame([clicked]).drop(columns=["arch_str"]))
                 else:
                     st.caption("Click a point to see that cell.")
             else:
@@ -157,7 +161,7 @@ def _scores(events, method: str, repeat: int, stamp: tuple) -> None:
         st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if view["final"] else " (so far)")
                     + (" · ★ the cell the fine stage picked" if chosen is not None else ""))
         table = view["table"]
-        ui.table(table, height=min(400, 38 + 35 * len(table)))
+        widgets.table(table, height=min(400, 38 + 35 * len(table)))
         shown = topk[:3]
         if chosen is not None and chosen not in shown and chosen in topk:
             shown = [*shown[:2], chosen]
@@ -165,8 +169,8 @@ def _scores(events, method: str, repeat: int, stamp: tuple) -> None:
             with col:
                 star = " ★ picked" if index == chosen else ""
                 st.caption(f"#{topk.index(index) + 1} · index {index}{star}")
-                ui.cell(index)
-        ui.cell_legend()
+                widgets.cell(space, index)
+        widgets.cell_legend(space)
 
 
 def _fine(events) -> None:
@@ -179,7 +183,7 @@ def _fine(events) -> None:
     st.progress(min(1.0, done / total) if total else 0.0,
                 text=f"Fine stage: {done}/{total} candidates trained for {stage.epochs} epoch(s)")
     if done:
-        ui.table(runview.training_frame(events))
+        widgets.table(runview.training_frame(events))
 
 
 def _result(events, method: str, repeat: int) -> None:
@@ -191,7 +195,7 @@ def _result(events, method: str, repeat: int) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.markdown(f"**Chosen cell: index {card['chosen']}**")
-        ui.show_arch(int(card["chosen"]))
+        widgets.show_arch(space, int(card["chosen"]))
     with right:
         acc = card["test_accuracy"]
         if pd.notna(acc):
@@ -203,12 +207,12 @@ def _result(events, method: str, repeat: int) -> None:
         else:
             st.caption("No ground-truth table: the chosen cell's accuracy is unknown.")
         st.markdown("**Cost of each stage**")
-        ui.table(card["costs"])
+        widgets.table(card["costs"])
 
 
 def _headline(events) -> None:
     """The run in one line, with the KNAS paper's figure beside it."""
-    line = headline.headline(events, config.dataset)
+    line = headline.headline(events, space, config.dataset)
     if line is None:
         return
     left, right = st.columns([4, 1])
@@ -220,11 +224,11 @@ def _headline(events) -> None:
 
 def _finished(state: dict, events) -> None:
     """What a finished run offers: estimate against actual, downloads, run again."""
-    planned = state.get("estimate")
+    planned = state.estimate
     if planned:
         est = estimate.Estimate.from_dict(planned)
         with st.expander("Estimated against actual time", expanded=True):
-            ui.table(estimate.versus_actual(est, state, events))
+            widgets.table(estimate.versus_actual(est, state, events))
             st.caption("The estimate as the worker made it before the run: "
                        + fmt.md_escape("; ".join(est.lines())))
     a, b, c = st.columns(3)
@@ -241,18 +245,18 @@ def _finished(state: dict, events) -> None:
                       help="A 1600×900 page: headline, accuracy by method, chosen cell, scatter.")
     if c.button("Run again with these settings", key="live_again", icon="🔁"):
         formstate.fill(st.session_state, config)
-        st.switch_page("pages/new_search.py")
+        st.switch_page(widgets.NEW_SEARCH.path)
 
 
 def _summary(events, summary) -> None:
     st.subheader("Per-method summary")
     table = runview.paper_table({"this run": summary})
-    best = (runview.started(events).get("best_possible") or {}).get("value")
+    best = (runview.started(events).best_possible or {}).get("value")
     if table["test_accuracy_mean"].notna().any():
         st.plotly_chart(plots.accuracy_intervals(table, best,
-                                                 references.find("KNAS", config.dataset)),
+                                                 references.find(space, "KNAS", config.dataset)),
                         key=f"live_intervals_{job_id}")
-    ui.table(table.drop(columns=["run", "test_accuracy_mean", "test_accuracy_std"]))
+    widgets.table(table.drop(columns=["run", "test_accuracy_mean", "test_accuracy_std"]))
     st.caption(runview.energy_note())
 
 
@@ -264,7 +268,7 @@ def progress() -> None:
     except KnasError as err:
         st.error(f"The job is gone: {fmt.md_escape(err)}")
         return
-    if active and not JobStatus(state["status"]).is_active:
+    if active and not state.status.is_active:
         st.rerun()  # the whole page, so it redraws without polling
     _header(state)
 
@@ -276,15 +280,15 @@ def details() -> None:
         state = store.state(job_id)
     except KnasError:
         return  # the progress line says so
-    events = ui.event_feed(str(store.directory), job_id).snapshot(
+    events = widgets.event_feed(str(store.directory), job_id).snapshot(
         store, job_id, state, every=DETAILS_SECONDS if active else 0.0)
-    if not runview.started(events):
+    if runview.started(events).at is None:
         st.info("Waiting for the worker: it loads the data and the tables first.")
         return
-    stamp = (state.get("attempts"), state.get("created"))
+    stamp = (state.attempts, state.created)
 
     _headline(events)
-    if JobStatus(state["status"]).is_finished:
+    if state.status.is_finished:
         _finished(state, events)
 
     methods = list(config.methods)
@@ -305,7 +309,7 @@ def details() -> None:
         _summary(events, summary)
     elif len(results):
         st.markdown("**Finished methods so far**")
-        ui.table(results.drop(columns=["arch_str"]))
+        widgets.table(results.drop(columns=["arch_str"]))
 
 
 progress()

@@ -3,48 +3,65 @@ import json
 
 import streamlit as st
 
-from knas import datasets, estimate, fmt, formstate, jobs, proxies, space, throughput, ui, ui_run
-from knas.config import BACKENDS, DEVICES, SearchConfig
-from knas.events import JobStatus
-from knas.specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
+from knas import fmt, jobs, spaces
+from knas.data import datasets
+from knas.jobs import throughput
+from knas.search import estimate, form
+from knas.ui import formstate, forms, widgets
+from knas.search.config import BACKENDS, SearchConfig
+from knas.search.specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
 
-ui.page_setup("New search")
+widgets.page_setup("New search")
 st.title("New search")
-settings = ui.app_settings()
-info = ui.device_info()
+settings = widgets.app_settings()
+info = widgets.device_info()
 state = st.session_state
 # Every widget takes its value from the session: remembered from the last visit, filled by "Run
 # again", or these defaults (dataset-specific keys get theirs once the dataset is known).
 formstate.restore(state, {
-    "ns_dataset": datasets.NAMES[0], "ns_truth": settings.truth, "ns_pool_kind": "random",
+    "ns_space": spaces.DEFAULT, "ns_pool_kind": "random",
     "ns_pool_count": 1000, "ns_pool_start": 0, "ns_pool_stop": 1000, "ns_ensemble": False,
-    "ns_members": ["mgm", "synflow"], "ns_proxy": "mgm", "ns_baselines": [RANDOM], "ns_n": 32,
-    "ns_k": 40, "ns_params": "all", "ns_params_l": 10, "ns_params_m": 100, "ns_fine_kind": "lookup",
-    "ns_table12": settings.table12, "ns_epochs": 1, "ns_train_samples": 5000, "ns_repeats": 1,
-    "ns_seed": 0, "ns_device": "auto", "ns_costs": settings.costs,
-    "ns_t12_strategies": settings.table12, "ns_budget": 0.0, "ns_backend": BACKENDS[0],
-    "ns_ray_address": ""})
+    "ns_members": ["mgm", "synflow"], "ns_proxy": "mgm", "ns_baselines": [RANDOM],
+    "ns_params": "all", "ns_params_l": 10, "ns_params_m": 100, "ns_fine_kind": "lookup",
+    "ns_epochs": 1, "ns_train_samples": 5000, "ns_budget": 0.0, "ns_backend": BACKENDS[0],
+    "ns_ray_address": "", **formstate.section_defaults()})
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _estimate(values: dict, device: str, measured: dict) -> estimate.Estimate:
-    """The work estimate (a pool of all 15,625 cells takes a moment to deduplicate)."""
+    """The work estimate (a pool of a whole space takes a moment to deduplicate)."""
     return estimate.estimate(SearchConfig.from_dict(values), device, measured)
 
 
 slots = {}  # field -> placeholder under its widget, filled with its error once the config is built
 
+st.subheader("Search space")
+space = widgets.space_picker("ns_space")
+slots["space"] = st.empty()
+if space is None:
+    formstate.remember(state)
+    st.stop()
+sid = space.cache_id  # tables and columns are remembered per space
+default_space = space.spec == spaces.DEFAULT  # the Data page's tables are the default space's
+dataset_names = [d for d in datasets.NAMES if not space.datasets or d in space.datasets]
+formstate.default(state, {f"ns_dataset_{sid}": dataset_names[0],
+                          f"ns_truth_{sid}": settings.truth if default_space else "",
+                          f"ns_table12_{sid}": settings.table12 if default_space else "",
+                          f"ns_costs_{sid}": settings.costs if default_space else "",
+                          f"ns_t12_strategies_{sid}": settings.table12 if default_space else ""})
+
 st.subheader("Data")
 c1, c2 = st.columns(2)
 with c1:
-    dataset = st.selectbox("Dataset", datasets.NAMES, key="ns_dataset",
+    dataset = st.selectbox("Dataset", dataset_names, key=f"ns_dataset_{sid}",
                            format_func=lambda name: datasets.info(name).label,
-                           help="The NAS-Bench-201 dataset whose images the proxies see.")
+                           help="The dataset whose images the proxies see.")
     slots["dataset"] = st.empty()
-    formstate.restore(state, {f"ns_data_{dataset}": settings.dataset_path(dataset),
-                              f"ns_report_txt_{dataset}": datasets.test_column(dataset),
-                              f"ns_fine_coltxt_{dataset}": datasets.info(dataset).valid_column,
-                              f"ns_t12_coltxt_{dataset}": datasets.info(dataset).table12_column})
+    columns_of = space.truth_columns(dataset)
+    formstate.default(state, {f"ns_data_{dataset}": settings.dataset_path(dataset),
+                              f"ns_report_txt_{sid}_{dataset}": columns_of.test,
+                              f"ns_fine_coltxt_{sid}_{dataset}": columns_of.valid,
+                              f"ns_t12_coltxt_{sid}_{dataset}": columns_of.short})
     data_path = st.text_input(
         "Dataset path", key=f"ns_data_{dataset}",
         help="A folder in the official layout (e.g. the one holding cifar-10-batches-py/), an "
@@ -53,54 +70,59 @@ with c1:
     slots["data"] = st.empty()
 with c2:
     truth = st.text_input(
-        "Ground-truth table", key="ns_truth",
-        help="NAS-Bench-201 accuracies (CSV or the official .pth). Used to report the chosen "
-             "cell's accuracy and by the lookup fine stage. Leave empty to search without one.")
+        "Ground-truth table", key=f"ns_truth_{sid}",
+        help=f"{space.label} accuracies (CSV, or a benchmark's own file). Used to report the "
+             "chosen cell's accuracy and by the lookup fine stage. Leave empty to search without "
+             "one.")
     slots["truth"] = st.empty()
-    report_options = ui_run.report_options(dataset, truth)
-    default_report = datasets.test_column(dataset)
+    report_options = forms.report_options(space, dataset, truth)
+    default_report = columns_of.test
     if report_options:
-        report = st.selectbox("Report column", report_options, key=f"ns_report_{dataset}",
+        report = st.selectbox("Report column", report_options, key=f"ns_report_{sid}_{dataset}",
                               help="The truth column reported as the chosen cell's accuracy.")
     else:
-        report = st.text_input("Report column", key=f"ns_report_txt_{dataset}",
+        report = st.text_input("Report column", key=f"ns_report_txt_{sid}_{dataset}",
                                help="The truth column reported as the chosen cell's accuracy.")
     report = "" if report == default_report else report
     slots["report"] = st.empty()
 if not settings.dataset_path(dataset) or not settings.truth:
-    st.page_link("pages/data.py", label="Set datasets and tables on the Data page", icon="🗂️")
+    st.page_link(widgets.DATA.path, label="Set datasets and tables on the Data page", icon="🗂️")
 
 st.subheader("Coarse stage: score the pool with a proxy")
 c1, c2, c3 = st.columns(3)
 with c1:
     pool_kind = st.radio("Pool", ["random", "range", "all"], horizontal=True, key="ns_pool_kind",
-                         help="random: N cells drawn with the seed; range: benchmark indices "
-                              "A..B-1; all: the whole space (15,625 cells).")
+                         help="random: N cells drawn with the seed; range: cell indices "
+                              f"A..B-1; all: the whole space ({space.size:,} cells).")
+    for key, limit in (("ns_pool_count", space.size), ("ns_pool_start", space.size - 1),
+                       ("ns_pool_stop", space.size)):
+        state[key] = min(state[key], limit)  # a smaller space than the last one drawn
     if pool_kind == "random":
-        count = st.number_input("Cells", min_value=1, max_value=space.N_ARCHS,
+        count = st.number_input("Cells", min_value=1, max_value=space.size,
                                 key="ns_pool_count", help="How many random cells to score.")
-        pool = Pool("random", count=int(count))
+        pool = Pool("random", count=int(count), size=space.size)
     elif pool_kind == "range":
         a, b = st.columns(2)
-        start = a.number_input("From index", min_value=0, max_value=space.N_ARCHS - 1,
-                               key="ns_pool_start", help="First benchmark index (inclusive).")
-        stop = b.number_input("To index", min_value=1, max_value=space.N_ARCHS,
-                              key="ns_pool_stop", help="Last benchmark index (exclusive).")
-        pool = Pool("range", start=int(start), stop=int(stop))
+        start = a.number_input("From index", min_value=0, max_value=space.size - 1,
+                               key="ns_pool_start", help="First cell index (inclusive).")
+        stop = b.number_input("To index", min_value=1, max_value=space.size,
+                              key="ns_pool_stop", help="Last cell index (exclusive).")
+        pool = Pool("range", start=int(start), stop=int(stop), size=space.size)
     else:
-        pool = Pool("all")
+        pool = Pool("all", size=space.size)
     slots["pool"] = st.empty()
 with c2:
     ensemble = st.toggle("Ensemble of proxies", key="ns_ensemble",
                          help="Rank cells by the mean rank of several proxies.")
-    names = [proxies.RECOMMENDED, *proxies.CATALOG]
+    names = forms.applicable_methods(space)
+    label = lambda name: forms.proxy_label(name, space)  # noqa: E731
     if ensemble:
         chosen = st.multiselect("Proxies", names, key="ns_members",
-                                format_func=ui_run.proxy_label,
+                                format_func=label,
                                 help="Each cell's score is its mean rank across these proxies.")
     else:
         chosen = [st.selectbox("Proxy", names, key="ns_proxy",
-                               format_func=ui_run.proxy_label,
+                               format_func=label,
                                help="MGM is the KNAS paper's proxy; the others are its peers. recommended ranks a "
                                     "whole pool best (ρ 0.93 over all cells); to pick the single best "
                                     "cell with a 12-epoch lookup, meco or synflow did better "
@@ -109,19 +131,17 @@ with c2:
     slots["proxy"] = st.empty()
     baselines = st.multiselect(
         "Baselines", [RANDOM, *STRATEGIES, *names], key="ns_baselines",
-        format_func=ui_run.proxy_label,
+        format_func=label,
         help="Run on the same pools with the same fine stage, to compare against: random picks k "
              "cells at random; a proxy runs the same two-stage search with that proxy; rs, rea, "
-             "reinforce and tpe are classic train-then-test searches, simulated on the benchmark's "
-             "tables within a training-time budget.")
+             "reinforce and tpe are classic train-then-test searches within a training-time "
+             "budget, simulated on the space's tables where it has them, else really trained.")
     slots["baselines"] = st.empty()
+values = {}  # the settings drawn in a loop (knas.search.form)
 with c3:
-    n = st.number_input("Samples per network (n)", min_value=1, key="ns_n",
-                        help="Images in the batch each network sees; MGM compares their gradients.")
-    slots["n"] = st.empty()
-    k = st.number_input("Top-k kept", min_value=1, key="ns_k",
-                        help="How many of the best-scored cells go to the fine stage.")
-    slots["k"] = st.empty()
+    for setting in form.section("coarse"):
+        values[setting.name] = widgets.setting_input(setting)
+        slots[setting.name] = st.empty()
     params_mode = st.radio("MGM parameters", ["all", "first"], horizontal=True, key="ns_params",
                            format_func={"all": "all weights",
                                         "first": "first L tensors, m elements"}.get,
@@ -139,38 +159,42 @@ st.subheader("Fine stage: pick one of the top-k")
 c1, c2 = st.columns(2)
 train_samples = 0
 with c1:
+    kinds = ["lookup", "table12", "train"] if space.short_epochs else ["lookup", "train"]
+    if state.get("ns_fine_kind") not in kinds:
+        state["ns_fine_kind"] = "train" if not default_space else "lookup"
     fine_kind = st.radio(
-        "How", ["lookup", "table12", "train"], key="ns_fine_kind",
+        "How", kinds, key="ns_fine_kind",
         format_func={"lookup": "Look up a ground-truth column",
-                     "table12": "Look up the 12-epoch table (as if trained briefly)",
+                     "table12": f"Look up the {space.short_epochs}-epoch table (as if trained "
+                                "briefly)",
                      "train": "Train each candidate"}.get,
         help="Lookups cost nothing; training really trains k networks per method and repeat.")
 with c2:
     if fine_kind == "lookup":
-        columns = ui_run.csv_columns(truth)
-        wanted = datasets.info(dataset).valid_column
+        columns = forms.csv_columns(truth)
+        wanted = columns_of.valid
         if columns:
-            formstate.restore(state, {f"ns_fine_col_{dataset}": wanted if wanted in columns
+            formstate.default(state, {f"ns_fine_col_{sid}_{dataset}": wanted if wanted in columns
                                       else columns[0]})
-            column = st.selectbox("Column", columns, key=f"ns_fine_col_{dataset}",
+            column = st.selectbox("Column", columns, key=f"ns_fine_col_{sid}_{dataset}",
                                   help="The truth column the fine stage picks the best by "
                                        "(a validation column keeps the test set unseen).")
         else:
-            column = st.text_input("Column", key=f"ns_fine_coltxt_{dataset}",
+            column = st.text_input("Column", key=f"ns_fine_coltxt_{sid}_{dataset}",
                                    help="The truth column the fine stage picks the best by.")
         fine = FineStage("lookup", column=column)
     elif fine_kind == "table12":
-        table = st.text_input("12-epoch table", key="ns_table12",
-                              help="NAS-Bench-201's 12-epoch results (CSV); set it on the Data "
-                                   "page.")
-        columns = ui_run.csv_columns(table)
-        wanted = datasets.info(dataset).table12_column
+        table = st.text_input(f"{space.short_epochs}-epoch table", key=f"ns_table12_{sid}",
+                              help=f"{space.label}'s short-schedule results (CSV); set it on the "
+                                   "Data page.")
+        columns = forms.csv_columns(table)
+        wanted = columns_of.short
         if columns:
-            formstate.restore(state, {f"ns_t12_col_{dataset}": wanted if wanted in columns
+            formstate.default(state, {f"ns_t12_col_{sid}_{dataset}": wanted if wanted in columns
                                       else columns[0]})
-            column = st.selectbox("Column", columns, key=f"ns_t12_col_{dataset}")
+            column = st.selectbox("Column", columns, key=f"ns_t12_col_{sid}_{dataset}")
         else:
-            column = st.text_input("Column", key=f"ns_t12_coltxt_{dataset}")
+            column = st.text_input("Column", key=f"ns_t12_coltxt_{sid}_{dataset}")
         fine = FineStage("lookup", column=column, table=table.strip())
     else:
         epochs = st.number_input("Epochs", min_value=1, max_value=200, key="ns_epochs",
@@ -183,33 +207,36 @@ with c2:
     slots["fine"] = st.empty()
 
 st.subheader("Run")
-c1, c2, c3 = st.columns(3)
-repeats = c1.number_input("Repeats", min_value=1, key="ns_repeats",
-                          help="Runs with seeds seed, seed+1, …; the summary gives mean ± std.")
-with c1:
-    slots["repeats"] = st.empty()
-seed = c2.number_input("Seed", min_value=0, key="ns_seed",
-                       help="Seeds the pool, the image batch and the weights.")
-device = c3.selectbox("Device", DEVICES, key="ns_device",
-                      help=f"auto uses this machine's best: {info.get('device', 'cpu').upper()}.")
+machine_device = f"auto uses this machine's best: {info.get('device', 'cpu').upper()}."
+for column, setting in zip(st.columns(3), form.section("run")):
+    with column:
+        values[setting.name] = widgets.setting_input(
+            setting, machine_device if setting.name == "device" else "")
+        slots[setting.name] = st.empty()
 
 st.subheader("Search cost")
 c1, c2, c3 = st.columns(3)
 costs = c1.text_input(
-    "Training-cost table", key="ns_costs",
-    help="NAS-Bench-201's recorded training seconds per cell (nb201_costs.csv). It puts every "
-         "method on one cost axis; the classic strategies need it. Set it on the Data page.")
+    "Training-cost table", key=f"ns_costs_{sid}",
+    help=f"{space.label}'s recorded training seconds per cell. It puts every method on one cost "
+         "axis; the simulated classic strategies need it. Set it on the Data page.")
 slots["costs"] = c1.empty()
 table12 = ""
 budget = None
 if any(b in STRATEGIES for b in baselines):
-    table12 = c2.text_input("12-epoch table", key="ns_t12_strategies",
-                            help="The classic strategies' reward: each evaluation looks up a "
-                                 "cell's 12-epoch accuracy here.")
-    slots["table12"] = c2.empty()
-    seconds = c3.number_input("Budget (simulated seconds, 0: the dataset's default)",
-                              min_value=0.0, step=1000.0, key="ns_budget",
-                              help="How long each classic strategy may 'train' cells for.")
+    if space.short_epochs:
+        table12 = c2.text_input(f"{space.short_epochs}-epoch table",
+                                key=f"ns_t12_strategies_{sid}",
+                                help="The classic strategies' reward: each evaluation looks up a "
+                                     f"cell's {space.short_epochs}-epoch accuracy here.")
+        slots["table12"] = c2.empty()
+        budget_label = "Budget (simulated seconds, 0: the dataset's default)"
+    else:
+        c2.caption(f"{space.label} has no table of short runs: the classic strategies really "
+                   "train each cell they evaluate, with the fine stage's recipe.")
+        budget_label = "Budget (seconds of real training per strategy)"
+    seconds = c3.number_input(budget_label, min_value=0.0, step=60.0, key="ns_budget",
+                              help="How long each classic strategy may train cells for.")
     budget = float(seconds) or None
     slots["budget"] = c3.empty()
 
@@ -223,7 +250,7 @@ with st.expander("Run on a Ray cluster"):
                                     key="ns_ray_address", help="HOST:PORT of the head node, or auto.")
         if ray_address and st.button("Connect and show the cluster", key="ns_ray_info"):
             with st.spinner("Asking the cluster (up to 30 s)…"):
-                cluster = ui_run.cluster_info(ray_address)
+                cluster = forms.cluster_info(ray_address)
             if cluster.get("ok"):
                 st.success(f"{len(cluster['nodes'])} node(s), {cluster['cpus']:g} CPUs, "
                            f"{cluster['gpus']:g} GPUs (Ray {fmt.md_escape(cluster['ray_version'])})")
@@ -231,12 +258,12 @@ with st.expander("Run on a Ray cluster"):
                 st.error(fmt.md_escape(cluster.get("error", "no answer")))
     slots["backend"], slots["ray_address"] = st.empty(), st.empty()
 
-config = SearchConfig(dataset=dataset, data=data_path.strip(), truth=truth.strip(), report=report,
-                      pool=str(pool), proxy=proxy, n=int(n), k=int(k), fine=str(fine),
-                      baselines=tuple(baselines), repeats=int(repeats), seed=int(seed),
-                      device=device, params=str(params), train_samples=int(train_samples),
-                      costs=costs.strip(), table12=table12.strip(), budget=budget,
-                      backend=backend, ray_address=ray_address.strip())
+config = SearchConfig(space=space.spec, dataset=dataset, data=data_path.strip(),
+                      truth=truth.strip(), report=report, pool=str(pool), proxy=proxy,
+                      fine=str(fine), baselines=tuple(baselines), params=str(params),
+                      train_samples=int(train_samples), costs=costs.strip(),
+                      table12=table12.strip(), budget=budget, backend=backend,
+                      ray_address=ray_address.strip(), **values)
 errors = config.errors()
 for name, message in errors.items():
     if name in slots:
@@ -250,7 +277,7 @@ with st.expander("Config as the command line sees it"):
 if errors:
     st.caption(f"Fix the {len(errors)} field(s) marked above to start.")
 else:
-    est = _estimate(config.to_dict(), ui_run.resolve_device(device, info.get("device", "cpu")),
+    est = _estimate(config.to_dict(), forms.resolve_device(config.device, info.get("device", "cpu")),
                     throughput.load())
     a, b, c = st.columns(3)
     a.metric("Networks to score", f"{est.networks:,}")
@@ -263,14 +290,14 @@ else:
                "until a proxy has run here, its reference figure stands in. Cells already in "
                "the score cache take no time.")
 
-store = ui.job_store()
+store = widgets.job_store()
 existing = config.key() in store.ids()
 if existing and not errors:
-    state = store.state(config.key())
-    st.caption(f"This exact search exists already ({state['status']}): Start opens it"
-               + (" and resumes it from the cache." if JobStatus(state["status"]).can_resume
+    job_state = store.state(config.key())
+    st.caption(f"This exact search exists already ({job_state.status}): Start opens it"
+               + (" and resumes it from the cache." if job_state.status.can_resume
                   else "."))
 formstate.remember(state)
 if st.button("Start search", type="primary", disabled=bool(errors), key="ns_start", icon="🚀"):
     job_id = jobs.start(config, store)
-    st.switch_page("pages/live.py", query_params={"job": job_id})
+    st.switch_page(widgets.LIVE.path, query_params={"job": job_id})

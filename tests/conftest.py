@@ -6,6 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from knas import spaces
+
 REPO = Path(__file__).resolve().parent.parent
 
 try:  # one torch thread, as every scoring process uses: small networks parallelise poorly, and
@@ -15,6 +17,7 @@ try:  # one torch thread, as every scoring process uses: small networks parallel
 except ImportError:
     pass
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+NB201 = spaces.get("nb201")  # the default space, as an object (the tests hand it in)
 CELL_6111 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 
 
@@ -32,9 +35,9 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def cifar16(shared_data):
     """16 real CIFAR-10 images of the shared subset as (x, y) tensors, the same in every test."""
-    from knas import data, samples
+    from knas.data import readers, samples
 
-    ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+    ds = readers.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
     return samples.to_tensors(ds, samples.subset(ds, 16, seed=0))
 
 
@@ -42,7 +45,7 @@ def seeded_net(arch, seed=0, **kw):
     """The benchmark network of ``arch`` with weights drawn right after ``torch.manual_seed``."""
     import torch
 
-    from knas import nets
+    from knas.spaces.nb201 import nets
 
     torch.manual_seed(seed)
     return nets.build(arch, **kw)
@@ -52,12 +55,10 @@ def wait_for_job(store, job_id, until=None, timeout=240):
     """Poll a job's state until ``until(state)`` holds (default: the job has ended)."""
     import time
 
-    from knas.events import JobStatus
-
-    until = until or (lambda state: not JobStatus(state["status"]).is_active)
+    until = until or (lambda state: not state.status.is_active)
     deadline = time.time() + timeout
     while time.time() < deadline:
-        state = store.state(job_id)
+        state = store.fail_stale(job_id)
         if until(state):
             return state
         time.sleep(0.3)
@@ -66,7 +67,7 @@ def wait_for_job(store, job_id, until=None, timeout=240):
 
 @pytest.fixture(scope="session")
 def truth(shared_data) -> pd.DataFrame:
-    from knas import benchmark
+    from knas.data import benchmark
 
     return benchmark.load_table(shared_data / "nb201" / "nb201_accuracies.csv")
 
@@ -84,7 +85,7 @@ def isolated(tmp_path, monkeypatch):
 @pytest.fixture
 def with_data(isolated, shared_data):
     """A fresh machine whose settings point at the shared CIFAR-10 subset and tables."""
-    from knas import settings
+    from knas.ui import settings
 
     saved = settings.AppSettings(
         datasets={"cifar10": str(shared_data / "cifar10" / "cifar10_small.npz")},
@@ -104,19 +105,22 @@ def runtime(tmp_path, monkeypatch):
 # --- a finished job made of real numbers, without running torch ----------------------------------
 
 
-def search_events(config, truth: pd.DataFrame) -> list[dict]:
+def search_events(config, truth: pd.DataFrame) -> list:
     """The events ``Search.events()`` yields for ``config`` with the ``params``/``flops`` proxies
-    (whose scores are closed-form counts) and a lookup fine stage: the real event schema, the
+    (whose scores are closed-form counts) and a lookup fine stage: the real event records, the
     real pool, scores and accuracies, but no network built."""
-    from knas import benchmark, costs, space
-    from knas.search import MethodResult, summarise
-    from knas.specs import RANDOM, Method
+    from knas.data import benchmark
+    from knas.search.events import Finished, MethodDone, MethodResult, Scored, Started, TopK
+    from knas.search.pipeline import summarise
+    from knas.search.specs import RANDOM, Method
+    from knas.spaces.nb201 import cells as space
+    from knas.spaces.nb201 import costs
 
     fine_column = config.fine.split(":", 1)[1]
-    events = [{"kind": "started", "methods": list(config.methods), "repeats": config.repeats,
-               "pool_size": len(config.pools()[0]), "k": config.k,
-               "best_possible": dict(zip(("index", "value"), benchmark.best(truth, config.report_column)),
-                                     column=config.report_column)}]
+    best = dict(zip(("index", "value"), benchmark.best(truth, config.report_column)),
+                column=config.report_column)
+    events = [Started(methods=tuple(config.methods), repeats=config.repeats,
+                      pool_size=len(config.pools()[0]), k=config.k, best_possible=best)]
     results = []
     for repeat in range(config.repeats):
         seed = config.seed + repeat
@@ -131,13 +135,12 @@ def search_events(config, truth: pd.DataFrame) -> list[dict]:
                     arch = space.arch_at(index)
                     values[index] = {m: float(costs.count_params(arch) if m == "params"
                                               else costs.count_flops(arch)) for m in members}
-                    events.append({"kind": "scored", "method": method, "repeat": repeat, "index": index,
-                                   "values": values[index], "built": 1, "done": done,
-                                   "total": len(pool), "rate": 10.0})
+                    events.append(Scored(method=method, repeat=repeat, index=index,
+                                         values=values[index], built=1, done=done,
+                                         total=len(pool), rate=10.0))
                 topk = sorted(values, key=lambda i: (-values[i][members[0]], i))[:config.k]
                 scored = len(pool)
-            events.append({"kind": "topk", "method": method, "repeat": repeat, "indices": topk,
-                           "final": True})
+            events.append(TopK(method=method, repeat=repeat, indices=topk, final=True))
             chosen = max(topk, key=lambda i: (truth.at[i, fine_column], -i))
             result = MethodResult(method=method, repeat=repeat, seed=seed, chosen=chosen,
                                   arch_str=space.to_str(space.arch_at(chosen)),
@@ -146,15 +149,15 @@ def search_events(config, truth: pd.DataFrame) -> list[dict]:
                                   coarse_seconds=0.5, fine_seconds=0.01, networks_scored=scored,
                                   networks_trained=0)
             results.append(result)
-            events.append({"kind": "method_done", "result": result.__dict__.copy()})
-    events.append({"kind": "finished", "summary": summarise(results), "seconds": 1.0})
+            events.append(MethodDone(result=result))
+    events.append(Finished(summary=summarise(results), seconds=1.0))
     return events
 
 
 def finished_job(store, shared_data, truth: pd.DataFrame, **changes):
     """Put a finished job (``search_events``) into ``store``; returns (id, config, events)."""
-    from knas.config import SearchConfig
-    from knas.specs import RANDOM
+    from knas.search.config import SearchConfig
+    from knas.search.specs import RANDOM
 
     values = dict(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
                   truth=str(shared_data / "nb201" / "nb201_accuracies.csv"), pool="random:12",
@@ -166,6 +169,6 @@ def finished_job(store, shared_data, truth: pd.DataFrame, **changes):
     job_id, _ = store.claim(config)
     for event in events:
         store.append(job_id, event)
-    store.update(job_id, status="finished", summary=events[-1]["summary"], started=time.time() - 5,
+    store.update(job_id, status="finished", summary=events[-1].summary, started=time.time() - 5,
                  finished=time.time())
     return job_id, config, events

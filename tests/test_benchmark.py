@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from knas import benchmark, official, paths, space
-from knas.benchmark import BenchmarkError, NotInTable, best, column, load_table, lookup
+from knas.data import benchmark
+from knas.spaces.nb201 import official, cells as space
+from knas import paths
+from knas.data.benchmark import BenchmarkError, NotInTable, best, column, load_table, lookup
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -173,7 +175,7 @@ def test_missing_file(tmp_path):
 
 
 def test_module_imports_without_torch():
-    code = "import sys, knas.benchmark; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, knas.data.benchmark; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 

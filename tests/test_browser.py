@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from knas import settings
-from knas.settings import AppSettings
+from knas.ui import settings
+from knas.ui.settings import AppSettings
 from tests.appserver import running_app
 from tests.conftest import REPO
 
@@ -188,3 +188,51 @@ def test_server_listens_on_localhost_only(server):
         with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as s:
             s.settimeout(1)
             assert s.connect_ex((address, port)) != 0, f"server reachable on {address}"
+
+
+@pytest.fixture
+def ready_server(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("KNAS_DATA_DIR", str(tmp_path / "data"))
+    settings.save(AppSettings(datasets={"cifar10": str(shared_data / "cifar10" / "cifar10_small.npz")}))
+    with running_app(tmp_path / "server.log") as app:
+        yield app.url
+
+
+def test_a_search_on_a_space_defined_in_a_file(ready_server):
+    """The example space, picked on New search (a file is loaded only once trusted), searched
+    with a training fine stage, to the result on the Live page."""
+    sync_api = _require_browser()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        _open(page, f"{ready_server}/new_search", "New search")
+        page.get_by_role("combobox", name="Search space").click()
+        page.get_by_role("option", name="a space in a Python file…").click()
+        _settle(page)
+        page.get_by_label("Space file").fill(f"{REPO / 'examples' / 'tinycnn.py'}:TinyCNN")
+        page.get_by_label("Space file").press("Enter")
+        _settle(page)
+        page.get_by_text("Tick “I trust this file” to load it.").wait_for()
+        assert page.get_by_text("Start search").count() == 0  # nothing loads before consent
+        page.get_by_text("I trust this file: loading it").click()
+        _settle(page)
+        page.get_by_text("Train each candidate").click()
+        _settle(page)
+        _set_number(page, "Training images per candidate", 200)
+        _set_number(page, "Cells", 8)
+        _set_number(page, "Samples per network (n)", 8)
+        _set_number(page, "Top-k kept", 2)
+        page.get_by_text("Expected time").wait_for()
+        page.get_by_role("button", name="Start search").click()
+
+        page.wait_for_url("**/live?job=*", timeout=60_000)
+        page.get_by_text("Chosen cell: index").first.wait_for(timeout=300_000)
+        _settle(page)
+        assert page.get_by_text("picked cell").count() >= 1  # accuracy measured on the test split
+        assert page.get_by_text("width_1=").count() >= 1  # the space's own arch strings
+        assert page.locator("svg.knas-cell").count() >= 2  # and its own diagrams
+        assert page.get_by_text("Traceback").count() == 0
+        _shot(page, "live_user_space")
+        browser.close()

@@ -3,8 +3,9 @@ import sys
 
 import pandas as pd
 
-from knas import benchmark, check, space
-from tests.conftest import REPO
+from knas.data import benchmark, check
+from knas.spaces.nb201 import cells as space
+from tests.conftest import NB201, REPO
 
 
 def test_check_cli_on_shared_truth(shared_data):
@@ -21,7 +22,7 @@ def test_check_cli_on_shared_truth(shared_data):
 
 
 def _table(rows):
-    return benchmark._validated(pd.DataFrame(rows), "test", verify_order=False)
+    return benchmark.validated(pd.DataFrame(rows), "test", verify_order=False)
 
 
 def test_check_counts_order_and_param_mismatches():
@@ -32,7 +33,7 @@ def test_check_counts_order_and_param_mismatches():
         {"index": 2, "arch_str": space.to_str(space.arch_at(2)), "params_mb_c10": 0.5},  # wrong count
         {"index": 3, "arch_str": space.to_str(space.arch_at(3)), "params_mb_c10": float("nan")},
     ]
-    report = check.check_table(_table(rows))
+    report = check.check_table(_table(rows), NB201)
     assert report.lines()[:2] == ["index order: 3/4 match", "params: 2/3 match"]
     assert [m.index for m in report.order_mismatches] == [1]
     assert [m.index for m in report.params_mismatches] == [2]

@@ -6,7 +6,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from knas import benchmark, classic, datasets, energy, references, space, traincost
+from knas.data import benchmark
+from knas.results import energy, references
+from knas.search import classic, strategies
+from knas.spaces.nb201 import cells as space, columns, published, traincost
+from tests.conftest import NB201
 from knas.errors import KnasError
 
 
@@ -20,14 +24,14 @@ def tables(shared_data):
 
 @pytest.fixture(scope="module")
 def cifar10(tables):
-    return classic.oracle("cifar10", tables["12ep"], tables["costs"])
+    return classic.table_oracle(NB201, "cifar10", tables["12ep"], tables["costs"])
 
 
 # --- training cost -------------------------------------------------------------------------
 
 
 def test_cost_is_epochs_over_200_of_the_recorded_time(tables):
-    for dataset, name in ((d.name, d.cost_column) for d in datasets.CATALOG.values()):
+    for dataset, name in ((d.name, d.cost_column) for d in columns.BY_DATASET.values()):
         for index in (0, 6111, 15624):
             cost = traincost.train_cost(index, dataset, 12, tables["costs"])
             assert cost.seconds == pytest.approx(tables["costs"].loc[index, name] * 12 / 200)
@@ -40,7 +44,7 @@ def test_cost_is_epochs_over_200_of_the_recorded_time(tables):
 def test_fallback_is_flagged_as_an_estimate_and_tracks_the_table(tables):
     cost = traincost.train_cost(space.arch_at(6111), "cifar10", 12)
     assert cost.estimate and cost.seconds > 0
-    for dataset, name in ((d.name, d.cost_column) for d in datasets.CATALOG.values()):
+    for dataset, name in ((d.name, d.cost_column) for d in columns.BY_DATASET.values()):
         estimated, flagged = traincost.seconds_per_epoch(dataset)
         recorded = tables["costs"][name].to_numpy() / 200
         r2 = 1 - ((recorded - estimated) ** 2).sum() / ((recorded - recorded.mean()) ** 2).sum()
@@ -65,7 +69,7 @@ def test_cost_rejects_unknown_dataset_bad_epochs_and_incomplete_tables(tables):
 # --- the simulated searches ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("strategy", classic.STRATEGIES)
+@pytest.mark.parametrize("strategy", strategies.NAMES)
 def test_budget_is_never_exceeded_and_records_add_up(strategy, cifar10):
     records, result = classic.run(strategy, cifar10, seed=3, budget=6000)
     assert result.clock <= 6000 and records[-1].clock == pytest.approx(result.clock)
@@ -81,7 +85,7 @@ def test_budget_is_never_exceeded_and_records_add_up(strategy, cifar10):
     assert 6000 - result.clock < cifar10.seconds.max()
 
 
-@pytest.mark.parametrize("strategy", classic.STRATEGIES)
+@pytest.mark.parametrize("strategy", strategies.NAMES)
 def test_same_seed_same_run_other_seed_other_run(strategy, cifar10):
     def indices(seed):
         return [r.index for r in classic.run(strategy, cifar10, seed, budget=4000)[0]]
@@ -92,7 +96,7 @@ def test_same_seed_same_run_other_seed_other_run(strategy, cifar10):
 
 def test_default_budget_is_the_published_one(cifar10):
     _, result = classic.run("rs", cifar10, 0)
-    assert result.budget == classic.DEFAULT_BUDGETS["cifar10"] == classic.NB201_BUDGETS["cifar10"] == 12000
+    assert result.budget == columns.BY_DATASET["cifar10"].default_budget == columns.BY_DATASET["cifar10"].nb201_budget == 12000
 
 
 def test_rea_population_evolves(cifar10):
@@ -109,7 +113,7 @@ def test_rea_mutation_changes_one_edge_picking_the_node_first():
     parent = space.arch_at(123)
     changed = Counter()
     for _ in range(6000):
-        child = classic._mutate(parent, rng)
+        child = NB201.mutate(parent, rng)
         diff = [e for e in range(6) if child[e] != parent[e]]
         assert len(diff) == 1
         changed[diff[0]] += 1
@@ -129,7 +133,7 @@ def test_reinforce_policy_entropy_falls(cifar10):
 def test_tpe_is_optunas_sampler_and_learns_from_rewards(cifar10):
     import optuna
 
-    study = classic.tpe_study(seed=5)
+    study = strategies.tpe_study(seed=5)
     records, result = classic.run("tpe", cifar10, 5, budget=5000, study=study)
     assert isinstance(study.sampler, optuna.samplers.TPESampler)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -137,7 +141,7 @@ def test_tpe_is_optunas_sampler_and_learns_from_rewards(cifar10):
     assert len(complete) == result.evaluations
     # The same seed on a world with the rewards turned upside down: the random start-up trials
     # agree, the model-based proposals after them do not.
-    flipped = classic.Oracle("cifar10", -cifar10.rewards, cifar10.seconds, 12, False)
+    flipped = classic.TableOracle(NB201, "cifar10", -cifar10.rewards, cifar10.seconds, 12, False)
     upside_down = [r.index for r in classic.run("tpe", flipped, 5, budget=5000)[0]]
     proposals = [r.index for r in records]
     startup = 10  # Optuna's default n_startup_trials
@@ -146,7 +150,7 @@ def test_tpe_is_optunas_sampler_and_learns_from_rewards(cifar10):
 
 
 def test_estimated_costs_are_flagged_on_the_result(tables):
-    estimated = classic.oracle("cifar100", tables["12ep"])
+    estimated = classic.table_oracle(NB201, "cifar100", tables["12ep"])
     _, result = classic.run("rs", estimated, 0)
     assert result.cost_estimated and result.budget == 40000
 
@@ -168,11 +172,11 @@ def test_rejected_settings(tables, cifar10):
     with pytest.raises(classic.ClassicError, match="seed must be a non-negative integer"):
         classic.search("rs", cifar10, -1)
     with pytest.raises(classic.ClassicError, match="unknown dataset 'svhn'"):
-        classic.oracle("svhn", tables["12ep"], tables["costs"])
+        classic.table_oracle(NB201, "svhn", tables["12ep"], tables["costs"])
     with pytest.raises(classic.ClassicError, match="no column 'cifar100_test_12ep'"):
-        classic.oracle("cifar100", tables["12ep"].drop(columns=["cifar100_test_12ep"]), tables["costs"])
+        classic.table_oracle(NB201, "cifar100", tables["12ep"].drop(columns=["cifar100_test_12ep"]), tables["costs"])
     with pytest.raises(classic.ClassicError, match="lacks cifar10_test_12ep for 3 of 15625"):
-        classic.oracle("cifar10", tables["12ep"].iloc[3:], tables["costs"])
+        classic.table_oracle(NB201, "cifar10", tables["12ep"].iloc[3:], tables["costs"])
     assert issubclass(classic.ClassicError, KnasError) and issubclass(traincost.TrainCostError, KnasError)
 
 
@@ -192,8 +196,8 @@ def test_footprint_converts_and_states_its_assumptions():
 
 def test_reference_optima_match_the_shared_table(tables):
     columns = {"cifar10": "cifar10_test", "cifar100": "cifar100_test", "imagenet16-120": "imagenet16_test"}
-    for ref in references.find(method="optimal"):
+    for ref in references.find(NB201, method="optimal"):
         assert benchmark.best(tables["200ep"], columns[ref.dataset])[1] == pytest.approx(ref.test_mean, abs=0.005)
-    keys = [(r.method, r.dataset) for r in references.REFERENCES]
-    assert len(keys) == len(set(keys)) and all(r.source and r.checked for r in references.REFERENCES)
-    assert {r.method for r in references.find(dataset="cifar10")} >= {"KNAS", "REA", "RS", "REINFORCE", "optimal"}
+    keys = [(r.method, r.dataset) for r in published.REFERENCES]
+    assert len(keys) == len(set(keys)) and all(r.source and r.checked for r in published.REFERENCES)
+    assert {r.method for r in references.find(NB201, dataset="cifar10")} >= {"KNAS", "REA", "RS", "REINFORCE", "optimal"}

@@ -65,7 +65,7 @@ def test_images_smaller_than_the_network_takes_are_refused(env, capsys):
 def test_an_empty_parameter_selection_is_an_error_never_a_cached_zero(env, capsys):
     message = _error(capsys, _score(env, "--params", "first:3:10000000", "--proxies", "mgm"))
     assert "selects no weights" in message
-    from knas.cache import ScoreCache
+    from knas.scoring.cache import ScoreCache
 
     assert len(ScoreCache(env["tmp"] / "scores")) == 0
 
@@ -102,7 +102,7 @@ def test_a_store_that_cannot_be_made_is_one_error_line(env, capsys):
 
 
 def test_a_closed_pipe_is_not_a_traceback(env, shared_data):
-    from knas.config import SearchConfig
+    from knas.search.config import SearchConfig
 
     jobs.JobStore().claim(SearchConfig(data=env["data"], pool="random:8", k=2))
     read, write = os.pipe()

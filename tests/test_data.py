@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knas import data, download, samples
-from knas.data import DataError
+from knas.data import datasets, download, readers, samples
+from knas.data.readers import DataError
 from knas.errors import KnasError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def write_cifar10(folder: Path, x_train, y_train, x_test, y_test) -> Path:
         _dump(folder / f"data_batch_{i}", {b"batch_label": b"training batch", b"data": _rows(x),
                                            b"labels": [int(v) for v in y]})
     _dump(folder / "test_batch", {b"data": _rows(x_test), b"labels": [int(v) for v in y_test]})
-    _dump(folder / "batches.meta", {b"label_names": [n.encode() for n in data.CIFAR10_CLASSES],
+    _dump(folder / "batches.meta", {b"label_names": [n.encode() for n in readers.CIFAR10_CLASSES],
                                     b"num_cases_per_batch": 1000, b"num_vis": 3072})
     return folder
 
@@ -103,15 +103,15 @@ def cifar10_parent(real, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cifar10_train(cifar10_parent) -> data.Dataset:
-    return data.load("cifar10", cifar10_parent)
+def cifar10_train(cifar10_parent) -> readers.Dataset:
+    return readers.load("cifar10", cifar10_parent)
 
 
 # --- readers return the very pixels and labels --------------------------------------------------
 
 
 def test_module_imports_without_torch():
-    code = "import sys, knas.data; assert 'torch' not in sys.modules, 'knas.data imported torch'"
+    code = "import sys, knas.data.readers; assert 'torch' not in sys.modules, 'knas.data.readers imported torch'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 
@@ -119,10 +119,10 @@ def test_cifar10_reads_official_batches(real, cifar10_parent, cifar10_train):
     ds = cifar10_train
     np.testing.assert_array_equal(ds.images, real["x_train"])
     np.testing.assert_array_equal(ds.labels, real["y_train"])
-    assert (ds.name, ds.num_classes, ds.classes) == ("cifar10", 10, data.CIFAR10_CLASSES)
+    assert (ds.name, ds.num_classes, ds.classes) == ("cifar10", 10, readers.CIFAR10_CLASSES)
     assert ds.images.dtype == np.uint8 and ds.labels.dtype == np.int64
-    assert (ds.mean, ds.std) == data.STATS["cifar10"]
-    test = data.load("cifar10", cifar10_parent / "cifar-10-batches-py", "test")  # the folder itself
+    assert (ds.mean, ds.std) == (datasets.info("cifar10").mean, datasets.info("cifar10").std)
+    test = readers.load("cifar10", cifar10_parent / "cifar-10-batches-py", "test")  # the folder itself
     np.testing.assert_array_equal(test.images, real["x_test"])
     np.testing.assert_array_equal(test.labels, real["y_test"])
 
@@ -130,24 +130,24 @@ def test_cifar10_reads_official_batches(real, cifar10_parent, cifar10_train):
 def test_cifar100_reads_fine_labels(real, tmp_path):
     write_cifar100(tmp_path / "cifar-100-python", real)
     for split in ("train", "test"):
-        ds = data.load("cifar100", tmp_path, split)
+        ds = readers.load("cifar100", tmp_path, split)
         np.testing.assert_array_equal(ds.images, real[f"x_{split}"])
         np.testing.assert_array_equal(ds.labels, fine_labels(real[f"y_{split}"]))
         assert ds.num_classes == 100 and ds.classes[7] == "c7"
-        assert (ds.mean, ds.std) == data.STATS["cifar100"]
+        assert (ds.mean, ds.std) == (datasets.info("cifar100").mean, datasets.info("cifar100").std)
 
 
 def test_imagenet16_keeps_first_120_classes_zero_based(real, tmp_path):
     folder = write_imagenet16(tmp_path / "ImageNet16", real)
     x, y = downsample16(real["x_train"][:1200]), imagenet_labels(1200)
     keep = y <= 120
-    ds = data.load("imagenet16-120", folder)
+    ds = readers.load("imagenet16-120", folder)
     np.testing.assert_array_equal(ds.images, x[keep])
     np.testing.assert_array_equal(ds.labels, y[keep] - 1)
     assert ds.images.shape[1:] == (16, 16, 3) and 0 < len(ds) < 1200
     assert ds.labels.min() == 0 and ds.labels.max() == 119 and ds.num_classes == 120
-    assert (ds.mean, ds.std) == data.STATS["imagenet16-120"]
-    val = data.load("imagenet16-120", tmp_path, split="test")  # the parent folder
+    assert (ds.mean, ds.std) == (datasets.info("imagenet16-120").mean, datasets.info("imagenet16-120").std)
+    val = readers.load("imagenet16-120", tmp_path, split="test")  # the parent folder
     assert len(val) == int((imagenet_labels(300) <= 120).sum())
 
 
@@ -155,7 +155,7 @@ def _png_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
     from PIL import Image
 
     for i, (img, label) in enumerate(zip(images, labels)):
-        folder = root / data.CIFAR10_CLASSES[label]
+        folder = root / readers.CIFAR10_CLASSES[label]
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).save(folder / f"{i:05d}.png")
 
@@ -165,11 +165,11 @@ def test_image_folder_reads_png_per_class(real, tmp_path):
     for split, n in (("train", 100), ("test", 50)):
         _png_folder(tmp_path / split, real[f"x_{split}"][:n], real[f"y_{split}"][:n])
     order = np.argsort(real["y_test"][:50], kind="stable")  # class by class, then file name
-    ds = data.load("folder", tmp_path, split="test")
+    ds = readers.load("folder", tmp_path, split="test")
     np.testing.assert_array_equal(ds.images, real["x_test"][:50][order])
     np.testing.assert_array_equal(ds.labels, real["y_test"][:50][order])
-    assert ds.classes == data.CIFAR10_CLASSES and (ds.mean, ds.std) == data.STATS["cifar10"]
-    assert len(data.load("folder", tmp_path, split="train")) == 100
+    assert ds.classes == readers.CIFAR10_CLASSES and (ds.mean, ds.std) == (datasets.info("cifar10").mean, datasets.info("cifar10").std)
+    assert len(readers.load("folder", tmp_path, split="train")) == 100
 
 
 def test_image_folder_makes_square_rgb(tmp_path):
@@ -178,7 +178,7 @@ def test_image_folder_makes_square_rgb(tmp_path):
     (tmp_path / "b").mkdir()
     Image.new("RGBA", (48, 32), (10, 20, 30, 128)).save(tmp_path / "a" / "wide.png")
     Image.new("L", (24, 24), 200).save(tmp_path / "b" / "grey.jpg")
-    ds = data.load("folder", tmp_path)
+    ds = readers.load("folder", tmp_path)
     assert ds.images.shape == (2, 32, 32, 3) and ds.labels.tolist() == [0, 1]
     assert ds.classes == ("a", "b") and ds.num_classes == 2
     assert ds.images[0, 5, 5].tolist() == [10, 20, 30]
@@ -188,14 +188,14 @@ def test_image_folder_makes_square_rgb(tmp_path):
 def test_npz_shared_layout_and_plain_xy(real, shared_data, tmp_path):
     shared = shared_data / "cifar10" / "cifar10_small.npz"
     for split in ("train", "test"):
-        ds = data.load("npz", shared, split)
+        ds = readers.load("npz", shared, split)
         np.testing.assert_array_equal(ds.images, real[f"x_{split}"])
         np.testing.assert_array_equal(ds.labels, real[f"y_{split}"])
-        assert ds.classes == data.CIFAR10_CLASSES and (ds.mean, ds.std) == data.STATS["cifar10"]
+        assert ds.classes == readers.CIFAR10_CLASSES and (ds.mean, ds.std) == (datasets.info("cifar10").mean, datasets.info("cifar10").std)
     x = downsample16(real["x_test"][:200])
     y = real["y_test"][:200] % 5
     np.savez(tmp_path / "small.npz", x=x, y=y)
-    ds = data.load("npz", tmp_path / "small.npz", split="test")
+    ds = readers.load("npz", tmp_path / "small.npz", split="test")
     np.testing.assert_array_equal(ds.images, x)
     assert ds.num_classes == 5 and ds.name == "small"
     pixels = x.reshape(-1, 3) / 255.0
@@ -209,16 +209,16 @@ def test_detect(cifar10_parent, real, shared_data, tmp_path):
     (tmp_path / "flat" / "cat").mkdir(parents=True)
     (tmp_path / "flat" / "cat" / "a.png").write_bytes(b"")
     (tmp_path / "empty").mkdir()
-    assert data.detect(cifar10_parent) == "cifar10"
-    assert data.detect(cifar10_parent / "cifar-10-batches-py") == "cifar10"
-    assert data.detect(tmp_path / "c100") == "cifar100"
-    assert data.detect(tmp_path / "c100" / "cifar-100-python") == "cifar100"
-    assert data.detect(tmp_path / "in16") == "imagenet16-120"
-    assert data.detect(tmp_path / "flat") == "folder"
-    assert data.detect(shared_data / "cifar10" / "cifar10_small.npz") == "npz"
-    assert data.detect(tmp_path / "empty") is None
-    assert data.detect(tmp_path / "nowhere") is None
-    assert data.detect(cifar10_parent / "cifar-10-batches-py" / "test_batch") is None
+    assert readers.detect(cifar10_parent) == "cifar10"
+    assert readers.detect(cifar10_parent / "cifar-10-batches-py") == "cifar10"
+    assert readers.detect(tmp_path / "c100") == "cifar100"
+    assert readers.detect(tmp_path / "c100" / "cifar-100-python") == "cifar100"
+    assert readers.detect(tmp_path / "in16") == "imagenet16-120"
+    assert readers.detect(tmp_path / "flat") == "folder"
+    assert readers.detect(shared_data / "cifar10" / "cifar10_small.npz") == "npz"
+    assert readers.detect(tmp_path / "empty") is None
+    assert readers.detect(tmp_path / "nowhere") is None
+    assert readers.detect(cifar10_parent / "cifar-10-batches-py" / "test_batch") is None
 
 
 def test_arrays_are_read_only(cifar10_train):
@@ -239,14 +239,14 @@ def test_missing_folder_names_path_and_layout(tmp_path):
     assert issubclass(DataError, KnasError)  # front ends show KnasError messages, not tracebacks
     layout = r"cifar-10-batches-py/ holding data_batch_1"
     with pytest.raises(DataError, match=rf"missing folder .*nowhere.*{layout}"):
-        data.load("cifar10", tmp_path / "nowhere")
+        readers.load("cifar10", tmp_path / "nowhere")
 
 
 def test_missing_file(small_cifar10):
     (small_cifar10 / "data_batch_3").unlink()
     with pytest.raises(DataError, match=r"missing file .*data_batch_3"):
-        data.load("cifar10", small_cifar10)
-    assert len(data.load("cifar10", small_cifar10, split="test")) == 20
+        readers.load("cifar10", small_cifar10)
+    assert len(readers.load("cifar10", small_cifar10, split="test")) == 20
 
 
 @pytest.mark.parametrize(
@@ -272,14 +272,14 @@ def test_corrupt_batch(small_cifar10, entry, message):
     else:
         _dump(file, entry)
     with pytest.raises(DataError, match=message):
-        data.load("cifar10", small_cifar10, split="test")
+        readers.load("cifar10", small_cifar10, split="test")
 
 
 def test_imagenet16_labels_must_be_1_based(real, tmp_path):
     folder = write_imagenet16(tmp_path / "ImageNet16", real)
     _dump(folder / "val_data", {"data": np.zeros((1, 768), np.uint8), "labels": [0]})
     with pytest.raises(DataError, match=r"val_data: labels span 0..0; expected 1..1000"):
-        data.load("imagenet16-120", folder, split="test")
+        readers.load("imagenet16-120", folder, split="test")
 
 
 def test_npz_errors(real, tmp_path):
@@ -288,40 +288,40 @@ def test_npz_errors(real, tmp_path):
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(DataError, match=r"truncated.npz is not a complete .npz \(zip\) archive"):
-        data.load("npz", truncated)
+        readers.load("npz", truncated)
     flipped = bytearray(good.read_bytes())
     flipped[len(flipped) // 2] ^= 0xFF  # inside x's pixels: the zip index is intact, the CRC is not
     (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
     with pytest.raises(DataError, match=r"cannot read .*flipped.npz \(BadZipFile"):
-        data.load("npz", tmp_path / "flipped.npz")
+        readers.load("npz", tmp_path / "flipped.npz")
     np.savez(tmp_path / "keys.npz", images=real["x_test"][:5])
     with pytest.raises(DataError, match=r"holds \['images'\]; expected an .npz with 'x'"):
-        data.load("npz", tmp_path / "keys.npz")
+        readers.load("npz", tmp_path / "keys.npz")
     np.savez(tmp_path / "grey.npz", x=real["x_test"][:5, ..., 0], y=real["y_test"][:5])
     with pytest.raises(DataError, match=r"'x' is uint8 \(5, 32, 32\)"):
-        data.load("npz", tmp_path / "grey.npz")
+        readers.load("npz", tmp_path / "grey.npz")
     np.savez(tmp_path / "short.npz", x=real["x_test"][:5], y=real["y_test"][:4])
     with pytest.raises(DataError, match=r"for 5 images"):
-        data.load("npz", tmp_path / "short.npz")
+        readers.load("npz", tmp_path / "short.npz")
     with pytest.raises(DataError, match=r"missing file .*absent.npz"):
-        data.load("npz", tmp_path / "absent.npz")
+        readers.load("npz", tmp_path / "absent.npz")
 
 
 def test_folder_errors(tmp_path):
     pytest.importorskip("PIL", reason="Pillow is needed to read image folders")
     (tmp_path / "cat").mkdir()
     with pytest.raises(DataError, match=r"no images in .*one sub-folder per class"):
-        data.load("folder", tmp_path)
+        readers.load("folder", tmp_path)
     (tmp_path / "cat" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(DataError, match=r"cannot read image .*broken.png"):
-        data.load("folder", tmp_path)
+        readers.load("folder", tmp_path)
 
 
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset kind"):
-        data.load("mnist", tmp_path)
+        readers.load("mnist", tmp_path)
     with pytest.raises(ValueError, match="unknown split"):
-        data.load("cifar10", tmp_path, split="val")
+        readers.load("cifar10", tmp_path, split="val")
 
 
 # --- tensors and subsets ------------------------------------------------------------------------
@@ -359,7 +359,7 @@ def test_balanced_subset(cifar10_train):
 def test_balanced_subset_with_a_short_class():
     labels = np.array([0] * 3 + [1] * 50 + [2] * 50)
     images = np.zeros((len(labels), 2, 2, 3), np.uint8)
-    ds = data.Dataset("toy", images, labels, 3, (0.5,) * 3, (0.2,) * 3)
+    ds = readers.Dataset("toy", images, labels, 3, (0.5,) * 3, (0.2,) * 3)
     counts = np.bincount(labels[samples.subset(ds, 30, seed=0, balanced=True)], minlength=3)
     assert counts.tolist()[0] == 3 and sorted(counts.tolist()[1:]) == [13, 14]
 
@@ -414,7 +414,7 @@ def test_download_checks_and_extracts(server, monkeypatch, tmp_path, real):
                            progress=lambda done, total: seen.append((done, total)))
     assert folder == tmp_path / "data" / "cifar-10-batches-py"
     assert seen and seen[-1][0] == seen[-1][1] > 0
-    ds = data.load("cifar10", tmp_path / "data")
+    ds = readers.load("cifar10", tmp_path / "data")
     np.testing.assert_array_equal(ds.images, real["x_test"][:100])
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar-10-batches-py"]
     kept = download.download("cifar10", tmp_path / "data", url="http://127.0.0.1:1/unused")

@@ -1,13 +1,16 @@
-"""knas.throughput and knas.estimate: the machine's measured speed, the estimate built on it with
+"""knas.jobs.throughput and knas.search.estimate: the machine's measured speed, the estimate built on it with
 its arithmetic, and the estimate set against what a run really took."""
+import dataclasses
 import json
 import math
 
 import pytest
 
-from knas import estimate, throughput
-from knas.config import SearchConfig
-from knas.specs import RANDOM
+from knas.search import estimate
+from knas.jobs import throughput
+from knas.search.config import SearchConfig
+from knas.search.events import JobState, MethodDone, MethodResult, Scored, Started
+from knas.search.specs import RANDOM
 
 
 def _config(shared_data, **changes):
@@ -20,23 +23,23 @@ def _config(shared_data, **changes):
 
 def _scored(method, repeat, n_cells, seconds_per_cell, start=2.0):
     """SCORED events as the search writes them: rate = cells done / seconds since the stage began."""
-    return [{"kind": "scored", "method": method, "repeat": repeat, "index": i, "values": {},
-             "built": 1, "done": i + 1, "total": n_cells,
-             "rate": (i + 1) / (start + (i + 1) * seconds_per_cell)} for i in range(n_cells)]
+    return [Scored(method=method, repeat=repeat, index=i, values={}, built=1, done=i + 1,
+                   total=n_cells, rate=(i + 1) / (start + (i + 1) * seconds_per_cell))
+            for i in range(n_cells)]
 
 
 def _done(method, repeat, coarse, scored, fine=0.0):
-    return {"kind": "method_done", "result": {
-        "method": method, "repeat": repeat, "seed": repeat, "chosen": 1, "arch_str": "x",
-        "test_accuracy": 90.0, "fine_score": 1.0, "coarse_seconds": coarse, "fine_seconds": fine,
-        "networks_scored": scored, "networks_trained": 0}}
+    return MethodDone(result=MethodResult(
+        method=method, repeat=repeat, seed=repeat, chosen=1, arch_str="x", test_accuracy=90.0,
+        fine_score=1.0, coarse_seconds=coarse, fine_seconds=fine, networks_scored=scored,
+        networks_trained=0))
 
 
 def test_stage_speed_separates_per_network_seconds_from_the_fixed_start():
     events = _scored("mgm", 0, 50, 0.6, start=4.0) + [_done("mgm", 0, 4.0 + 50 * 0.6, 50)]
     per, fixed, built = throughput.stage_speed(events, "mgm", 0)
     assert per == pytest.approx(0.6) and fixed == pytest.approx(4.0) and built == 50
-    cached = [dict(e, built=0) for e in events[:-1]] + events[-1:]
+    cached = [dataclasses.replace(e, built=0) for e in events[:-1]] + events[-1:]
     assert throughput.stage_speed(cached, "mgm", 0) is None  # nothing built: nothing to learn
 
 
@@ -45,11 +48,11 @@ def test_a_finished_job_is_recorded_and_drives_the_next_estimate(runtime, shared
     guess = estimate.estimate(config, "cpu", {})
     assert [s.basis for s in guess.steps if s.stage == "scoring"] == [estimate.GUESS] * 2
 
-    events = [{"kind": "started", "methods": list(config.methods), "at": 1012.0}]
+    events = [Started(methods=tuple(config.methods), at=1012.0)]
     events += _scored("mgm", 0, 60, 0.7, start=3.0) + [_done("mgm", 0, 3.0 + 60 * 0.7, 60)]
     events += [_done(RANDOM, 0, 0.0, 0)]
     events += _scored("synflow", 0, 60, 0.2, start=1.0) + [_done("synflow", 0, 1.0 + 60 * 0.2, 60)]
-    state = {"queued": 1000.0, "finished": 1070.0}
+    state = JobState(queued=1000.0, finished=1070.0)
     recorded = throughput.record(config, state, events, "cpu")
     assert recorded["startup|cpu"] == pytest.approx(12.0)
     assert json.loads(throughput.path().read_text())["score|mgm|cpu|16"][0][0] == pytest.approx(0.7)
@@ -90,9 +93,9 @@ def test_classic_strategies_and_training_in_the_estimate(shared_data):
 def test_estimate_against_actual_per_stage(shared_data):
     config = _config(shared_data, baselines=(RANDOM,))
     est = estimate.estimate(config, "cpu", {})
-    events = [{"kind": "started", "methods": ["mgm", RANDOM], "at": 115.0},
+    events = [Started(methods=("mgm", RANDOM), at=115.0),
               _done("mgm", 0, 40.0, 80), _done(RANDOM, 0, 0.0, 0)]
-    frame = estimate.versus_actual(est, {"queued": 100.0, "finished": 160.0}, events)
+    frame = estimate.versus_actual(est, JobState(queued=100.0, finished=160.0), events)
     rows = frame.set_index("stage")
     assert rows.loc["start-up", "actual s"] == 15.0 and rows.loc["scoring", "actual s"] == 40.0
     assert rows.loc["total", "actual s"] == 60.0

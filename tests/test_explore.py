@@ -1,20 +1,22 @@
-"""knas.explore: the Explorer's facts about a cell."""
-from knas import costs, explore, space
+"""knas.ui.explore: the Explorer's facts about a cell."""
+from knas.spaces.nb201 import costs, cells as space
+from knas.ui import explore
+from tests.conftest import NB201
 
 
 def test_neighbour_rows(truth):
-    rows = explore.neighbour_rows(6111, truth)
+    rows = explore.neighbour_rows(NB201, 6111, truth)
     assert len(rows) == 24
     assert list(rows["index"]) == [space.index_of(a) for a in space.neighbours(space.arch_at(6111))]
     assert rows["cifar10_test"].notna().all()
-    assert "cifar10_test" not in explore.neighbour_rows(6111).columns
+    assert "cifar10_test" not in explore.neighbour_rows(NB201, 6111).columns
 
 
 def test_recorded_params_agree_within_the_tables_rounding():
     arch = space.arch_at(6111)
     ours = costs.count_params(arch) / 1e6
-    assert explore.recorded_params_agree(round(ours, 6), arch)
-    assert not explore.recorded_params_agree(round(ours, 6) + 2e-6, arch)
+    assert explore.recorded_params_agree(NB201, round(ours, 6), arch)
+    assert not explore.recorded_params_agree(NB201, round(ours, 6) + 2e-6, arch)
 
 
 def test_rank_in_space_names_6111_the_best_on_cifar10_test(truth):

@@ -1,11 +1,13 @@
-"""knas.formstate (New search remembered across pages, filled by "Run again") and the progress
+"""knas.ui.formstate (New search remembered across pages, filled by "Run again") and the progress
 lines and device probe the sidebar shows."""
 import json
 import time
 
-from knas import formstate, machine, runview
-from knas.config import SearchConfig
-from knas.specs import RANDOM
+from knas.ui import formstate, machine
+from knas.results import runview
+from knas.search.config import SearchConfig
+from knas.search.events import JobState
+from knas.search.specs import RANDOM
 
 
 def test_the_form_survives_a_visit_to_another_page():
@@ -29,15 +31,15 @@ def test_run_again_fills_every_field_of_a_config():
     formstate.fill(state, config)
     assert "ns_n" not in state and state["other"] == 1
     formstate.restore(state, {})
-    assert state["ns_dataset"] == "cifar10" and state["ns_data_cifar10"] == "/d.npz"
-    assert state["ns_report_cifar10"] == "cifar10_valid"
+    assert state["ns_dataset_nb201"] == "cifar10" and state["ns_data_cifar10"] == "/d.npz"
+    assert state["ns_report_nb201_cifar10"] == "cifar10_valid"
     assert (state["ns_pool_kind"], state["ns_pool_start"], state["ns_pool_stop"]) == ("range", 5, 500)
     assert state["ns_ensemble"] is True and state["ns_members"] == ["mgm", "synflow"]
     assert state["ns_baselines"] == [RANDOM, "naswot", "rea"]  # what the form offers
-    assert (state["ns_costs"], state["ns_budget"], state["ns_backend"]) == ("/c.csv", 500.0, "local")
+    assert (state["ns_costs_nb201"], state["ns_budget"], state["ns_backend"]) == ("/c.csv", 500.0, "local")
     assert (state["ns_n"], state["ns_k"], state["ns_repeats"], state["ns_seed"]) == (8, 7, 3, 4)
     assert (state["ns_params"], state["ns_params_l"], state["ns_params_m"]) == ("first", 10, 100)
-    assert (state["ns_fine_kind"], state["ns_table12"], state["ns_t12_col_cifar10"]) == \
+    assert (state["ns_fine_kind"], state["ns_table12_nb201"], state["ns_t12_col_nb201_cifar10"]) == \
         ("table12", "/t12.csv", "cifar10_test_12ep")
     trained = formstate.form_values(SearchConfig(pool="random:50", fine="train:3", train_samples=900))
     assert (trained["ns_pool_kind"], trained["ns_pool_count"]) == ("random", 50)
@@ -48,18 +50,18 @@ def test_run_again_fills_every_field_of_a_config():
 def test_progress_lines_for_each_moment_of_a_job():
     now = 1000.0
     starting = {"status": "queued", "queued": now - 12, "progress": {}}
-    assert runview.progress_view(starting, now)[1].endswith("· 12 s")
-    assert runview.short_progress(starting, now) == "starting 12 s"  # never "0/?"
+    assert runview.progress_view(JobState.from_dict(starting), now)[1].endswith("· 12 s")
+    assert runview.short_progress(JobState.from_dict(starting), now) == "starting 12 s"  # never "0/?"
     scoring = {"status": "running", "progress": {"stage": "coarse", "method": "mgm", "repeat": 0,
                                                  "done": 30, "total": 60, "rate": 2.0, "eta": 15.0}}
-    assert "ETA 15 s" in runview.progress_view(scoring)[1]
-    assert runview.short_progress(scoring) == "30/60"
+    assert "ETA 15 s" in runview.progress_view(JobState.from_dict(scoring))[1]
+    assert runview.short_progress(JobState.from_dict(scoring)) == "30/60"
     scored = {**scoring, "progress": {**scoring["progress"], "done": 60}}
-    assert runview.progress_view(scored)[1].endswith("60/60 scored · picking among the top-k")
+    assert runview.progress_view(JobState.from_dict(scored))[1].endswith("60/60 scored · picking among the top-k")
     cancelled = {**scoring, "status": "cancelled"}
-    fraction, text = runview.progress_view(cancelled)
+    fraction, text = runview.progress_view(JobState.from_dict(cancelled))
     assert fraction == 0.5 and text.startswith("cancelled at coarse stage") and "ETA" not in text
-    assert runview.progress_view({"status": "failed", "progress": {}})[1] == "failed before the first result"
+    assert runview.progress_view(JobState.from_dict({"status": "failed", "progress": {}}))[1] == "failed before the first result"
 
 
 def test_device_probe_is_remembered_for_this_boot(runtime, monkeypatch):

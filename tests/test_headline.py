@@ -1,18 +1,21 @@
-"""knas.headline and knas.columns: the one line at the top of a finished run, and the labels and
+"""knas.results.headline and knas.results.columns: the one line at the top of a finished run, and the labels and
 formats every table shows."""
 import math
 
 import pandas as pd
 
-from knas import columns, headline, jobs, references, runview, space
-from knas.specs import RANDOM
-from tests.conftest import finished_job
+from knas.results import columns, headline, references, runview
+from knas import jobs
+from knas.spaces.nb201 import cells as space
+from knas.search.events import event_from_dict
+from knas.search.specs import RANDOM
+from tests.conftest import NB201, finished_job
 
 
 def test_headline_of_a_finished_run_states_its_numbers(runtime, shared_data, truth):
     _, config, events = finished_job(jobs.JobStore(), shared_data, truth, proxy="params",
                                      baselines=(RANDOM,), repeats=1)
-    line = headline.headline(events, config.dataset)
+    line = headline.headline(events, NB201, config.dataset)
     results = runview.results_frame(events).set_index("method")
     mine, random_acc = results.loc["params"], results.loc[RANDOM, "test_accuracy"]
     best = truth[config.report_column].max()
@@ -25,14 +28,14 @@ def test_headline_of_a_finished_run_states_its_numbers(runtime, shared_data, tru
     assert f"{line.vs_random:+.2f} over random" in text
     assert f"{line.gap:.2f} below the best of {space.N_ARCHS:,}" in text
     assert f"scoring {int(mine['networks_scored']):,} networks" in text
-    knas_paper = references.find("KNAS", "cifar10")[0]
+    knas_paper = references.find(NB201, "KNAS", "cifar10")[0]
     assert line.published == knas_paper
     assert line.published_text == f"KNAS paper: {knas_paper.test_mean:.2f}% (cifar10)"
 
 
 def test_headline_over_repeats_gives_mean_and_spread(runtime, shared_data, truth):
     _, config, events = finished_job(jobs.JobStore(), shared_data, truth)  # 2 repeats, ensemble
-    line = headline.headline(events, "cifar100")
+    line = headline.headline(events, NB201, "cifar100")
     results = runview.results_frame(events)
     mine = results[results["method"] == config.proxy]["test_accuracy"]
     assert line.method == config.proxy and line.repeats == 2 and line.chosen is None
@@ -46,15 +49,15 @@ def test_headline_over_repeats_gives_mean_and_spread(runtime, shared_data, truth
 def test_no_headline_before_a_result_or_without_accuracy():
     started = {"kind": "started", "methods": ["mgm"], "repeats": 1, "pool_size": 5, "k": 2,
                "best_possible": None}
-    assert headline.headline([]) is None
-    assert headline.headline([started]) is None
+    assert headline.headline([], NB201) is None
+    assert headline.headline([event_from_dict(started)], NB201) is None
     done = {"kind": "method_done", "result": {
         "method": "mgm", "repeat": 0, "seed": 0, "chosen": 3, "arch_str": "x",
         "test_accuracy": math.nan, "fine_score": 1.0, "coarse_seconds": 2.0, "fine_seconds": 0.0,
         "networks_scored": 5, "networks_trained": 0}}
-    assert headline.headline([started, done]) is None
+    assert headline.headline([event_from_dict(started), event_from_dict(done)], NB201) is None
     done["result"]["test_accuracy"] = 91.0
-    line = headline.headline([started, done])  # no truth table best, no random, no dataset
+    line = headline.headline([event_from_dict(started), event_from_dict(done)], NB201)  # no truth table best, no random, no dataset
     assert line.text == "KNAS (mgm) picked cell 3 with 91.00% in 2 s scoring 5 networks"
     assert line.published is None and line.published_text == ""
 

@@ -1,17 +1,17 @@
-"""knas.module_source: a cell as a stand-alone PyTorch file, checked against knas.nets."""
+"""knas.spaces.nb201.module_source: a cell as a stand-alone PyTorch file, checked against knas.spaces.nb201.nets."""
 import json
 import subprocess
 import sys
 
 import pytest
 
-from knas import costs, module_source, space
+from knas.spaces.nb201 import costs, module_source, cells as space
 from tests.conftest import CELL_6111, REPO, VENV_PYTHON
 
 _CHECK = r"""
 import importlib.util, json, sys
 import torch
-from knas import nets
+from knas.spaces.nb201 import costs, nets
 out = []
 for path, arch, num_classes in json.loads(sys.argv[1]):
     spec = importlib.util.spec_from_file_location("generated", path)
@@ -27,7 +27,7 @@ for path, arch, num_classes in json.loads(sys.argv[1]):
         y, y_ref = net(x), ref(x)
     out.append({"arch_str": module.ARCH_STR,
                 "params": sum(p.numel() for p in net.parameters()),
-                "count": nets.count_params(arch, num_classes=num_classes),
+                "count": costs.count_params(arch, num_classes=num_classes),
                 "keys_equal": list(net.state_dict()) == list(ref.state_dict()),
                 "shape": list(y.shape), "max_diff": float((y - y_ref).abs().max())})
 print(json.dumps(out))

@@ -3,7 +3,7 @@ import random
 import pytest
 import torch
 
-from knas import nets, space
+from knas.spaces.nb201 import cells as space, costs, nets
 
 
 def _truth_rows(shared_data):
@@ -15,20 +15,20 @@ def _truth_rows(shared_data):
 
 def test_built_network_params_equal_benchmark_on_a_sample(shared_data):
     rows = _truth_rows(shared_data)
-    # A row either matches exactly or is one of NAS-Bench-201's isomorphic-copy records (knas.check).
+    # A row either matches exactly or is one of NAS-Bench-201's isomorphic-copy records (knas.spaces.nb201.check).
     sample = random.Random(0).sample(rows, 12)
     for row in sample:
         arch = space.parse(row["arch_str"])
         for num_classes, col in ((10, "params_mb_c10"), (100, "params_mb_c100")):
             net = nets.build(arch, num_classes)
             built = sum(p.numel() for p in net.parameters())
-            assert built == nets.count_params(arch, num_classes)
+            assert built == costs.count_params(arch, num_classes)
             recorded = round(float(row[col]) * 1e6)
             assert built == recorded or _is_known_defect(arch, recorded, num_classes), row["index"]
 
 
 def _is_known_defect(arch, recorded, num_classes):
-    from knas import check
+    from knas.spaces.nb201 import check
 
     return check._is_isomorphic_copy(arch, recorded, num_classes)
 
@@ -38,16 +38,16 @@ def test_closed_form_params_match_built_networks_across_ops():
                  ("avg_pool_3x3",) * 6, space.arch_at(4321)]:
         for kwargs in ({}, {"num_classes": 120}, {"channels": 8, "n_cells": 1}):
             net = nets.build(arch, **kwargs)
-            assert sum(p.numel() for p in net.parameters()) == nets.count_params(arch, **kwargs)
+            assert sum(p.numel() for p in net.parameters()) == costs.count_params(arch, **kwargs)
 
 
 def test_known_param_and_flop_extremes():
     # NAS-Bench-201: the smallest network has 0.073306 M params and 7.78305 MFLOPs,
     # the all-3x3 network 1.531546 M params and 220.11969 MFLOPs (CIFAR-10 head).
-    assert nets.count_params(("none",) * 6) == 73306
-    assert nets.count_flops(("none",) * 6) == 7783050
-    assert nets.count_params(("nor_conv_3x3",) * 6) == 1531546
-    assert nets.count_flops(("nor_conv_3x3",) * 6) == 220119690
+    assert costs.count_params(("none",) * 6) == 73306
+    assert costs.count_flops(("none",) * 6) == 7783050
+    assert costs.count_params(("nor_conv_3x3",) * 6) == 1531546
+    assert costs.count_flops(("nor_conv_3x3",) * 6) == 220119690
 
 
 def test_flops_match_a_hook_count_on_the_real_network():
@@ -66,7 +66,7 @@ def test_flops_match_a_hook_count_on_the_real_network():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
             m.register_forward_hook(hook)
     net(torch.zeros(1, 3, 32, 32))
-    assert total == nets.count_flops(arch)
+    assert total == costs.count_flops(arch)
 
 
 def test_forward_shapes_and_zero_cell():
@@ -88,8 +88,8 @@ def test_matches_benchmark_12_epoch_cost_record_where_200_epoch_record_is_defect
     # NATS-Bench issue #36: for this cell the 200-epoch record says 0.559386 M params (copied from
     # an isomorphic cell); the 12-epoch record says 0.802426 M params and 113.95137 MFLOPs.
     arch = "|skip_connect~0|+|none~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
-    assert nets.count_params(arch) == 802426
-    assert nets.count_flops(arch) == 113951370
+    assert costs.count_params(arch) == 802426
+    assert costs.count_flops(arch) == 113951370
 
 
 def test_avg_pool_equals_torch_avg_pool_without_padding_counts():

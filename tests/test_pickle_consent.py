@@ -8,9 +8,10 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from knas import benchmark, jobs
-from knas.config import SearchConfig
-from knas.events import JobStatus
+from knas.data import benchmark
+from knas import jobs
+from knas.search.config import SearchConfig
+from knas.search.events import JobStatus
 from tests.conftest import REPO
 
 NOT_CONVERTED = "has not been converted"
@@ -40,7 +41,7 @@ def test_the_new_search_form_refuses_an_unconverted_pth(with_data, planted):
     path, witness = planted
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     at.switch_page("pages/new_search.py").run()
-    at.text_input(key="ns_truth").set_value(str(path)).run()
+    at.text_input(key="ns_truth_nb201").set_value(str(path)).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(NOT_CONVERTED in e.value.replace("\\", "") and "Data page" in e.value
                for e in at.error)
@@ -63,7 +64,7 @@ def test_the_live_page_and_the_worker_never_convert(with_data, shared_data, plan
     assert not witness.exists()
     assert jobs.run_worker(job_id, store) == JobStatus.FAILED
     state = store.state(job_id)
-    assert NOT_CONVERTED in state["error"] and "python -m knas check" in state["error"]
+    assert NOT_CONVERTED in state.error and "python -m knas check" in state.error
     assert not witness.exists()
 
 
@@ -103,7 +104,7 @@ def test_error_messages_never_quote_a_file_that_is_not_a_table(with_data, shared
         assert out.returncode == 2 and SECRET not in out.stderr + out.stdout, out.stderr
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     at.switch_page("pages/new_search.py").run()
-    at.text_input(key="ns_truth").set_value(str(secret)).run()
+    at.text_input(key="ns_truth_nb201").set_value(str(secret)).run()
     shown = " ".join(str(e.value) for e in (*at.error, *at.warning, *at.selectbox, *at.caption))
     shown = shown.replace("\\", "")  # markdown escapes
     assert SECRET not in shown and "not a ground-truth table" in shown

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from knas import plots, space, stats
+from knas.results import plots, stats
+from knas.spaces.nb201 import cells as space
 from tests.conftest import REPO
 
 def _frame(n=30, seed=0, scores=None) -> pd.DataFrame:
@@ -217,7 +218,7 @@ def test_figures_serialise():
 # --- torch-free ------------------------------------------------------------------------------
 
 def test_importing_plots_does_not_import_torch():
-    code = "import sys, knas.plots; assert 'torch' not in sys.modules, 'knas.plots imported torch'"
+    code = "import sys, knas.results.plots; assert 'torch' not in sys.modules, 'knas.results.plots imported torch'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from knas import nets, proxies, space
+from knas.spaces.nb201 import cells as space, costs
+from knas import proxies
 from knas.proxies import mgm as mgm_module
 from tests.conftest import seeded_net as _net
 
@@ -110,8 +111,8 @@ def test_counts_equal_closed_form(cifar):
     x, y = cifar
     arch = space.parse(VARIED[0])
     net = _net(arch)
-    assert proxies.get("params")(net, x, y) == nets.count_params(arch)
-    assert proxies.get("flops")(net, x, y) == nets.count_flops(arch)
+    assert proxies.get("params")(net, x, y) == costs.count_params(arch)
+    assert proxies.get("flops")(net, x, y) == costs.count_flops(arch)
 
 
 def test_synflow_is_data_free_and_positive(cifar):
@@ -145,7 +146,7 @@ def test_catalogue_is_torch_free():
     import subprocess
     import sys
 
-    code = "import sys, knas.proxies, knas.stats; print(sorted(knas.proxies.CATALOG)); assert 'torch' not in sys.modules"
+    code = "import sys, knas.proxies, knas.results.stats; print(sorted(knas.proxies.CATALOG)); assert 'torch' not in sys.modules"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "mgm" in out.stdout
@@ -154,7 +155,7 @@ def test_catalogue_is_torch_free():
 def test_rank_ensemble_and_stats():
     import pandas as pd
 
-    from knas import stats
+    from knas.results import stats
 
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [4.0, 3.0, 2.0, 1.0], "c": [1.0, 2.0, 3.0, 5.0]})
     assert list(stats.rank_ensemble(frame, ["a", "c"])) == [0.25, 0.5, 0.75, 1.0]

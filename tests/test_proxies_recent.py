@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from knas import data, errors, nets, proxies, samples, space
+from knas.data import readers, samples
+from knas import errors, proxies
+from knas.spaces.nb201 import cells as space, costs, nets
 from knas.proxies import az_nas as az
 from knas.proxies import meco as meco_module
 from knas.proxies import zico as zico_module
@@ -23,7 +25,7 @@ LIVE = "|none~0|+|nor_conv_1x1~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 
 @pytest.fixture(scope="module")
 def cifar(shared_data):
-    ds = data.load_named("cifar10", shared_data / "cifar10" / "cifar10_small.npz")
+    ds = readers.load_named("cifar10", shared_data / "cifar10" / "cifar10_small.npz")
     return samples.to_tensors(ds, samples.subset(ds, 8, seed=0))
 
 
@@ -128,7 +130,7 @@ def test_az_nas_is_seeded_data_free_and_leaves_the_network_alone(cifar):
     assert az.az_nas(_net(MIXED, seed=5), torch.randn_like(x), y) == first
     assert az.az_nas(_net(MIXED, seed=6), x, y) != first
     complexity = proxies.get("az_complexity")(net, x, y)  # the exact cell's FLOPs, no pass needed
-    assert complexity == nets.count_flops(space.parse(MIXED), channels=8, n_cells=1)
+    assert complexity == costs.count_flops(space.parse(MIXED), channels=8, n_cells=1)
 
 
 def test_az_kaiming_copy_has_the_official_statistics():
@@ -213,7 +215,7 @@ def test_meco_equals_a_numpy_literal_over_the_hooked_feature_maps(cifar):
     x, y = cifar
     for arch in (CONVS, MIXED, EMPTY):
         net = _net(arch)
-        counts = meco_module.official_multiplicity(net)
+        counts = net.meco_multiplicity()
         captured = []
         hooks = [m.register_forward_hook(
             lambda m, i, o, c=c, out=captured: out.append((c, o[0].detach().numpy())))
@@ -233,7 +235,7 @@ def test_meco_multiplicities_follow_the_official_model_nesting():
     # shortcut conv 2; lastact BN 1, ReLU 2; pooled features and logits contribute 0.
     per_cell = {CONVS: 5 * 5 + 2 + 1, MIXED: 3 * 5 + 2 + 2 * 1 + 1}
     for arch, cell in per_cell.items():
-        counts = meco_module.official_multiplicity(_net(arch, n_cells=5))
+        counts = _net(arch, n_cells=5).meco_multiplicity()
         assert sum(counts.values()) == 4 + 15 * cell + 3 + 2 * 14 + 3
 
 
@@ -244,7 +246,7 @@ def test_meco_uses_one_image_and_ignores_feature_scale(cifar):
     assert meco_module.meco(net, torch.cat([x[:1], x.flip(0)[:-1]]), y) == value  # only x[0] counts
     assert meco_module.meco(net, x[1:], y) != value
     # Every correlation matrix is PSD with unit diagonal (or zero rows): least eigenvalue in [0, 1].
-    total = sum(meco_module.official_multiplicity(net).values())
+    total = sum(net.meco_multiplicity().values())
     assert 0 < value <= total
     f = torch.randn(6, 7, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     base = meco_module.least_eigenvalue(f)

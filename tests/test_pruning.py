@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from knas import data, nets, proxies, pruning, samples, space
+from knas.data import readers, samples
+from knas.spaces.nb201 import cells as space, costs, nets, pruning
+from knas import proxies
 from knas.proxies import mgm as mgm_module
 
 # Does pruning leave the proxy's score unchanged? One fact per catalogue entry (the lead puts it
@@ -24,14 +26,14 @@ CELLS = [DEAD_CONVS, ZERO_FED_AND_DEAD, ZERO_FED_CHAIN, DEAD_POOL_AND_SKIP, OUTP
 
 @pytest.fixture(scope="module")
 def cifar(shared_data):
-    ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+    ds = readers.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
     return samples.to_tensors(ds, samples.subset(ds, 8, seed=0))
 
 
 @pytest.fixture(scope="module")
 def cifar32(shared_data):
     """Enough samples that activation-pattern counts (at most 2^n) do not saturate."""
-    ds = data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+    ds = readers.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
     return samples.to_tensors(ds, samples.subset(ds, 32, seed=0))
 
 
@@ -103,8 +105,8 @@ def test_pruned_network_skips_exactly_the_dead_convs(cifar):
             for h in handles:
                 h.remove()
             counted.append(macs)
-        assert counted == [nets.count_flops(arch), pruning.pruned_flops(arch)], arch
-    assert pruning.pruned_flops(DEAD_CONVS) < nets.count_flops(DEAD_CONVS)
+        assert counted == [costs.count_flops(arch), pruning.pruned_flops(arch)], arch
+    assert pruning.pruned_flops(DEAD_CONVS) < costs.count_flops(DEAD_CONVS)
 
 
 @pytest.mark.parametrize("name", list(proxies.CATALOG))

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from knas import data, raybackend, raycluster, scoring, space
-from knas.events import Cancelled
-from knas.cache import ScoreCache
-from tests.conftest import REPO
+from knas.data import readers
+from knas.scoring import raybackend, raycluster, scorer
+from knas.spaces.nb201 import cells as space
+from knas.errors import Cancelled
+from knas.search import events
+from knas.scoring.cache import ScoreCache
+from tests.conftest import NB201, REPO
 from tests.ray_local_cluster import LocalCluster, descendants, process_table
 
 NAMES = ["params", "synflow"]
@@ -41,18 +44,18 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def batch(shared_data):
-    ds = data.load_named("cifar10", shared_data / "cifar10" / "cifar10_small.npz")
-    return scoring.make_batch(ds, 8, SEED)
+    ds = readers.load_named("cifar10", shared_data / "cifar10" / "cifar10_small.npz")
+    return scorer.make_batch(ds, 8, SEED, NB201)
 
 
-SETTINGS = scoring.ScoreSettings(n=8, seed=SEED)
+SETTINGS = scorer.ScoreSettings(n=8, seed=SEED)
 
 
 @pytest.fixture(scope="module")
 def reference(batch, tmp_path_factory):
     """The local backend's results for POOL: one process, its own cache."""
     cache = ScoreCache(tmp_path_factory.mktemp("local"))
-    results = {r.index: r for r in scoring.Scorer(batch, SETTINGS, cache, "cpu").score_pool(POOL, NAMES)}
+    results = {r.index: r for r in scorer.Scorer(NB201, batch, SETTINGS, cache, "cpu").score_pool(POOL, NAMES)}
     return results, cache
 
 
@@ -98,7 +101,7 @@ def test_cluster_scores_are_bitwise_the_local_ones(cluster, batch, reference, tm
     local, local_cache = reference
     cache = ScoreCache(tmp_path)
     results, listeners = [], []
-    for result in raybackend.score_pool_ray(POOL, NAMES, batch, SETTINGS, cache, address=cluster.address):
+    for result in raybackend.RayBackend(NB201, cluster.address).score(POOL, NAMES, batch, SETTINGS, cache):
         if not listeners:  # while the cluster works: everything of it, and this driver, on loopback
             listeners = _listeners(set(cluster.leftovers()) | {os.getpid()})
         results.append(result)
@@ -110,10 +113,10 @@ def test_cluster_scores_are_bitwise_the_local_ones(cluster, batch, reference, tm
     assert len(cache) == len(local_cache)  # the driver wrote every value under the same keys
     for index in POOL:
         for name in NAMES:
-            key = scoring.cache_key(name, space.arch_at(index), batch, SETTINGS)
+            key = scorer.cache_key(NB201, name, space.arch_at(index), batch, SETTINGS)
             assert cache.get(key) == local_cache.get(key)
     # A second pass is answered from the cache alone: no cluster is even contacted.
-    again = list(raybackend.score_pool_ray(POOL, NAMES, batch, SETTINGS, cache, address="127.0.0.1:1"))
+    again = list(raybackend.RayBackend(NB201, "127.0.0.1:1").score(POOL, NAMES, batch, SETTINGS, cache))
     assert sum(r.networks_built for r in again) == 0
     assert {r.index: r.values for r in again} == {i: r.values for i, r in local.items()}
 
@@ -121,8 +124,8 @@ def test_cluster_scores_are_bitwise_the_local_ones(cluster, batch, reference, tm
 def test_a_search_runs_to_the_end_on_the_cluster(cluster, shared_data, tmp_path):
     """Scoring and fine-stage training as Ray tasks, one session for the job; the results are the
     local backend's (same chosen cells, same scores)."""
-    from knas.config import SearchConfig
-    from knas.search import Search
+    from knas.search.config import SearchConfig
+    from knas.search.pipeline import Search
 
     values = dict(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
                   truth=str(shared_data / "nb201" / "nb201_accuracies.csv"), pool="random:10",
@@ -131,14 +134,14 @@ def test_a_search_runs_to_the_end_on_the_cluster(cluster, shared_data, tmp_path)
     on_ray = Search(SearchConfig(**values, backend="ray", ray_address=cluster.address),
                     ScoreCache(tmp_path / "ray"))
     events = list(on_ray.events())
-    assert events[-1]["kind"] == "finished"
-    assert sum(e["kind"] == "trained" for e in events) == 4  # k candidates x 2 methods
+    assert events[-1].kind == "finished"
+    assert sum(e.kind == "trained" for e in events) == 4  # k candidates x 2 methods
     local = Search(SearchConfig(**values), ScoreCache(tmp_path / "local"), workers=1)
     local_events = list(local.events())
     assert [(r.method, r.chosen, r.topk) for r in on_ray.results] == \
         [(r.method, r.chosen, r.topk) for r in local.results]
-    scores = {e["index"]: e["values"] for e in events if e["kind"] == "scored"}
-    assert scores == {e["index"]: e["values"] for e in local_events if e["kind"] == "scored"}
+    scores = {e.index: e.values for e in events if e.kind == "scored"}
+    assert scores == {e.index: e.values for e in local_events if e.kind == "scored"}
     assert on_ray.results[0].device == "ray"
 
 
@@ -157,7 +160,7 @@ def test_cli_score_on_ray_writes_the_local_scores(shared_data, tmp_path):
 
 
 def test_backend_settings_are_checked_before_any_work(shared_data):
-    from knas.config import ScoreConfig
+    from knas.search.config import ScoreConfig
 
     base = dict(dataset="cifar10", data=str(shared_data / "cifar10" / "cifar10_small.npz"))
     assert "backend" in ScoreConfig(**base, backend="spark").errors()
@@ -167,7 +170,7 @@ def test_backend_settings_are_checked_before_any_work(shared_data):
 
 
 def test_cluster_info_lists_both_nodes_in_a_child_process(cluster):
-    out = subprocess.run([sys.executable, "-m", "knas.raycluster", "info", "--address", cluster.address],
+    out = subprocess.run([sys.executable, "-m", "knas.scoring.raycluster", "info", "--address", cluster.address],
                          cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ})
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert out.returncode == 0 and info["ok"], out.stderr[-2000:]
@@ -179,7 +182,7 @@ def test_cluster_info_lists_both_nodes_in_a_child_process(cluster):
 
 def test_the_cluster_refuses_a_driver_with_a_wrong_token(cluster):
     env = {**os.environ, "RAY_AUTH_TOKEN": "0" * 64}
-    out = subprocess.run([sys.executable, "-m", "knas.raycluster", "info", "--address", cluster.address],
+    out = subprocess.run([sys.executable, "-m", "knas.scoring.raycluster", "info", "--address", cluster.address],
                          cwd=REPO, capture_output=True, text=True, timeout=180, env=env)
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert out.returncode == 2 and not info["ok"]
@@ -187,7 +190,7 @@ def test_the_cluster_refuses_a_driver_with_a_wrong_token(cluster):
 
 
 def test_cluster_info_says_when_nothing_answers():
-    out = subprocess.run([sys.executable, "-m", "knas.raycluster", "info", "--address", "127.0.0.1:1"],
+    out = subprocess.run([sys.executable, "-m", "knas.scoring.raycluster", "info", "--address", "127.0.0.1:1"],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     info = json.loads(out.stdout)
     assert out.returncode == 2 and not info["ok"] and "no Ray cluster answers at 127.0.0.1:1" in info["error"]
@@ -210,15 +213,15 @@ def test_a_killed_worker_process_is_retried_and_nothing_is_lost(cluster, batch, 
 
     killer = threading.Thread(target=kill_first_scoring_worker, daemon=True)
     killer.start()
-    results = list(raybackend.score_pool_ray(cells, NAMES, batch, SETTINGS, ScoreCache(tmp_path),
-                                             address=cluster.address, chunk=len(cells),
-                                             on_retry=notices.append))
+    backend = raybackend.RayBackend(NB201, cluster.address, chunk=len(cells))
+    results = list(backend.score(cells, NAMES, batch, SETTINGS, ScoreCache(tmp_path),
+                                 on_retry=notices.append))
     killer.join(5)
     assert killed, "no worker was seen running the scoring task"
     assert len(notices) == 1
     assert notices[0].attempt == 2 and notices[0].limit == 4 and sorted(notices[0].cells) == sorted(cells)
     assert "WorkerCrashedError" in notices[0].reason
-    assert notices[0].event()["kind"] == "retry"
+    assert events.Retry.of(notices[0], "mgm", 0).to_dict()["kind"] == "retry"
     assert sorted(r.index for r in results) == sorted(cells)
     assert all(r.values == local[r.index].values for r in results)
 
@@ -236,8 +239,8 @@ def test_cancel_stops_outstanding_tasks_and_a_rerun_resumes(cluster, batch, refe
 
     with raycluster.session(cluster.address):
         with pytest.raises(Cancelled):
-            for result in raybackend.score_pool_ray(POOL, NAMES, batch, SETTINGS, cache,
-                                                    address=cluster.address, should_stop=stop.is_set):
+            for result in raybackend.RayBackend(NB201, cluster.address).score(
+                    POOL, NAMES, batch, SETTINGS, cache, should_stop=stop.is_set):
                 received.append(result)
                 stop.set()
         asked = time.time()
@@ -247,8 +250,8 @@ def test_cancel_stops_outstanding_tasks_and_a_rerun_resumes(cluster, batch, refe
         assert 0 < len(received) < len(POOL)
         for result in received:  # what was received is in the cache; nothing half-written
             for name in NAMES:
-                assert cache.get(scoring.cache_key(name, space.arch_at(result.index), batch, SETTINGS)) is not None
-        resumed = list(raybackend.score_pool_ray(POOL, NAMES, batch, SETTINGS, cache, address=cluster.address))
+                assert cache.get(scorer.cache_key(NB201, name, space.arch_at(result.index), batch, SETTINGS)) is not None
+        resumed = list(raybackend.RayBackend(NB201, cluster.address).score(POOL, NAMES, batch, SETTINGS, cache))
     assert sorted(r.index for r in resumed) == sorted(POOL)
     assert all(r.values == local[r.index].values for r in resumed)
     assert all(r.networks_built == 0 for r in resumed if r.index in {x.index for x in received})
@@ -259,7 +262,7 @@ def test_a_private_instance_binds_to_loopback_and_goes_away(batch, reference, tm
     cells = POOL[:8]
     before = _children_of_this_process()
     instance, commands, listeners, results = {}, [], [], []
-    for result in raybackend.score_pool_ray(cells, NAMES, batch, SETTINGS, ScoreCache(tmp_path), workers=2):
+    for result in raybackend.RayBackend(NB201, workers=2).score(cells, NAMES, batch, SETTINGS, ScoreCache(tmp_path)):
         if not listeners:
             instance = {p: s for p, s in _children_of_this_process().items() if p not in before}
             commands = [_cmdline(p) for p in instance]
@@ -279,7 +282,7 @@ def test_a_private_instance_binds_to_loopback_and_goes_away(batch, reference, tm
 def test_zz_a_cluster_that_goes_away_raises_a_clear_error(cluster, batch, tmp_path):
     """Runs last in this module: it kills the shared cluster."""
     with pytest.raises(raycluster.ClusterLost, match="stopped answering"):
-        for _ in raybackend.score_pool_ray(POOL, NAMES, batch, SETTINGS, ScoreCache(tmp_path),
-                                           address=cluster.address):
+        for _ in raybackend.RayBackend(NB201, cluster.address).score(
+                POOL, NAMES, batch, SETTINGS, ScoreCache(tmp_path)):
             cluster.kill()
     assert cluster.leftovers() == []

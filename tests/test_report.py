@@ -1,4 +1,4 @@
-"""knas.report (the HTML report and the one-page summary) and the export command."""
+"""knas.results.report (the HTML report and the one-page summary) and the export command."""
 import html
 import os
 import re
@@ -9,10 +9,14 @@ import time
 import pandas as pd
 import pytest
 
-from knas import benchmark, costs, headline, jobs, report, runview, space
-from knas.config import SearchConfig
-from knas.specs import Pool
-from tests.conftest import REPO, finished_job
+from knas.data import benchmark
+from knas.spaces.nb201 import costs, cells as space
+from knas.results import headline, report, runview
+from knas import jobs
+from knas.search.config import SearchConfig
+from knas.search.events import JobState, JobStatus, event_from_dict
+from knas.search.specs import Pool
+from tests.conftest import NB201, REPO, finished_job
 
 LIMIT_BYTES = 1_500_000  # a report must stay small enough to email
 
@@ -33,7 +37,7 @@ def test_html_report_opens_with_the_headline_and_the_cell(runtime, shared_data, 
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
     assert "<script" not in page  # static figures: no JavaScript at all
     assert _loads_anything(page) == []
-    line = headline.headline(events, config.dataset)
+    line = headline.headline(events, NB201, config.dataset)
     first_h2 = page.index("<h2>")
     assert html.escape(line.text) in page[:first_h2]  # the headline comes first
     assert page.index("<svg", first_h2) < page.index("Details")  # then the chosen cell, drawn
@@ -66,15 +70,17 @@ def test_html_report_of_an_unfinished_run_without_truth():
     config = SearchConfig(data="x.npz", pool="random:5", proxy="params", k=2).to_dict()
     events = [{"kind": "started", "methods": ["params"], "repeats": 1, "pool_size": 5, "k": 2,
                "best_possible": None}]
-    for done, index in enumerate(Pool.parse("random:5").indices(), start=1):
+    for done, index in enumerate(Pool.parse("random:5", NB201.size).indices(NB201), start=1):
         events.append({"kind": "scored", "method": "params", "repeat": 0, "index": index,
                        "values": {"params": float(costs.count_params(space.arch_at(index)))},
                        "built": 1, "done": done, "total": 5, "rate": 1.0})
-    page = report.html_report(config, {"status": "running"}, events)
+    events = [event_from_dict(e) for e in events]
+    running = JobState(status=JobStatus.RUNNING)
+    page = report.html_report(config, running, events)
     assert "has not finished" in page and "running" in page and "No result yet" in page
-    assert report.html_report({}, {}, []).startswith("<!DOCTYPE html>")
+    assert report.html_report({}, None, []).startswith("<!DOCTYPE html>")
     with pytest.raises(report.ReportError):
-        report.summary_image(config, {"status": "running"}, events)
+        report.summary_image(config, running, events)
 
 
 def test_summary_image_is_a_one_page_png_or_pdf(runtime, shared_data, truth):

@@ -1,12 +1,13 @@
-"""knas.scorefile: scores CSVs written exactly and read back checked."""
+"""knas.results.scorefile: scores CSVs written exactly and read back checked."""
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from knas import costs, scorefile, space
-from tests.conftest import CELL_6111
+from knas.spaces.nb201 import costs, cells as space
+from knas.results import scorefile
+from tests.conftest import NB201, CELL_6111
 
 
 def test_scores_csv_round_trips_exactly():
@@ -20,9 +21,9 @@ def test_scores_csv_round_trips_exactly():
     })
     text = scorefile.scores_csv(frame)
     assert text.splitlines()[0] == "index,arch_str,mgm,params,naswot"
-    back = scorefile.read_scores_csv(text)
+    back = scorefile.read_scores_csv(text, NB201)
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
-    pd.testing.assert_frame_equal(scorefile.read_scores_csv(text.encode()), frame, check_exact=True)
+    pd.testing.assert_frame_equal(scorefile.read_scores_csv(text.encode(), NB201), frame, check_exact=True)
     assert scorefile.proxy_columns(back) == ["mgm", "params", "naswot"]
 
 
@@ -37,4 +38,4 @@ def test_scores_csv_round_trips_exactly():
 ])
 def test_bad_scores_csv_says_what_is_wrong(text, message):
     with pytest.raises(scorefile.ScoreFileError, match=message):
-        scorefile.read_scores_csv(text)
+        scorefile.read_scores_csv(text, NB201)

@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from knas import cache, data, samples, scoring, space
-from knas.cache import ScoreCache
-from tests.conftest import REPO
+from knas.data import readers, samples
+from knas.scoring import backends, cache, scorer
+from knas.scoring.cache import ScoreCache
+from knas.spaces.nb201 import cells as space
+from tests.conftest import NB201, REPO
 
 # Two cells that compute the same function (node 2 is dead in the first; removed in the second).
 SAME_A = space.index_of("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
@@ -17,12 +19,13 @@ SAME_B = space.index_of("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|nor_co
 
 @pytest.fixture(scope="module")
 def cifar_ds(shared_data):
-    return data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+    return readers.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
 
 
 def _scorer(ds, cache_dir, n=8, seed=0, params="all"):
-    settings = scoring.ScoreSettings(n=n, seed=seed, params=params)
-    return scoring.Scorer(scoring.make_batch(ds, n, seed), settings, ScoreCache(cache_dir), "cpu")
+    settings = scorer.ScoreSettings(n=n, seed=seed, params=params)
+    return scorer.Scorer(NB201, scorer.make_batch(ds, n, seed, NB201), settings,
+                         ScoreCache(cache_dir), "cpu")
 
 
 def test_second_pass_does_no_network_work(cifar_ds, tmp_path):
@@ -36,18 +39,18 @@ def test_second_pass_does_no_network_work(cifar_ds, tmp_path):
 
 def test_a_cached_pool_is_read_without_starting_workers(cifar_ds, tmp_path, monkeypatch):
     pool = space.sample(40, seed=3)
-    batch, settings = scoring.make_batch(cifar_ds, 8, 0), scoring.ScoreSettings(n=8)
+    batch, settings = scorer.make_batch(cifar_ds, 8, 0, NB201), scorer.ScoreSettings(n=8)
     first = list(_scorer(cifar_ds, tmp_path).score_pool(pool[:30], ["mgm", "params"]))
 
     def no_workers(*args, **kwargs):
         raise AssertionError("worker processes started for cached cells")
-    monkeypatch.setattr(scoring, "score_pool_parallel", no_workers)
-    again = list(scoring.score_pool_auto(pool[:30], ["mgm", "params"], batch, settings,
-                                         ScoreCache(tmp_path), device="cpu", workers=2))
+    monkeypatch.setattr(backends, "_parallel", no_workers)
+    again = list(backends.LocalBackend(NB201, "cpu", workers=2).score(
+        pool[:30], ["mgm", "params"], batch, settings, ScoreCache(tmp_path)))
     assert {r.index: r.values for r in again} == {r.index: r.values for r in first}
     assert sum(r.networks_built for r in again) == 0
-    mixed = list(scoring.score_pool_auto(pool, ["mgm"], batch, settings, ScoreCache(tmp_path),
-                                         device="cpu", workers=1))
+    mixed = list(backends.LocalBackend(NB201, "cpu", workers=1).score(
+        pool, ["mgm"], batch, settings, ScoreCache(tmp_path)))
     assert sorted(r.index for r in mixed) == sorted(pool)
     assert sum(r.networks_built for r in mixed) > 0  # the 10 new cells were computed
     assert all(r.networks_built == 0 for r in mixed if r.index in pool[:30])
@@ -75,21 +78,22 @@ def test_scores_depend_on_seed_and_settings_not_on_order(cifar_ds, tmp_path):
 
 
 def test_cache_keys_name_everything_a_score_depends_on(cifar_ds):
-    batch = scoring.make_batch(cifar_ds, 8, 0)
+    batch = scorer.make_batch(cifar_ds, 8, 0, NB201)
     arch = space.arch_at(SAME_A)
-    key = scoring.cache_key("mgm", arch, batch, scoring.ScoreSettings(n=8))
+    key = scorer.cache_key(NB201, "mgm", arch, batch, scorer.ScoreSettings(n=8))
     assert key.startswith(f"v{cache.CODE_VERSION}|mgm|")
     assert batch.digest in key and space.canonical(arch) in key
-    assert key != scoring.cache_key("mgm", arch, batch, scoring.ScoreSettings(n=8, seed=1))
-    assert key != scoring.cache_key("mgm", arch, scoring.make_batch(cifar_ds, 8, 1), scoring.ScoreSettings(n=8))
-    assert space.to_str(arch) in scoring.cache_key("params", arch, batch, scoring.ScoreSettings(n=8))
+    assert key != scorer.cache_key(NB201, "mgm", arch, batch, scorer.ScoreSettings(n=8, seed=1))
+    assert key != scorer.cache_key(NB201, "mgm", arch, scorer.make_batch(cifar_ds, 8, 1, NB201), scorer.ScoreSettings(n=8))
+    assert space.to_str(arch) in scorer.cache_key(NB201, "params", arch, batch, scorer.ScoreSettings(n=8))
 
 
 def test_several_processes_write_one_cache(shared_data, tmp_path):
     code = (
-        "import sys; from knas import data, scoring, space; from knas.cache import ScoreCache\n"
-        "ds = data.load('npz', sys.argv[1]); s = scoring.ScoreSettings(n=4)\n"
-        "sc = scoring.Scorer(scoring.make_batch(ds, 4, 0), s, ScoreCache(sys.argv[2]), 'cpu')\n"
+        "import sys; from knas import spaces; from knas.data import readers\n"
+        "from knas.scoring import scorer; from knas.scoring.cache import ScoreCache\n"
+        "ds = readers.load('npz', sys.argv[1]); s = scorer.ScoreSettings(n=4); nb = spaces.get()\n"
+        "sc = scorer.Scorer(nb, scorer.make_batch(ds, 4, 0, nb), s, ScoreCache(sys.argv[2]), 'cpu')\n"
         "print(sum(r.networks_built for r in sc.score_pool(range(int(sys.argv[3]), int(sys.argv[3]) + 6), ['synflow', 'params'])))\n"
     )
     npz = str(shared_data / "cifar10" / "cifar10_small.npz")
@@ -100,15 +104,15 @@ def test_several_processes_write_one_cache(shared_data, tmp_path):
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
     cache = ScoreCache(tmp_path)
-    batch = scoring.make_batch(data.load("npz", npz), 4, 0)
+    batch = scorer.make_batch(readers.load("npz", npz), 4, 0, NB201)
     for index in range(100, 109):
         for name in ("synflow", "params"):
-            assert scoring.cache_key(name, space.arch_at(index), batch, scoring.ScoreSettings(n=4)) in cache
+            assert scorer.cache_key(NB201, name, space.arch_at(index), batch, scorer.ScoreSettings(n=4)) in cache
 
 
 def test_gpu_oom_retries_in_chunks_then_on_cpu(cifar_ds):
     x, y = samples.to_tensors(cifar_ds, samples.subset(cifar_ds, 8, 0))
-    net = scoring.nets.build(space.arch_at(SAME_B))
+    net = NB201.build(space.arch_at(SAME_B), 10)
     calls = []
 
     def chunkable(net, x, y, chunk=None):
@@ -117,14 +121,14 @@ def test_gpu_oom_retries_in_chunks_then_on_cpu(cifar_ds):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         return 1.0
 
-    assert scoring.call_with_oom_retry(chunkable, net, x, y, {}, chunkable=True) == 1.0
+    assert scorer.call_with_oom_retry(chunkable, net, x, y, {}, chunkable=True) == 1.0
     assert calls == [None, 4, 2]
 
     def always(net, x, y, chunk=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
 
-    with pytest.raises(scoring.ScoringError, match="even one sample at a time"):
-        scoring.call_with_oom_retry(always, net, x, y, {}, chunkable=True)
+    with pytest.raises(scorer.ScoringError, match="even one sample at a time"):
+        scorer.call_with_oom_retry(always, net, x, y, {}, chunkable=True)
 
     devices = []
 
@@ -134,23 +138,23 @@ def test_gpu_oom_retries_in_chunks_then_on_cpu(cifar_ds):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         return 2.0
 
-    assert scoring.call_with_oom_retry(whole_batch_only, net, x, y, {}) == 2.0
+    assert scorer.call_with_oom_retry(whole_batch_only, net, x, y, {}) == 2.0
     assert devices == ["cpu", "cpu"]
 
 
 def test_device_choice():
-    assert scoring.resolve_device("cpu") == "cpu"
-    assert scoring.resolve_device("auto") in ("cpu", "cuda", "mps")
+    assert scorer.resolve_device("cpu") == "cpu"
+    assert scorer.resolve_device("auto") in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available():
-        with pytest.raises(scoring.ScoringError, match="no CUDA GPU"):
-            scoring.resolve_device("cuda")
-    with pytest.raises(scoring.ScoringError, match="unknown device"):
-        scoring.resolve_device("tpu")
+        with pytest.raises(scorer.ScoringError, match="no CUDA GPU"):
+            scorer.resolve_device("cuda")
+    with pytest.raises(scorer.ScoringError, match="unknown device"):
+        scorer.resolve_device("tpu")
 
 
 def test_too_many_samples_rejected(cifar_ds):
-    with pytest.raises(scoring.ScoringError, match="only 5000"):
-        scoring.make_batch(cifar_ds, 6000, 0)
+    with pytest.raises(scorer.ScoringError, match="only 5000"):
+        scorer.make_batch(cifar_ds, 6000, 0, NB201)
 
 
 def _cli(*args):

@@ -3,11 +3,12 @@ import math
 
 import pytest
 
-from knas import space
-from knas.cache import ScoreCache
-from knas.config import ConfigError, SearchConfig
-from knas.search import Search, summarise
-from knas.specs import FineStage, Pool
+from knas.spaces.nb201 import cells as space
+from knas.scoring.cache import ScoreCache
+from knas.search.config import ConfigError, SearchConfig
+from knas.search.pipeline import Search, summarise
+from knas.search.specs import FineStage, Pool
+from tests.conftest import NB201
 
 
 @pytest.fixture(scope="module")
@@ -90,14 +91,14 @@ def test_full_small_search_with_12_epoch_lookup(paths, tmp_path):
                      fine=f"lookup:{paths['table12']}:cifar10_test_12ep")
     search = Search(config, ScoreCache(tmp_path), workers=1)
     events = list(search.events())
-    kinds = [e["kind"] for e in events]
+    kinds = [e.kind for e in events]
     assert kinds[0] == "started" and kinds[-1] == "finished"
     assert kinds.count("method_done") == 6  # 3 methods x 2 repeats
     assert kinds.count("scored") == 2 * 2 * 24  # mgm and synflow score every cell, random none
     truth = pd.read_csv(paths["truth"]).set_index("index")
     table12 = pd.read_csv(paths["table12"]).set_index("index")
     for result in search.results:
-        pool = Pool.parse("random:24").indices(result.seed)
+        pool = Pool.parse("random:24", NB201.size).indices(NB201, result.seed)
         assert result.chosen in result.topk and len(result.topk) == 4 and set(result.topk) <= set(pool)
         # The fine stage picks the best of the k by the 12-epoch column; the report is the test column.
         assert result.fine_score == max(table12.loc[result.topk, "cifar10_test_12ep"])
@@ -110,14 +111,14 @@ def test_full_small_search_with_12_epoch_lookup(paths, tmp_path):
             assert 0 < result.networks_scored <= 24
     # The coarse stage really keeps the k best by the proxy.
     mgm_first = next(r for r in search.results if r.method == "mgm" and r.repeat == 0)
-    scores = {e["index"]: e["values"]["mgm"] for e in events
-              if e["kind"] == "scored" and e["method"] == "mgm" and e["repeat"] == 0}
+    scores = {e.index: e.values["mgm"] for e in events
+              if e.kind == "scored" and e.method == "mgm" and e.repeat == 0}
     assert set(mgm_first.topk) == set(sorted(scores, key=scores.get, reverse=True)[:4])
-    summary = {row["method"]: row for row in events[-1]["summary"]}
+    summary = {row["method"]: row for row in events[-1].summary}
     assert set(summary) == {"mgm", "random", "synflow"}
     accs = [r.test_accuracy for r in search.results if r.method == "mgm"]
     assert summary["mgm"]["test_accuracy_mean"] == pytest.approx(sum(accs) / 2)
-    assert events[0]["best_possible"] == {"index": 6111, "value": pytest.approx(94.37, abs=0.01),
+    assert events[0].best_possible == {"index": 6111, "value": pytest.approx(94.37, abs=0.01),
                                           "column": "cifar10_test"}
 
 
@@ -125,11 +126,11 @@ def test_search_with_real_training_fine_stage(paths, tmp_path):
     config = _config(paths, k=2, pool="random:6", fine="train:1", train_samples=128)
     search = Search(config, ScoreCache(tmp_path), workers=1)
     events = list(search.events())
-    trained = [e for e in events if e["kind"] == "trained"]
-    assert len(trained) == 2 and all(0 <= e["val_accuracy"] <= 100 for e in trained)
+    trained = [e for e in events if e.kind == "trained"]
+    assert len(trained) == 2 and all(0 <= e.val_accuracy <= 100 for e in trained)
     result = search.results[0]
     assert result.networks_trained == 2 and result.fine_seconds > 0
-    assert result.fine_score == max(e["val_accuracy"] for e in trained)
+    assert result.fine_score == max(e.val_accuracy for e in trained)
     assert not math.isnan(result.test_accuracy)
 
 
@@ -141,7 +142,7 @@ def test_search_without_truth_reports_nan(paths, tmp_path):
 
 
 def test_summary_mean_and_std():
-    from knas.search import MethodResult
+    from knas.search.pipeline import MethodResult
 
     rows = summarise([MethodResult("mgm", r, r, 1, "", acc, 0.0, coarse_seconds=2.0)
                       for r, acc in enumerate([90.0, 92.0])])
@@ -165,20 +166,20 @@ def test_every_method_lands_on_one_cost_axis(paths, tmp_path, truth):
             assert result.search_seconds == pytest.approx(result.coarse_seconds + recorded)
             assert result.simulated and not result.cost_estimated
         else:
-            mine = [e for e in events if e["kind"] == "evaluated" and e["method"] == result.method
-                    and e["repeat"] == result.repeat]
+            mine = [e for e in events if e.kind == "evaluated" and e.method == result.method
+                    and e.repeat == result.repeat]
             assert len(mine) == result.networks_trained > 0
-            assert result.search_seconds == mine[-1]["clock"] <= 6000.0
-            assert sum(e["seconds"] for e in mine) == pytest.approx(result.search_seconds)
-            assert result.chosen == mine[-1]["best_index"]
-            assert mine[-1]["best_test"] == result.test_accuracy == truth.at[result.chosen, "cifar10_test"]
+            assert result.search_seconds == mine[-1].clock <= 6000.0
+            assert sum(e.seconds for e in mine) == pytest.approx(result.search_seconds)
+            assert result.chosen == mine[-1].best_index
+            assert mine[-1].best_test == result.test_accuracy == truth.at[result.chosen, "cifar10_test"]
     again = Search(config, ScoreCache(tmp_path), workers=1)
     list(again.events())
     strategies = [(r.method, r.repeat, r.chosen, r.search_seconds) for r in search.results
                   if r.method in ("rea", "tpe")]
     assert strategies == [(r.method, r.repeat, r.chosen, r.search_seconds) for r in again.results
                           if r.method in ("rea", "tpe")]
-    summary = {row["method"]: row for row in events[-1]["summary"]}
+    summary = {row["method"]: row for row in events[-1].summary}
     assert summary["rea"]["search_seconds_mean"] == pytest.approx(
         sum(r.search_seconds for r in search.results if r.method == "rea") / 2)
 
@@ -198,7 +199,7 @@ def test_without_a_costs_table_lookup_costs_are_flagged_estimates(paths, tmp_pat
     events = list(search.events())
     result = search.results[0]
     assert result.cost_estimated and result.search_seconds > result.coarse_seconds
-    assert events[-1]["summary"][0]["cost_estimated"]
+    assert events[-1].summary[0]["cost_estimated"]
 
 
 def test_search_cli_json_carries_accuracy_and_search_seconds_per_repeat(paths, tmp_path):
@@ -232,8 +233,8 @@ def test_a_fixed_weights_seed_reuses_one_scoring_across_repeats(paths, tmp_path)
     def scores(**changes):
         config = _config(paths, pool="range:0:6", k=2, proxy="synflow", repeats=2, **changes)
         events = list(Search(config, ScoreCache(tmp_path), workers=1).events())
-        return [{e["index"]: e["values"]["synflow"] for e in events
-                 if e["kind"] == "scored" and e["repeat"] == r} for r in (0, 1)]
+        return [{e.index: e.values["synflow"] for e in events
+                 if e.kind == "scored" and e.repeat == r} for r in (0, 1)]
 
     first, second = scores()
     assert first != second  # each repeat draws its own weights and batch

@@ -1,7 +1,7 @@
 import pytest
 
-from knas import space
-from knas.space import ArchError
+from knas.spaces.nb201 import cells as space
+from knas.spaces.nb201.cells import ArchError
 
 ARCH0 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 

@@ -1,19 +1,22 @@
-"""knas.specs: every spec a user types parses and formats in one place, and round-trips."""
+"""knas.search.specs: every spec a user types parses and formats in one place, and round-trips."""
 import pytest
 
-from knas import proxies, space
-from knas.specs import (RANDOM, FineStage, Method, ParamSelection, Pool, SpecError, parse_methods,
-                        proxies_of)
+from knas import proxies
+from knas.spaces.nb201 import cells as space
+from knas.search.specs import (RANDOM, FineStage, Method, ParamSelection, Pool, SpecError, parse_methods,
+                               proxies_of)
+from tests.conftest import NB201
 
 
 @pytest.mark.parametrize("text", ["random:8", "range:3:9", "all", "mgm", "ensemble:mgm+synflow",
                                   "random", "lookup:cifar10_valid", "lookup:/t.csv:c", "train:3",
                                   "first:3:4"])
 def test_every_spec_round_trips(text):
-    parser = {"random:8": Pool, "range:3:9": Pool, "all": Pool, "lookup:cifar10_valid": FineStage,
-              "lookup:/t.csv:c": FineStage, "train:3": FineStage,
-              "first:3:4": ParamSelection}.get(text, Method)
-    assert str(parser.parse(text)) == text
+    pool = lambda t: Pool.parse(t, NB201.size)  # noqa: E731 (a pool is bounded by its space)
+    parser = {"random:8": pool, "range:3:9": pool, "all": pool, "lookup:cifar10_valid": FineStage.parse,
+              "lookup:/t.csv:c": FineStage.parse, "train:3": FineStage.parse,
+              "first:3:4": ParamSelection.parse}.get(text, Method.parse)
+    assert str(parser(text)) == text
 
 
 def test_specs_from_widgets():
@@ -33,10 +36,10 @@ def test_specs_from_widgets():
 
 
 def test_pools_are_seeded_and_sized():
-    assert Pool.parse("random:5").indices(3) == space.sample(5, 3)
-    assert Pool.parse("range:3:6").indices() == [3, 4, 5]
-    assert len(Pool.parse("all")) == space.N_ARCHS == len(Pool.parse("all").indices())
-    assert len(Pool.parse("range:10:20")) == 10
+    assert Pool.parse("random:5", NB201.size).indices(NB201, 3) == NB201.sample(5, 3)
+    assert Pool.parse("range:3:6", NB201.size).indices(NB201) == [3, 4, 5]
+    assert len(Pool.parse("all", NB201.size)) == space.N_ARCHS == len(Pool.parse("all", NB201.size).indices(NB201))
+    assert len(Pool.parse("range:10:20", NB201.size)) == 10
 
 
 @pytest.mark.parametrize("cls, text, message", [
@@ -52,7 +55,7 @@ def test_pools_are_seeded_and_sized():
 ])
 def test_bad_specs_say_what_is_accepted(cls, text, message):
     with pytest.raises((SpecError, proxies.UnknownProxyError), match=message):
-        cls.parse(text)
+        cls.parse(text, NB201.size) if cls is Pool else cls.parse(text)
 
 
 def test_method_lists():

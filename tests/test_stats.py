@@ -1,4 +1,4 @@
-"""knas.stats: rank correlations and rank aggregation, each proxy's direction honoured."""
+"""knas.results.stats: rank correlations and rank aggregation, each proxy's direction honoured."""
 import math
 from dataclasses import replace
 
@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from knas import proxies, stats
-from knas.specs import Method
+from knas import proxies
+from knas.results import stats
+from knas.search.specs import Method
 
 
 @pytest.fixture

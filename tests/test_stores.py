@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from knas import jobs, settings, stores
-from knas.cache import ScoreCache
+from knas import jobs, stores
+from knas.ui import settings
+from knas.scoring.cache import ScoreCache
 from tests.conftest import REPO, finished_job
 
 DAMAGE = {
@@ -74,7 +75,7 @@ def test_pages_show_a_banner_and_keep_working_with_damaged_stores(with_data, sha
     _damage(root / "scores" / "cache.db", "truncated")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     # Home and Live open the job store, Explorer and Data the score cache too
-    for page in ("app.py", "pages/live.py", "pages/explorer.py", "pages/data.py", "app.py"):
+    for page in ("pages/home.py", "pages/live.py", "pages/explorer.py", "pages/data.py", "pages/home.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         warnings = " ".join(w.value for w in at.warning)
@@ -112,10 +113,10 @@ def test_a_planted_pickle_never_runs(runtime, tmp_path):
 
 
 def test_stored_values_round_trip_as_json(runtime):
-    from knas.events import EventKind, JobStatus
+    from knas.search.events import EventKind, JobState, JobStatus, Scored
 
     store = stores.open_store(runtime / "s", "test store")
-    value = {"status": JobStatus.FINISHED, "kind": EventKind.SCORED, "values": {"grasp": -float("inf")},
+    value = {**JobState(status=JobStatus.FINISHED).to_dict(), **Scored(values={"grasp": -float("inf")}).to_dict(),
              "nan": float("nan"), "indices": [3, 1], "nested": [{"a": None, "b": True}]}
     store.set("k", value)
     store.set("score", 0.125)
@@ -195,7 +196,7 @@ def test_pages_warn_about_wrongly_typed_settings_and_keep_working(isolated):
     settings.path().parent.mkdir(parents=True, exist_ok=True)
     settings.path().write_text(BAD_SETTINGS["wrong types"])
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
-    for page in ("app.py", "pages/data.py", "pages/explorer.py", "pages/new_search.py"):
+    for page in ("pages/home.py", "pages/data.py", "pages/explorer.py", "pages/new_search.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert any("Settings file" in w.value and "truth must be a path" in w.value

@@ -4,9 +4,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from knas import data, samples, space, train
+from knas.data import readers, samples
+from knas.spaces.nb201 import cells as space
+from knas.search import train
 from knas.errors import KnasError
-from knas.train import TrainError, TrainingCancelled, TrainSettings
+from knas.search.train import TrainError, TrainingCancelled, TrainSettings
+from tests.conftest import NB201
 
 # A cheap cell (1x1 convs, pooling and skips) so a few epochs fit a CPU test budget.
 CHEAP = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
@@ -25,7 +28,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def cifar(shared_data):
     """5000 real CIFAR-10 training images."""
-    return data.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+    return readers.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
 
 
 def _recording_steps(monkeypatch):
@@ -47,18 +50,18 @@ def _image_bytes(x):
 
 def test_same_seed_same_result_and_another_seed_differs(cifar):
     settings = TrainSettings(epochs=1, train_samples=128, val_fraction=0.02, seed=3)
-    first = train.train_and_evaluate(CHEAP, cifar, settings)
-    again = train.train_and_evaluate(space.parse(CHEAP), cifar, settings)
+    first = train.train_and_evaluate(NB201, CHEAP, cifar, settings)
+    again = train.train_and_evaluate(NB201, space.parse(CHEAP), cifar, settings)
     assert (again.history, again.val_accuracy) == (first.history, first.val_accuracy)
     assert (first.arch_str, first.epochs, first.train_size, first.val_size) == (CHEAP, 1, 128, 100)
-    other = train.train_and_evaluate(CHEAP, cifar, replace(settings, seed=4))
+    other = train.train_and_evaluate(NB201, CHEAP, cifar, replace(settings, seed=4))
     assert other.history != first.history
 
 
 def test_trains_only_outside_the_validation_split(cifar, monkeypatch):
     settings = TrainSettings(epochs=1, train_samples=300, val_fraction=0.02, augment=False, seed=1)
     batches = _recording_steps(monkeypatch)
-    result = train.train_and_evaluate(CHEAP, cifar, settings)
+    result = train.train_and_evaluate(NB201, CHEAP, cifar, settings)
     train_idx, val_idx = samples.split_train_val(cifar, 0.02, seed=1)
     seen = _image_bytes(torch.cat(batches))
     assert (result.train_size, result.val_size) == (300, len(val_idx)) == (300, 100)
@@ -73,7 +76,7 @@ def test_learns_and_reports_each_epoch(cifar):
     Seeds 0-3 reach 22-26% on their 250 validation images (chance: 10 +- 1.9%)."""
     calls = []
     settings = TrainSettings(epochs=2, train_samples=1000, val_fraction=0.05, seed=0)
-    result = train.train_and_evaluate(CHEAP, cifar, settings, on_epoch=lambda *a: calls.append(a))
+    result = train.train_and_evaluate(NB201, CHEAP, cifar, settings, on_epoch=lambda *a: calls.append(a))
     assert [c[0] for c in calls] == [1, 2]
     assert tuple(c[1:] for c in calls) == result.history
     (first_loss, _), (last_loss, _) = result.history
@@ -92,7 +95,7 @@ def test_should_stop_cancels_within_a_batch(cifar, monkeypatch):
 
     settings = TrainSettings(epochs=2, batch_size=32, train_samples=256)
     with pytest.raises(TrainingCancelled):
-        train.train_and_evaluate(CHEAP, cifar, settings, should_stop=should_stop,
+        train.train_and_evaluate(NB201, CHEAP, cifar, settings, should_stop=should_stop,
                                  on_epoch=lambda *a: pytest.fail("an epoch ended"))
     assert len(batches) == 2
 
@@ -104,7 +107,7 @@ def test_gpu_out_of_memory_suggests_a_smaller_batch(cifar, monkeypatch):
     monkeypatch.setattr(train, "_train_step", out_of_memory)
     settings = TrainSettings(epochs=1, batch_size=512, train_samples=64)
     with pytest.raises(TrainError, match="out of memory .*batch size 512.*smaller batch size"):
-        train.train_and_evaluate(CHEAP, cifar, settings)
+        train.train_and_evaluate(NB201, CHEAP, cifar, settings)
 
 
 def _crop(image, dy, dx, flip):
@@ -141,7 +144,7 @@ def test_budgets_the_dataset_cannot_meet(cifar):
     too_many = TrainSettings(epochs=1, train_samples=4501)  # 5000 images less 500 for validation
     message = "train_samples is 4501 but the training split has only 4500 "
     with pytest.raises(TrainError, match=message):
-        train.train_and_evaluate(CHEAP, cifar, too_many)
-    tiny = data.Dataset("tiny", cifar.images[:4], cifar.labels[:4], 10, cifar.mean, cifar.std)
+        train.train_and_evaluate(NB201, CHEAP, cifar, too_many)
+    tiny = readers.Dataset("tiny", cifar.images[:4], cifar.labels[:4], 10, cifar.mean, cifar.std)
     with pytest.raises(TrainError, match="0 to validate on"):
-        train.train_and_evaluate(CHEAP, tiny, TrainSettings(epochs=1, val_fraction=0.1))
+        train.train_and_evaluate(NB201, CHEAP, tiny, TrainSettings(epochs=1, val_fraction=0.1))

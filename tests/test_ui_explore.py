@@ -2,11 +2,15 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from knas import benchmark, costs, fmt, headline, jobs, settings, space
-from knas.cache import ScoreCache
-from knas.config import SearchConfig
+from knas.data import benchmark
+from knas.spaces.nb201 import costs, cells as space
+from knas import fmt, jobs
+from knas.results import headline
+from knas.ui import settings
+from knas.scoring.cache import ScoreCache
+from knas.search.config import SearchConfig
 from knas.fmt import md_escape
-from tests.conftest import CELL_6111, REPO, finished_job
+from tests.conftest import NB201, CELL_6111, REPO, finished_job
 
 TIMEOUT = 60
 PAGES = ("compare", "explorer", "data")
@@ -15,7 +19,7 @@ PAGES = ("compare", "explorer", "data")
 @pytest.fixture(autouse=True)
 def cpu_device(monkeypatch):
     """No torch child for the sidebar's device check: these pages are about data, not devices."""
-    monkeypatch.setattr("knas.machine.device_info",
+    monkeypatch.setattr("knas.ui.machine.device_info",
                         lambda timeout=60.0: {"device": "cpu", "name": "test CPU"})
 
 
@@ -75,7 +79,7 @@ def test_explorer_by_number_string_edges_and_neighbour(with_data, shared_data):
     at.number_input(key="explorer_number").set_value(6111).run()
     assert metrics(at)["CIFAR-10 test"] == "94.37%"
     assert at.query_params["arch"] == "6111"
-    assert [at.selectbox(key=f"explorer_edge_{e}").value for e in range(6)] == list(space.arch_at(6111))
+    assert [at.selectbox(key=f"explorer_choice_nb201_{d.name}").value for d in NB201.decisions()] == list(space.arch_at(6111))
 
     other = space.arch_at(123)
     at.text_input(key="explorer_str").set_value(space.to_str(other)).run()
@@ -83,8 +87,8 @@ def test_explorer_by_number_string_edges_and_neighbour(with_data, shared_data):
     assert at.number_input(key="explorer_number").value == 123
 
     target = space.parse("|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|skip_connect~2|")
-    for e, op in enumerate(target):
-        at.selectbox(key=f"explorer_edge_{e}").set_value(op)
+    for decision, op in zip(NB201.decisions(), target):
+        at.selectbox(key=f"explorer_choice_nb201_{decision.name}").set_value(op)
     at.run()
     index = space.index_of(target)
     assert [h.value for h in at.header] == [f"Cell {index}"]
@@ -143,11 +147,11 @@ def test_data_page_validates_and_saves_a_dataset_path(runtime, shared_data):
 
 
 def test_data_page_shows_an_offline_download_error(runtime, monkeypatch):
-    from knas import data, download
+    from knas.data import readers, download
 
     def offline(name, root, url=None, progress=None, timeout=60.0):
         progress(1 << 20, None)
-        raise data.DataError(f"could not download (offline). To install it by hand, extract it into {root}")
+        raise readers.DataError(f"could not download (offline). To install it by hand, extract it into {root}")
 
     monkeypatch.setattr(download, "download", offline)
     at = open_page("data")
@@ -197,7 +201,7 @@ def _scores_csv(indices) -> bytes:
 
 
 def test_compare_correlates_an_uploaded_scores_csv(with_data, shared_data):
-    from knas import stats
+    from knas.results import stats
 
     indices = [6111, 0, 1, 42, 123, 777, 2024, 9999, 15624, 3000, 5000, 8000]
     at = open_page("compare")
@@ -234,10 +238,10 @@ def test_compare_shows_a_finished_job_and_the_paper_table(with_data, shared_data
     correlation = next(t for t in tables if "spearman" in t.columns)
     assert list(correlation["proxy"]) == ["params", "flops", config.proxy]  # the ensemble beside
     runs = next(t for t in tables if "test accuracy" in t.columns)
-    line = headline.headline(events, config.dataset)
+    line = headline.headline(events, NB201, config.dataset)
     assert any(fmt.md_escape(line.text) in s.value for s in at.success)  # each run's headline
     assert list(runs["method"]) == list(config.methods)
-    summary = {row["method"]: row for row in events[-1]["summary"]}
+    summary = {row["method"]: row for row in events[-1].summary}
     for method, shown in zip(runs["method"], runs["test accuracy"]):
         row = summary[method]
         assert shown == f"{row['test_accuracy_mean']:.2f} ± {row['test_accuracy_std']:.2f}"

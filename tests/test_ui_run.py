@@ -1,16 +1,17 @@
 """Home, New search and Live run through the real app (streamlit.testing AppTest), plus the
-torch-free helpers in knas.ui_run. Runtime data is isolated in tmp folders."""
+torch-free helpers in knas.ui.forms. Runtime data is isolated in tmp folders."""
 
 from streamlit.testing.v1 import AppTest
 
-from knas import fmt, headline, jobs, runview, ui_run
-from knas.events import JobStatus
-from knas.settings import AppSettings
-from tests.conftest import REPO
+from knas import fmt, jobs
+from knas.results import headline, runview
+from knas.ui import forms
+from knas.ui.settings import AppSettings
+from tests.conftest import NB201, REPO
 from tests.conftest import wait_for_job as _wait
 
 TIMEOUT = 60
-PAGES = ["app.py", "pages/new_search.py", "pages/live.py"]
+PAGES = ["pages/home.py", "pages/new_search.py", "pages/live.py"]
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -27,7 +28,7 @@ def _app(page: str, query: dict | None = None) -> AppTest:
 
 
 def _ended(state):
-    return not JobStatus(state["status"]).is_active
+    return not state.status.is_active
 
 
 def _texts(at) -> str:
@@ -43,7 +44,7 @@ def _texts(at) -> str:
 
 
 def test_pages_render_without_data(isolated):
-    home = _app("app.py")
+    home = _app("pages/home.py")
     text = _texts(home)
     assert "No CIFAR-10 dataset is set" in text
     assert "No ground-truth table is set" in text
@@ -63,7 +64,7 @@ def test_pages_render_without_data(isolated):
 
 
 def test_pages_render_with_data(with_data):
-    home = _app("app.py")
+    home = _app("pages/home.py")
     text = _texts(home)
     assert "No CIFAR-10" not in text and "loaded" in text
     assert not [b for b in home.button if b.label == "Quick demo search"][0].disabled
@@ -72,14 +73,14 @@ def test_pages_render_with_data(with_data):
     assert not new.error, [e.value for e in new.error]
     assert not new.button(key="ns_start").disabled
     assert new.text_input(key="ns_data_cifar10").value == with_data.datasets["cifar10"]
-    assert new.text_input(key="ns_truth").value == with_data.truth
+    assert new.text_input(key="ns_truth_nb201").value == with_data.truth
     labels = {m.label: m.value for m in new.metric}
     assert labels["Networks to score"] != "0" and "Expected time" in labels
 
     # every other fine stage and an ensemble render without errors too
     new.radio(key="ns_fine_kind").set_value("table12").run()
     assert not new.exception and not new.error, [e.value for e in new.error]
-    assert new.selectbox(key="ns_t12_col_cifar10").value == "cifar10_test_12ep"
+    assert new.selectbox(key="ns_t12_col_nb201_cifar10").value == "cifar10_test_12ep"
     new.radio(key="ns_fine_kind").set_value("train").run()
     assert not new.exception and not new.error
     assert int(new.metric[1].value.replace(",", "")) == 40 * 2  # k x (mgm + random)
@@ -101,11 +102,11 @@ def test_validation_messages_sit_by_their_field_and_block_start(with_data):
     assert not at.metric  # no estimate for a config that cannot run
 
     at.number_input(key="ns_k").set_value(5).run()
-    at.text_input(key="ns_truth").set_value("/nowhere/table.csv").run()
+    at.text_input(key="ns_truth_nb201").set_value("/nowhere/table.csv").run()
     messages = [e.value for e in at.error]
     assert any("/nowhere/table.csv does not exist" in m for m in messages), messages
     assert at.button(key="ns_start").disabled
-    at.text_input(key="ns_truth").set_value(with_data.truth).run()
+    at.text_input(key="ns_truth_nb201").set_value(with_data.truth).run()
     assert not at.error and not at.button(key="ns_start").disabled
 
 
@@ -130,7 +131,7 @@ def test_new_search_starts_a_job_and_live_page_shows_the_result(with_data):
     assert (config.pool, config.proxy, config.n, config.k) == ("random:12", "params", 4, 3)
     assert config.baselines == ("random",)
     state = _wait(store, job_id, _ended)
-    assert state["status"] == "finished", state
+    assert state.status == "finished", state
 
     # a deep link in a new tab
     live = _app("pages/live.py", query={"job": job_id})
@@ -141,7 +142,7 @@ def test_new_search_starts_a_job_and_live_page_shows_the_result(with_data):
     assert len(live.get("plotly_chart")) >= 2  # scatter and histogram
     cells = [m for m in live.markdown if 'class="knas-cell"' in m.value]
     assert len(cells) >= 2  # the chosen cell and the top-k cells, as our own SVG
-    line = headline.headline(store.events(job_id), config.dataset)
+    line = headline.headline(store.events(job_id), NB201, config.dataset)
     assert any(fmt.md_escape(line.text) in s.value for s in live.success)  # the headline
     assert "KNAS paper" in text
     assert live.button(key="live_again")  # run again with these settings
@@ -165,12 +166,12 @@ def test_new_search_starts_a_job_and_live_page_shows_the_result(with_data):
     assert "Result: random" in _texts(live)
 
     # Home lists it
-    home = _app("app.py")
+    home = _app("pages/home.py")
     assert any(job_id[:8] in link.value for link in home.get("page_link"))
 
 
 def test_quick_demo_starts_a_job_and_a_cancelled_job_offers_resume(with_data):
-    home = _app("app.py")
+    home = _app("pages/home.py")
     [b for b in home.button if b.label == "Quick demo search"][0].click().run()
     assert not home.exception, [e.value for e in home.exception]
     store = jobs.JobStore()
@@ -181,37 +182,37 @@ def test_quick_demo_starts_a_job_and_a_cancelled_job_offers_resume(with_data):
     assert (config.pool, config.proxy, config.n, config.k) == ("random:100", "mgm", 16, 10)
 
     live = _app("pages/live.py", query={"job": job_id})
-    if JobStatus(store.state(job_id)["status"]).is_active:
+    if store.state(job_id).status.is_active:
         live.button(key="live_cancel").click().run()
         assert not live.exception, [e.value for e in live.exception]
     jobs.cancel(job_id)  # in case the worker had not started when the button ran
     state = _wait(store, job_id, _ended, timeout=120)
-    if state["status"] != "cancelled":  # a very fast machine may finish the demo first
-        assert state["status"] == "finished", state
+    if state.status != "cancelled":  # a very fast machine may finish the demo first
+        assert state.status == "finished", state
         return
     live = _app("pages/live.py", query={"job": job_id})
     assert "was cancelled" in _texts(live)
     live.button(key="live_resume").click().run()
     assert not live.exception, [e.value for e in live.exception]
-    assert store.state(job_id)["attempts"] == 2
+    assert store.state(job_id).attempts == 2
     jobs.cancel(job_id)
     _wait(store, job_id, _ended, timeout=120)
 
 
-# --- knas.ui_run --------------------------------------------------------------------------------
+# --- knas.ui.forms --------------------------------------------------------------------------------
 
 
 def test_missing_and_demo_config(isolated, shared_data):
     empty = AppSettings()
-    problems = ui_run.missing(empty)
-    assert len(problems) == 2 and ui_run.demo_config(empty) is None
+    problems = forms.missing(empty)
+    assert len(problems) == 2 and forms.demo_config(empty) is None
     gone = AppSettings(datasets={"cifar10": str(isolated / "nope")}, truth=str(isolated / "t.csv"))
-    assert [p.split(" ")[1] for p in ui_run.missing(gone)] == ["CIFAR-10", "ground-truth"]
+    assert [p.split(" ")[1] for p in forms.missing(gone)] == ["CIFAR-10", "ground-truth"]
     ready = AppSettings(datasets={"cifar10": str(shared_data / "cifar10" / "cifar10_small.npz")},
                         truth=str(shared_data / "nb201" / "nb201_accuracies.csv"))
-    assert ui_run.missing(ready) == []
-    config = ui_run.demo_config(ready)
+    assert forms.missing(ready) == []
+    config = forms.demo_config(ready)
     assert config is not None and config.errors() == {}
     assert config.pool == "random:100" and config.baselines == ("random",)
-    assert "cifar10_valid" in ui_run.csv_columns(ready.truth)
-    assert ui_run.report_options("cifar10", ready.truth)[0] == "cifar10_test"
+    assert "cifar10_valid" in forms.csv_columns(ready.truth)
+    assert forms.report_options(NB201, "cifar10", ready.truth)[0] == "cifar10_test"

@@ -1,6 +1,7 @@
 """Never two workers for one job, and no scoring process outlives its parent: real worker
 processes frozen with SIGSTOP, real process pools, a real job store."""
 import collections
+import dataclasses
 import os
 import signal
 import subprocess
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from knas import jobs
-from knas.config import SearchConfig
-from knas.events import JobStatus
+from knas.search.config import SearchConfig
+from knas.search.events import JobStatus, Started
 from tests.conftest import REPO
 from tests.conftest import wait_for_job as _wait
 
@@ -47,26 +48,26 @@ def test_a_frozen_worker_never_runs_beside_its_replacement(env):
     config = SearchConfig(data=env["data"], truth=env["truth"], pool="random:60", proxy="mgm",
                           k=3, n=8, fine="lookup:cifar10_valid", seed=3)
     job_id = jobs.start(config, store)
-    state = _wait(store, job_id, lambda s: s.get("progress", {}).get("done", 0) >= 3
-                  or not JobStatus(s["status"]).is_active)
-    assert state["status"] == "running", state
-    old = state["pid"]
+    state = _wait(store, job_id, lambda s: s.progress.get("done", 0) >= 3
+                  or not s.status.is_active)
+    assert state.status == "running", state
+    old = state.pid
     os.killpg(old, signal.SIGSTOP)  # the worker and its scoring processes freeze
     try:
-        state = _wait(store, job_id, lambda s: s["status"] == JobStatus.FAILED, timeout=STALE * 5)
-        assert "no heartbeat" in state["error"]
+        state = _wait(store, job_id, lambda s: s.status == JobStatus.FAILED, timeout=STALE * 5)
+        assert "no heartbeat" in state.error
         assert jobs.start(config, store) == job_id  # relaunch: kills the frozen worker's group
-        new = _wait(store, job_id, lambda s: s.get("pid") not in (None, old))["pid"]
+        new = _wait(store, job_id, lambda s: s.pid not in (None, old)).pid
     finally:
         _resume(old)  # wake the old worker, if it still exists
     state = _wait(store, job_id)
-    assert state["status"] == "finished" and state["attempts"] == 2, state
+    assert state.status == "finished" and state.attempts == 2, state
     events = store.events(job_id)
-    kinds = collections.Counter(e["kind"] for e in events)
+    kinds = collections.Counter(e.kind for e in events)
     assert kinds["finished"] == 1 and kinds["started"] == 1
-    scored = [(e["method"], e["repeat"], e["index"]) for e in events if e["kind"] == "scored"]
+    scored = [(e.method, e.repeat, e.index) for e in events if e.kind == "scored"]
     assert len(scored) == len(set(scored)) == 60
-    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert [e.seq for e in events] == list(range(len(events)))
     assert not _alive(old) and new != old
 
 
@@ -79,11 +80,10 @@ def test_a_worker_that_lost_its_job_writes_nothing(runtime, shared_data):
     before = store.state(job_id)
     assert jobs.run_worker(job_id, store, owner=owner) is None
     after = store.state(job_id)
-    assert after["events"] == 0 and store.events(job_id) == []
-    assert {k: v for k, v in after.items() if k != "updated"} == \
-        {k: v for k, v in before.items() if k != "updated"}
+    assert after.events == 0 and store.events(job_id) == []
+    assert dataclasses.replace(after, updated=0) == dataclasses.replace(before, updated=0)
     with pytest.raises(jobs.Fenced):
-        store.append(job_id, {"kind": "started"}, owner)
+        store.append(job_id, Started(), owner)
 
 
 def _children(pid: int) -> list[int]:

@@ -16,7 +16,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import KnasError
+from knas.errors import KnasError
+from knas.spaces.contract import (BLOCKS, CONTINUOUS_INPUT, DESCRIPTIONS, PRE_POOL, RELU, SIZE_PRIOR,
+                                  THIN_CELL)
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,11 @@ class ProxyInfo:
     options: tuple = ()  # ScoreSettings fields passed to the function as keyword arguments
     chunkable: bool = False  # takes ``chunk=`` and gives the same value in chunks (GPU OOM retry)
     function: str = ""  # the function computing it, when several scores share one pass
-    # Unchanged when the network skips edges that cannot reach a cell's output (knas.pruning);
+    # Unchanged when the network skips edges that cannot reach a cell's output (knas.spaces.nb201.pruning);
     # False for proxies that see every module run (activation patterns, hooks, BN statistics).
     prunable: bool = True
+    # What the network must offer (knas.spaces.contract); a space without it is refused.
+    requires: tuple = ()
 
     @property
     def function_name(self) -> str:
@@ -55,6 +59,7 @@ _TENAS = ("Chen, Gong, Wang, Neural Architecture Search on ImageNet in Four GPU 
           "A Theoretically Inspired Perspective, ICLR 2021")
 _SWAP = "Peng et al., SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS, ICLR 2024"
 _KNAS_GRAM = "Xu et al., KNAS, ICML 2021 (its Gram matrix; the condition number as in TE-NAS)"
+_AZ_REQUIRES = (BLOCKS, CONTINUOUS_INPUT)  # block by block, on Gaussian inputs
 
 CATALOG = {p.name: p for p in [
     ProxyInfo("mgm", "mgm", "MGM (KNAS paper): mean Gram matrix of per-sample gradients",
@@ -72,21 +77,22 @@ CATALOG = {p.name: p for p in [
               "Wang et al., Picking Winning Tickets Before Training, ICLR 2020", cpu_seconds=1.85),
     ProxyInfo("synflow", "synflow", "SynFlow (data-free)",
               "Tanaka et al., Pruning neural networks without any data, NeurIPS 2020",
-              cpu_seconds=0.11),
+              cpu_seconds=0.11, requires=(CONTINUOUS_INPUT,)),
     ProxyInfo("jacob_cov", "jacob_cov", "Jacobian covariance",
               "Mellor et al., Neural Architecture Search without Training, arXiv v1 2020",
-              cpu_seconds=0.44),
+              cpu_seconds=0.44, requires=(CONTINUOUS_INPUT,)),
     ProxyInfo("naswot", "naswot", "NASWOT (log-det of the activation-code kernel)",
               "Mellor et al., Neural Architecture Search without Training, ICML 2021",
-              dedup=False, cpu_seconds=0.33, prunable=False),  # counts every ReLU, dead branches included
+              dedup=False, cpu_seconds=0.33, prunable=False,  # counts every ReLU, dead branches included
+              requires=(RELU,)),
     # AZ-NAS's four scores come from one pass (az_nas.az_nas), except complexity, which is the
     # exact cell's FLOPs and needs no network at all.
     ProxyInfo("az_expressivity", "az_nas", "AZ-NAS expressivity (eigen-entropy of block features)",
-              _AZ_NAS, function="az_nas", cpu_seconds=0.67),
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES),
     ProxyInfo("az_progressivity", "az_nas", "AZ-NAS progressivity (least expressivity gain)",
-              _AZ_NAS, function="az_nas", cpu_seconds=0.67),
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES),
     ProxyInfo("az_trainability", "az_nas", "AZ-NAS trainability (block Jacobian spectral norm near 1)",
-              _AZ_NAS, function="az_nas", cpu_seconds=0.67),
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES),
     ProxyInfo("az_complexity", "counts", "AZ-NAS complexity (FLOPs of the exact cell)", _AZ_NAS,
               function="flops", dedup=False, cpu_seconds=0.02),
     ProxyInfo("zico", "zico", "ZiCo (inverse coefficient of variation of gradients)",
@@ -100,14 +106,17 @@ CATALOG = {p.name: p for p in [
               _TENAS, bigger_is_better=False, cpu_seconds=3.9),
     ProxyInfo("te_linear_regions", "linear_regions",
               "TE-NAS: linear regions of the 1-channel cell on 3x3 crops", _TENAS,
-              dedup=False, cpu_seconds=0.02),  # its own 1-channel cell: dead branches' ReLUs count
+              dedup=False, cpu_seconds=0.02,  # its own 1-channel cell: dead branches' ReLUs count
+              requires=(THIN_CELL,)),
     ProxyInfo("swap", "swap", "SWAP: distinct sample-wise activation patterns", _SWAP,
-              dedup=False, cpu_seconds=0.14, prunable=False),  # counts every ReLU, dead branches included
+              dedup=False, cpu_seconds=0.14, prunable=False,  # counts every ReLU, dead branches included
+              requires=(RELU,)),
     ProxyInfo("swap_reg", "swap", "SWAP x parameter-count regulariser", _SWAP, dedup=False,
-              cpu_seconds=0.14, prunable=False),
+              cpu_seconds=0.14, prunable=False, requires=(RELU, SIZE_PRIOR)),
     ProxyInfo("zen", "zen", "Zen-score (Gaussian perturbation of the pre-pooling features)",
               "Lin et al., Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, "
-              "ICCV 2021", dedup=False, cpu_seconds=0.23, prunable=False),  # dead branches' BN variances count
+              "ICCV 2021", dedup=False, cpu_seconds=0.23, prunable=False,  # dead branches' BN variances count
+              requires=(PRE_POOL, CONTINUOUS_INPUT)),
     ProxyInfo("gram_trace", "gram", "Gram matrix of per-sample gradients: trace / n", _KNAS_GRAM,
               function="gram", options=("params",), cpu_seconds=0.36),
     ProxyInfo("gram_cond", "gram", "Gram matrix of per-sample gradients: condition number "
@@ -122,24 +131,48 @@ CATALOG = {p.name: p for p in [
 NAMES = tuple(CATALOG)
 
 # The Studio's best label-free ranking as measured: (aggregation, members). Chosen on a 1,000-cell
-# sample and reported over all 15,625 cells in docs/correlation.md (benchmarks/correlation_study).
+# sample of NAS-Bench-201 and reported over the whole space in docs/correlation.md
+# (benchmarks/correlation_study).
 RECOMMENDED = "recommended"
 RECOMMENDED_RANKING = ("logrank", ("meco", "synflow", "az_expressivity"))
 
 
-def measured() -> dict:
-    """What each proxy was measured to be worth (``measured.json`` beside this module, written by
-    ``benchmarks/correlation_study.py``): name -> Spearman ρ / Kendall τ / top-10% overlap against
-    CIFAR-10 test accuracy, cells and scope, seconds per network. {} when the file is absent."""
+def measured(space: str) -> dict:
+    """What each proxy was measured to be worth on a space (``measured.json`` beside this module,
+    written by ``benchmarks/correlation_study.py`` for the space it names): name -> Spearman ρ /
+    Kendall τ / top-10% overlap against its test accuracy, cells and scope, seconds per network.
+    {} when the file is absent or measured another space."""
     path = Path(__file__).with_name("measured.json")
     try:
-        return json.loads(path.read_text()).get("proxies", {})
+        study = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return study.get("proxies", {}) if study.get("space") == space else {}
 
 
 class UnknownProxyError(KnasError):
     pass
+
+
+class ProxyNotApplicable(KnasError):
+    """A proxy that cannot score a network: the message names what the network lacks."""
+
+
+def unmet(name: str, capabilities) -> str | None:
+    """Why a proxy cannot score networks that offer ``capabilities`` (None when it can)."""
+    missing = [c for c in info(name).requires if c not in capabilities]
+    if not missing:
+        return None
+    return f"{name} needs {' and '.join(DESCRIPTIONS[c] for c in missing)}"
+
+
+def check_applicable(name: str, net) -> None:
+    """Refuse to run a proxy on a network that lacks what it needs (found on the network)."""
+    from knas.spaces.contract import capabilities_of
+
+    why = unmet(name, capabilities_of(net))
+    if why:
+        raise ProxyNotApplicable(f"{why}, which this network does not offer")
 
 
 def info(name: str) -> ProxyInfo:

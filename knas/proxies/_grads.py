@@ -9,19 +9,43 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..specs import ParamSelection, SpecError
+from knas.proxies import ProxyNotApplicable
+from knas.search.specs import ParamSelection, SpecError
+
+_ATTENTION_WEIGHTS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
 
 
-def weight_layers(net: nn.Module) -> list[nn.Module]:
-    """Conv and linear layers: the weights zero-cost proxies score (as zero-cost-nas does)."""
-    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+def scored_weights(net: nn.Module) -> list[torch.Tensor]:
+    """The weights zero-cost proxies score, in module order: every trainable convolution's and
+    linear layer's weight (zero-cost-nas scores Conv2d and Linear; 1-D, 3-D and transposed
+    convolutions and attention's projections are the same kind of weight). A network with other
+    trainable weight matrices (an embedding table, a recurrent layer) is refused, naming them:
+    a score must never skip layers silently."""
+    weights = []
+    for m in net.modules():
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+            weights.append(m.weight)
+        elif isinstance(m, nn.MultiheadAttention):  # its out_proj is a Linear, met on its own
+            weights += [getattr(m, name) for name in _ATTENTION_WEIGHTS
+                        if getattr(m, name, None) is not None]
+    weights = [w for w in weights if w.requires_grad]
+    covered = {id(w) for w in weights}
+    skipped = [f"{name} {tuple(p.shape)}" for name, p in net.named_parameters()
+               if p.requires_grad and p.dim() >= 2 and id(p) not in covered]
+    if skipped:
+        raise ProxyNotApplicable(
+            f"this proxy scores convolution, linear and attention weights; the network also "
+            f"trains {', '.join(skipped[:3])}{' …' if len(skipped) > 3 else ''}, which it would "
+            "skip: freeze those (requires_grad=False) or choose a proxy that reads all weights "
+            "(mgm, grad-based Gram statistics)")
+    return weights
 
 
 def weights_with_grads(net: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(weight, gradient) of each conv/linear layer after a backward pass; a layer the loss
-    does not reach (cut off by `none` cells) has gradient zero."""
-    return [(m.weight.detach(), m.weight.grad if m.weight.grad is not None
-             else torch.zeros_like(m.weight)) for m in weight_layers(net)]
+    """(weight, gradient) of each scored weight after a backward pass; a weight the loss does
+    not reach (cut off by `none` cells) has gradient zero."""
+    return [(w.detach(), w.grad if w.grad is not None else torch.zeros_like(w))
+            for w in scored_weights(net)]
 
 
 def select_params(net: nn.Module, spec="all") -> list[torch.Tensor]:
@@ -55,20 +79,26 @@ def flat_grad(params: list[torch.Tensor], spec: str = "all") -> torch.Tensor:
     return torch.cat(parts)
 
 
-def _batchnorm_per_sample(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
-    # BatchNorm in training mode on a batch of one normalises each channel over H x W:
-    # that is instance normalisation with BN's affine parameters.
+def _batchnorm_per_sample(bn, x: torch.Tensor) -> torch.Tensor:
+    # BatchNorm in training mode on a batch of one normalises each channel over its positions
+    # (H x W, or a sequence): that is instance normalisation with BN's affine parameters.
+    if x.dim() < 3:
+        raise ProxyNotApplicable(
+            f"{type(bn).__name__} over flat features ({tuple(x.shape)}) normalises each feature "
+            "across the samples of a batch, and a batch of one cannot be normalised, so the "
+            "per-sample gradients MGM and the Gram matrix need are undefined for this network")
     return F.instance_norm(x, weight=bn.weight, bias=bn.bias, eps=bn.eps)
 
 
-def _identity(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+def _identity(bn, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
 @contextlib.contextmanager
 def _batchnorm_replaced(net: nn.Module, forward):
-    """Every BatchNorm2d of ``net`` runs ``forward(bn, x)`` inside the block, as before after it."""
-    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    """Every BatchNorm (1-D, 2-D, 3-D) of ``net`` runs ``forward(bn, x)`` inside the block, as
+    before after it."""
+    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for bn in bns:
         bn.forward = types.MethodType(forward, bn)
     try:
@@ -79,12 +109,12 @@ def _batchnorm_replaced(net: nn.Module, forward):
 
 
 def per_sample_batchnorm(net: nn.Module):
-    """Make every BatchNorm2d normalise each sample on its own, as a batch of size 1 would."""
+    """Make every BatchNorm normalise each sample on its own, as a batch of size 1 would."""
     return _batchnorm_replaced(net, _batchnorm_per_sample)
 
 
 def batchnorm_off(net: nn.Module):
-    """Make every BatchNorm2d the identity (SynFlow's data-free setting in zero-cost-nas)."""
+    """Make every BatchNorm the identity (SynFlow's data-free setting in zero-cost-nas)."""
     return _batchnorm_replaced(net, _identity)
 
 

@@ -13,12 +13,13 @@ _BITS = 62  # bits per packed word: stays clear of the int64 sign bit
 
 
 def relu_codes(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """One bool tensor (n, units) per ReLU of ``net`` with a 4-D input, in call order, from one
+    """One bool tensor (n, units) per ReLU of ``net`` (a unit: one position of one channel, or one
+    feature of a flat input), in call order, from one
     forward pass without gradients (in whatever train/eval mode the caller set)."""
     codes = []
 
     def hook(module, inputs, output):
-        if inputs[0].dim() == 4:
+        if inputs[0].dim() >= 2:
             codes.append((output.detach() > 0).reshape(x.shape[0], -1))
 
     handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]

@@ -3,8 +3,9 @@
 Following the official NAS-Bench-201 code (github.com/cvlab-yonsei/AZ-NAS,
 ``NB201/ZeroShotProxy/compute_az_nas_score.py`` and ``NB201/custom/tss_model.py``): the network is
 re-initialised Kaiming-normal (fan-in, ReLU gain; BN weight 1, bias 0) and fed Gaussian noise of
-the batch's shape, in training mode. Its "blocks" are the 17 modules of ``net.cells`` (15 cells and
-2 residual reductions); the features are the stem output and every block's output (18 maps).
+the batch's shape, in training mode. Its blocks are the network's ``net.blocks`` (NAS-Bench-201: the
+17 modules of ``net.cells``, 15 cells and 2 residual reductions); the features are the stem output
+and every block's output (18 maps there), with channels on axis 1 (images or sequences).
 
 - expressivity: sum over features of the entropy of the normalised eigenvalues of the channel
   covariance (over samples and positions);
@@ -42,12 +43,12 @@ def kaiming_normal_copy(net: nn.Module, generator: torch.Generator) -> nn.Module
     model = copy.deepcopy(net)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
                 std = math.sqrt(2.0 / m.weight[0].numel())
                 m.weight.copy_(torch.randn(m.weight.shape, generator=generator) * std)
                 if m.bias is not None:
                     m.bias.zero_()
-            elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
                 m.weight.fill_(1.0)
                 m.bias.zero_()
     return model
@@ -58,7 +59,7 @@ def block_scores(net, inputs, generator: torch.Generator) -> dict[str, float]:
     net.train()
     feature = net.stem(inputs)
     entropies, terms = [eigen_entropy(feature)], []
-    for block in net.cells:
+    for block in net.blocks:
         block_in = feature.detach().requires_grad_(True)
         feature = block(block_in)
         probe = (torch.randint(0, 2, feature.shape, generator=generator) * 2 - 1).to(feature)
@@ -71,9 +72,9 @@ def block_scores(net, inputs, generator: torch.Generator) -> dict[str, float]:
 
 
 def eigen_entropy(feature: torch.Tensor) -> float:
-    """Entropy of the normalised eigenvalues of the (n·h·w) x c covariance of a feature map;
+    """Entropy of the normalised eigenvalues of the (n·positions) x c covariance of a feature map;
     NaN for a constant map (no variance to distribute)."""
-    rows = feature.detach().permute(0, 2, 3, 1).reshape(-1, feature.shape[1])
+    rows = feature.detach().movedim(1, -1).reshape(-1, feature.shape[1])
     rows = rows - rows.mean(dim=0, keepdim=True)
     covariance = (rows.T @ rows / rows.shape[0]).cpu().double()
     # Rounding can leave tiny negative eigenvalues; clamping keeps log() defined.
@@ -94,13 +95,20 @@ def input_gradient(output, block_in, probe) -> torch.Tensor:
 def jacobian_term(g_in: torch.Tensor, g_out: torch.Tensor) -> float:
     """``2 - s - 1/s`` (at most 0, reached at s = 1) for the top singular value s of
     ``mean over samples and positions of g_in g_out^T``; a reduction's input gradient is first
-    folded to the output resolution (pixel unshuffle)."""
+    folded to the output resolution (pixel unshuffle; for sequences, neighbouring positions
+    folded into channels the same way)."""
     if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
         return -math.inf
     if g_in.shape[-1] != g_out.shape[-1]:
-        g_in = F.pixel_unshuffle(g_in, g_in.shape[-1] // g_out.shape[-1])
-    a = g_in.permute(0, 2, 3, 1).reshape(-1, g_in.shape[1])
-    b = g_out.permute(0, 2, 3, 1).reshape(-1, g_out.shape[1])
+        factor = g_in.shape[-1] // g_out.shape[-1]
+        if g_in.dim() == 4:
+            g_in = F.pixel_unshuffle(g_in, factor)
+        else:
+            n, c, length = g_in.shape
+            g_in = g_in.reshape(n, c, length // factor, factor).movedim(3, 2).reshape(
+                n, c * factor, length // factor)
+    a = g_in.movedim(1, -1).reshape(-1, g_in.shape[1])
+    b = g_out.movedim(1, -1).reshape(-1, g_out.shape[1])
     s = float(torch.linalg.matrix_norm((a.T @ b / a.shape[0]).cpu().double(), ord=2))
     return 2.0 - s - 1.0 / (s + _EPS_SVD)
 

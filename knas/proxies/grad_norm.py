@@ -1,7 +1,7 @@
 """Gradient norm: sum over conv/linear layers of the L2 norm of the weight gradient."""
 import torch.nn.functional as F
 
-from ._grads import weights_with_grads
+from knas.proxies._grads import weights_with_grads
 
 
 def grad_norm(net, x, y) -> float:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from ._grads import condition_number, gram_of_blocks
-from .mgm import per_sample_grad_blocks
+from knas.proxies._grads import condition_number, gram_of_blocks
+from knas.proxies.mgm import per_sample_grad_blocks
 
 
 def gram_matrix(net, x, y, params: str = "all") -> torch.Tensor:

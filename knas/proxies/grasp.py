@@ -6,12 +6,12 @@ taken at the network level).
 import torch
 import torch.nn.functional as F
 
-from ._grads import weight_layers
+from knas.proxies._grads import scored_weights
 
 
 def grasp(net, x, y) -> float:
     net.train()
-    weights = [m.weight for m in weight_layers(net)]
+    weights = scored_weights(net)
     # allow_unused: layers that `none` cells cut off from the loss have no gradient (zero).
     grads = torch.autograd.grad(F.cross_entropy(net(x), y), weights, create_graph=True,
                                 allow_unused=True)

@@ -17,8 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .. import nets
-from ._patterns import count_distinct, pack_rows, relu_codes
+from knas.proxies._patterns import count_distinct, pack_rows, relu_codes
 
 CROP = 3
 
@@ -30,16 +29,17 @@ def te_linear_regions(net, x, y, samples: int = 3000, batch: int = 1000, repeat:
     gen = torch.Generator().manual_seed(seed)
     counts = []
     for _ in range(repeat):
-        thin = thin_cell(net.arch, gen).to(device=x.device, dtype=x.dtype)
+        thin = thin_cell(net, gen).to(device=x.device, dtype=x.dtype)
         crops = random_crops(x, samples, gen)
         codes = [torch.cat(relu_codes(thin, part), dim=1) for part in crops.split(batch)]
         counts.append(count_distinct(pack_rows(torch.cat(codes))))
     return sum(counts) / repeat
 
 
-def thin_cell(arch, gen: torch.Generator) -> nn.Module:
-    """The cell with 1 channel and the head's BN-ReLU, convs Kaiming-normal (fan-in, ReLU gain)."""
-    model = nn.Sequential(nets.Cell(arch, 1), nn.BatchNorm2d(1), nn.ReLU())
+def thin_cell(net, gen: torch.Generator) -> nn.Module:
+    """The network's 1-channel cell with the head's BN-ReLU (``net.thin_cell()``), convs
+    Kaiming-normal (fan-in, ReLU gain)."""
+    model = net.thin_cell()
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.Conv2d):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._grads import elements_per_tensor, flat_grad, per_sample_batchnorm, select_params
+from knas.proxies._grads import elements_per_tensor, flat_grad, per_sample_batchnorm, select_params
 
 
 def mgm(net, x, y, params: str = "all", chunk: int | None = None) -> float:
@@ -20,7 +20,7 @@ def mgm(net, x, y, params: str = "all", chunk: int | None = None) -> float:
 
 def mgm_tensor(net, x, y, params: str = "all", chunk: int | None = None) -> torch.Tensor:
     """MGM as a 0-dim float64 tensor on the network's device. Nothing here waits for the device,
-    so on a GPU several networks can be in flight (``knas.multinet``); ``mgm`` reads it out."""
+    so on a GPU several networks can be in flight (``knas.scoring.multinet``); ``mgm`` reads it out."""
     net.train()
     net.zero_grad(set_to_none=True)
     n = x.shape[0]

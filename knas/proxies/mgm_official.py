@@ -8,7 +8,7 @@ is a covariance between two halves of the batch and sits near zero.
 """
 from __future__ import annotations
 
-from .mgm import per_sample_grads_vmap
+from knas.proxies.mgm import per_sample_grads_vmap
 
 OFFICIAL_PARAMS = "first:11:50"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._grads import condition_number, gram_of_blocks
+from knas.proxies._grads import condition_number, gram_of_blocks
 
 
 def ntk_matrix(net, x) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """SNIP: connection sensitivity, sum of |w * dL/dw| over conv/linear weights."""
 import torch.nn.functional as F
 
-from ._grads import weights_with_grads
+from knas.proxies._grads import weights_with_grads
 
 
 def snip(net, x, y) -> float:

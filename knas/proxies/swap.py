@@ -2,7 +2,7 @@
 
 Peng et al., SWAP-NAS, ICLR 2024; official code github.com/pym1024/SWAP, src/metrics/swap.py
 (``SampleWiseActivationPatterns.calSWAP``, ``cal_regular_factor``). Every ReLU unit of the network
-(every position of every channel of every ReLU with a 4-D input) gives one row: its on/off values
+(every position of every channel of every ReLU) gives one row: its on/off values
 over the n samples. SWAP is the number of distinct rows, at most min(units, 2^n).
 """
 from __future__ import annotations
@@ -11,8 +11,7 @@ import math
 
 import torch
 
-from .. import costs
-from ._patterns import count_distinct, pack_rows, relu_codes
+from knas.proxies._patterns import count_distinct, pack_rows, relu_codes
 
 
 def swap(net, x, y) -> float:
@@ -29,11 +28,10 @@ def swap_reg(net, x, y, mu: float | None = None, sigma: float | None = None) -> 
 
     The paper's NB201 mu and sigma are not in the official code; our defaults (not tuned on
     accuracies) centre the prior on the largest network of the space for this head and scale it to
-    that size: mu = its parameters in thousands, sigma = mu^2.
+    that size: mu = its parameters in thousands (``net.size_prior()``), sigma = mu^2.
     """
     if mu is None:
-        mu = costs.count_params(("nor_conv_3x3",) * 6, num_classes=net.num_classes,
-                                channels=net.channels, n_cells=net.n_cells) / 1e3
+        mu = net.size_prior() / 1e3
     sigma = mu * mu if sigma is None else sigma
     theta = sum(p.numel() for p in net.parameters()) / 1e3
     return swap(net, x, y) * math.exp(-((theta - mu) ** 2) / sigma)

@@ -5,7 +5,7 @@ import copy
 
 import torch
 
-from ._grads import batchnorm_off, weights_with_grads
+from knas.proxies._grads import batchnorm_off, weights_with_grads
 
 
 def synflow(net, x, y) -> float:

@@ -15,8 +15,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..errors import KnasError
-from ._grads import weight_layers
+from knas.errors import KnasError
+from knas.proxies._grads import scored_weights
 
 
 class ZiCoSamplesError(KnasError):
@@ -30,14 +30,14 @@ def zico(net, x, y, batches: int = 2) -> float:
             f"ZiCo compares gradients across at least 2 mini-batches of at least one sample each; "
             f"got {n} sample(s) for {batches} mini-batches: use --n {max(batches, 2)} or more")
     net.train()
-    layers = weight_layers(net)
-    grads: list[list[torch.Tensor]] = [[] for _ in layers]
+    weights = scored_weights(net)
+    grads: list[list[torch.Tensor]] = [[] for _ in weights]
     for xb, yb in zip(x.tensor_split(batches), y.tensor_split(batches)):
         net.zero_grad(set_to_none=True)
         F.cross_entropy(net(xb), yb).backward()
-        for per_layer, layer in zip(grads, layers):
-            g = layer.weight.grad  # None for a layer the loss does not reach: std 0, skipped
-            per_layer.append(torch.zeros_like(layer.weight) if g is None else g.detach().clone())
+        for per_layer, weight in zip(grads, weights):
+            g = weight.grad  # None for a layer the loss does not reach: std 0, skipped
+            per_layer.append(torch.zeros_like(weight) if g is None else g.detach().clone())
     score = 0.0
     for per_layer in grads:
         g = torch.stack([t.reshape(-1) for t in per_layer])

@@ -1,0 +1,2 @@
+"""Everything that reads a finished (or running) search: tables, statistics, plots, headlines,
+reports and exported files. Torch-free."""

@@ -1,0 +1,356 @@
+"""A job's events -> the tables and lines the pages, the report and the CLI show (pure, torch-free).
+
+Everything that reads a search's event stream (``events.EventKind``) to draw something lives
+here: the scores so far, the current top-k, the fine stage's progress, the finished results, the
+summary in the KNAS paper's table form, and a job's one-line label and progress caption.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict
+
+import pandas as pd
+
+from knas.results import energy, stats
+from knas import fmt
+from knas.search.events import (Evaluated, Finished, JobState, JobStatus, MethodDone, Scored,
+                                Started, TopK, Trained)
+from knas.search.specs import Method
+
+RESULT_COLUMNS = ["method", "repeat", "seed", "chosen", "arch_str", "test_accuracy", "fine_score",
+                  "coarse_seconds", "fine_seconds", "networks_scored", "networks_trained",
+                  "search_seconds", "device", "simulated", "cost_estimated"]
+META_COLUMNS = ("index", "arch_str", "method", "repeat")  # the columns of a scores frame not scores
+
+
+# --- reading the stream --------------------------------------------------------------------------
+
+
+class EventFeed:
+    """One job's events for every page that watches it: each new event is read from the store
+    once, and what the pages draw is a snapshot that moves on at most every ``every`` seconds, so
+    ten viewers draw (and cache) the same few snapshots instead of ten streams. A restarted job
+    (its events cleared) is read afresh. Thread-safe: the server runs sessions in threads."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._stamp, self._events, self._shown, self._at = None, [], 0, -math.inf
+
+    def snapshot(self, store, job_id: str, state: JobState, every: float = 0.0) -> list:
+        """The events up to the latest snapshot (a new list; the events themselves are shared
+        and must not be changed)."""
+        stamp = [job_id, state.attempts, state.created]
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._events, self._shown, self._at = stamp, [], 0, -math.inf
+            now = time.monotonic()
+            if now - self._at >= every:
+                self._events.extend(store.events(job_id, since=len(self._events)))
+                self._shown, self._at = len(self._events), now
+            return self._events[:self._shown]
+
+
+def started(events) -> Started:
+    """The run's start (an empty record before the worker has loaded data and tables)."""
+    return next((e for e in events if isinstance(e, Started)), Started())
+
+
+def summary(events) -> list[dict]:
+    return next((e.summary for e in reversed(events) if isinstance(e, Finished)), [])
+
+
+def _mine(event, method, repeat) -> bool:
+    return (method is None or event.method == method) and (repeat is None or event.repeat == repeat)
+
+
+# --- the coarse stage ----------------------------------------------------------------------------
+
+
+def scores_frame(events, space, method: str | None = None,
+                 repeat: int | None = None) -> pd.DataFrame:
+    """One row per scored cell (index, arch_str, method, repeat, one column per proxy value)."""
+    rows = [{"index": e.index, "method": e.method, "repeat": e.repeat, **e.values}
+            for e in events if isinstance(e, Scored) and _mine(e, method, repeat)]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=list(META_COLUMNS))
+    frame.insert(1, "arch_str", [space.format(space.arch_at(int(i))) for i in frame["index"]])
+    return frame
+
+
+def job_scores(events, space, repeat: int = 0) -> pd.DataFrame:
+    """Every proxy value a job computed for one repeat's pool, one row per cell, in the scores-CSV
+    layout. All methods of a repeat score the same pool, so their columns line up; a value
+    seen by several methods (an ensemble member that is also a baseline) is the same number."""
+    frame = scores_frame(events, space, repeat=repeat)
+    if frame.empty:
+        return pd.DataFrame(columns=["index", "arch_str"])
+    values = frame.drop(columns=["method", "repeat"]).groupby("index", sort=False).first()
+    values = values.reset_index()
+    columns = ["index", "arch_str"] + [c for c in values.columns if c not in ("index", "arch_str")]
+    return values[columns]
+
+
+def with_ensembles(frame: pd.DataFrame, methods) -> pd.DataFrame:
+    """A scores frame with each ensemble method's aggregate rank as a column of its own, so the
+    ensemble is compared beside its members."""
+    out = frame.copy()
+    for method in methods:
+        spec = Method.parse(method)
+        if spec.aggregation and len(out) and set(spec.members) <= set(out.columns):
+            out[str(spec)] = stats.aggregate(out, spec).to_numpy()
+    return out
+
+
+def latest_topk(events, method: str | None = None, repeat: int | None = None) -> list[int]:
+    """The most recent top-k the search announced (for the method and repeat, if given)."""
+    for e in reversed(events):
+        if isinstance(e, TopK) and _mine(e, method, repeat):
+            return list(e.indices)
+    return []
+
+
+def is_final_topk(events, method: str, repeat: int) -> bool:
+    """Whether the coarse stage of this method and repeat has ended (its top-k is the kept one)."""
+    return any(isinstance(e, TopK) and e.final and _mine(e, method, repeat)
+               for e in events)
+
+
+def members(method: str) -> list[str]:
+    """The proxies a method's scores are stored under ([] for the random baseline)."""
+    return list(Method.parse(method).members)
+
+
+def ranking_column(method: str) -> str:
+    """The column a method ranks cells by: its proxy, or for an ensemble its aggregate rank
+    (named after the method itself)."""
+    spec = Method.parse(method)
+    return str(spec) if spec.aggregation else (spec.members[0] if spec.members else "")
+
+
+def live_frame(events, space, method: str, repeat: int, accuracy: pd.Series | None = None,
+               accuracy_name: str = "accuracy") -> pd.DataFrame:
+    """The scores of one method and repeat so far, with an ensemble's aggregate rank (what it
+    ranks by, ``stats.aggregate``) and the truth column joined on index."""
+    frame = scores_frame(events, space, method, repeat)
+    spec = Method.parse(method)
+    if spec.aggregation and len(frame) and set(spec.members) <= set(frame.columns):
+        frame[str(spec)] = stats.aggregate(frame, spec).to_numpy()
+    if accuracy is not None:
+        frame[accuracy_name] = frame["index"].astype(int).map(accuracy).astype(float) \
+            if len(frame) else pd.Series(dtype=float)
+    return frame
+
+
+def topk_table(frame: pd.DataFrame, topk, proxy: str, space, accuracy_name: str | None = None,
+               accuracy: pd.Series | None = None, chosen: int | None = None) -> pd.DataFrame:
+    """The current top-k in rank order: rank, a ★ on the ``chosen`` cell, index, score,
+    accuracy and the arch string."""
+    by_index = frame.set_index("index") if len(frame) else None
+    rows = []
+    for rank, index in enumerate(topk, start=1):
+        index = int(index)
+        row = {"rank": rank, "picked": "★" if chosen is not None and index == int(chosen) else "",
+               "index": index}
+        if proxy:
+            row[proxy] = float(by_index.at[index, proxy]) \
+                if by_index is not None and index in by_index.index else math.nan
+        if accuracy_name and accuracy is not None:
+            row[accuracy_name] = float(accuracy.get(int(index), math.nan))
+        row["arch_str"] = space.format(space.arch_at(index))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def chosen_cell(events, method: str, repeat: int) -> int | None:
+    """The cell a finished method and repeat picked, or None while it runs."""
+    for e in events:
+        if isinstance(e, MethodDone) and e.result.method == method and e.result.repeat == repeat:
+            return int(e.result.chosen)
+    return None
+
+
+def point_details(index: int, accuracy: pd.Series | None, frame: pd.DataFrame, space) -> dict:
+    """A clicked point's numbers: its scores in this run and its accuracy."""
+    out = {"index": int(index), "arch_str": space.format(space.arch_at(int(index)))}
+    rows = frame[frame["index"] == index]
+    if len(rows):
+        out.update({k: v for k, v in rows.iloc[0].items() if k not in META_COLUMNS})
+    if accuracy is not None and "accuracy" not in out:
+        out["accuracy"] = float(accuracy.get(int(index), math.nan))
+    return out
+
+
+# --- the fine stage and the results --------------------------------------------------------------
+
+
+def training_frame(events) -> pd.DataFrame:
+    """The fine stage's trained candidates so far."""
+    rows = [{"method": e.method, "repeat": e.repeat, "index": e.index,
+             "val_accuracy": e.val_accuracy, "seconds": e.seconds}
+            for e in events if isinstance(e, Trained)]
+    return pd.DataFrame(rows, columns=["method", "repeat", "index", "val_accuracy", "seconds"])
+
+
+def fine_progress(config, events) -> tuple[int, int]:
+    """(candidates trained so far, candidates the whole job trains) for a training fine stage."""
+    total = config.k * len(config.two_stage_methods) * config.repeats
+    return len(training_frame(events)), total
+
+
+def results_frame(events) -> pd.DataFrame:
+    """One row per finished (method, repeat): the chosen cell, its accuracy and the costs."""
+    rows = [asdict(e.result) for e in events if isinstance(e, MethodDone)]
+    if not rows:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS + ["topk"])[RESULT_COLUMNS]
+
+
+def anytime_frame(events) -> pd.DataFrame:
+    """The classic strategies' incumbents over time: one row per evaluation with the simulated
+    clock and the test accuracy of the best cell so far (by reward)."""
+    rows = [{"method": e.method, "repeat": e.repeat, "clock": e.clock,
+             "best_test": e.best_test, "best_index": e.best_index}
+            for e in events if isinstance(e, Evaluated)]
+    return pd.DataFrame(rows, columns=["method", "repeat", "clock", "best_test", "best_index"])
+
+
+def result_card(events, method: str, repeat: int = 0) -> dict | None:
+    """The finished result of a method and repeat, with the best accuracy in the space."""
+    results = results_frame(events)
+    mine = results[(results["method"] == method) & (results["repeat"] == repeat)]
+    if mine.empty:
+        return None
+    row = mine.iloc[0].to_dict()
+    best = started(events).best_possible or {}
+    acc, top = row["test_accuracy"], best.get("value")
+    gap = (top - acc) if top is not None and not math.isnan(acc) else None
+    return {**row, "best_value": top, "best_index": best.get("index"),
+            "column": best.get("column"), "gap": gap,
+            "costs": pd.DataFrame([
+                {"stage": "coarse (proxy scoring)", "seconds": row["coarse_seconds"],
+                 "networks": int(row["networks_scored"]), "what": "networks scored"},
+                {"stage": "fine (pick among top-k)", "seconds": row["fine_seconds"],
+                 "networks": int(row["networks_trained"]), "what": "networks trained"},
+            ])}
+
+
+def paper_table(runs: dict, power_w: float = energy.DEFAULT_POWER_W,
+                grid_kg_per_kwh: float = energy.DEFAULT_GRID_KG_PER_KWH) -> pd.DataFrame:
+    """The KNAS paper's table form for several runs: ``runs`` maps a run label to its
+    ``summary(events)``. One row per (run, method): mean ± std test accuracy, the mean cost per
+    search (seconds, networks) and, on the shared cost axis, search seconds with their GPU-hours,
+    kWh and kg CO2e (``energy_note`` states the assumptions)."""
+    rows = []
+    for label, run_summary in runs.items():
+        for row in run_summary:
+            mean, std = _float(row.get("test_accuracy_mean")), _float(row.get("test_accuracy_std"))
+            coarse, fine = _float(row.get("coarse_seconds_mean")), _float(row.get("fine_seconds_mean"))
+            search = _float(row.get("search_seconds_mean"))
+            spent = energy.footprint(search, power_w, grid_kg_per_kwh) if math.isfinite(search) \
+                else None
+            rows.append({
+                "run": label, "method": row["method"], "runs": int(row["runs"]),
+                "test accuracy": _pm(mean, std), "test_accuracy_mean": mean,
+                "test_accuracy_std": std, "coarse_s": coarse, "fine_s": fine,
+                "total_s": coarse + fine,
+                "networks_scored": _float(row.get("networks_scored_mean")),
+                "networks_trained": _float(row.get("networks_trained_mean")),
+                "search_s": search,
+                "gpu_hours": spent.gpu_hours if spent else math.nan,
+                "kwh": spent.kwh if spent else math.nan,
+                "kg_co2": spent.kg_co2 if spent else math.nan,
+                "cost_estimated": bool(row.get("cost_estimated", False)),
+            })
+    return pd.DataFrame(rows, columns=PAPER_COLUMNS)
+
+
+PAPER_COLUMNS = ["run", "method", "runs", "test accuracy", "test_accuracy_mean", "test_accuracy_std",
+                 "coarse_s", "fine_s", "total_s", "networks_scored", "networks_trained", "search_s",
+                 "gpu_hours", "kwh", "kg_co2", "cost_estimated"]
+
+
+def energy_note(power_w: float = energy.DEFAULT_POWER_W,
+                grid_kg_per_kwh: float = energy.DEFAULT_GRID_KG_PER_KWH) -> str:
+    """The assumptions under a paper table's cost columns, in one sentence."""
+    return ("Search seconds: a two-stage search's coarse stage as measured on its device plus the "
+            "recorded NAS-Bench-201 training time of its k candidates for the looked-up epochs (or "
+            "its measured training); a classic strategy's simulated clock. GPU-hours, kWh and kg "
+            f"CO2e assume one GPU drawing {power_w:g} W (device only) on a grid of "
+            f"{grid_kg_per_kwh:g} kg CO2e/kWh.")
+
+
+def _float(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _pm(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return "n/a (no ground truth)"
+    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
+
+
+# --- a job in one line ---------------------------------------------------------------------------
+
+
+def job_label(job_id: str, config, state: JobState | None = None) -> str:
+    """One line per job: id prefix, methods, pool, dataset, k and repeats; with ``state`` also its
+    status, progress and start time (leave ``state`` out where the label must not change while the
+    job runs, such as a select box's options)."""
+    if config is None:
+        what = "unknown config"
+    else:
+        repeats = f" · {config.repeats} repeats" if config.repeats > 1 else ""
+        what = (f"{' vs '.join(config.methods)} on {config.pool} ({config.dataset}) · "
+                f"k={config.k}{repeats}")
+    if state is None:
+        return f"{job_id[:8]} · {what}"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.created or 0))
+    done = ""
+    if state.status.is_active:
+        done = f" {short_progress(state)}"
+    return f"{job_id[:8]} · {state.status}{done} · {what} · {when}"
+
+
+def _elapsed(state: JobState, now: float | None) -> str:
+    since = state.queued or state.created
+    return fmt.seconds(max((now or time.time()) - since, 0.0)) if since else "?"
+
+
+def short_progress(state: JobState, now: float | None = None) -> str:
+    """A job's progress in a few characters, for the sidebar: ``45/100``, or ``starting 12 s``
+    before the worker has scored anything."""
+    p = state.progress
+    if p.get("total"):
+        return f"{p.get('done', 0):,}/{p['total']:,}"
+    return f"starting {_elapsed(state, now)}"
+
+
+def progress_view(state: JobState, now: float | None = None) -> tuple[float, str]:
+    """(fraction 0..1, a caption with stage, method, repeat, speed and ETA) of a job. Before the
+    first result it counts the seconds since Start; once a stage has scored every cell it names
+    the step that follows; a stopped job shows where it stopped, without an ETA."""
+    p = state.progress
+    status = state.status
+    total, done = p.get("total") or 0, p.get("done") or 0
+    fraction = min(1.0, done / total) if total else 0.0
+    if status == JobStatus.FINISHED:
+        return 1.0, "finished"
+    if not p:
+        if status.is_active:
+            return 0.0, (f"starting: the worker loads torch, the data and the tables · "
+                         f"{_elapsed(state, now)}")
+        return 0.0, f"{status} before the first result"
+    stage = {"coarse": "coarse stage (scoring)", "fine": "fine stage (training)",
+             "simulated": "simulated search (seconds of its budget)"}.get(
+        p.get("stage"), p.get("stage", ""))
+    text = f"{stage} · {p.get('method', '')} · repeat {p.get('repeat', 0) + 1} · {done:,}/{total:,}"
+    if not status.is_active:
+        return fraction, f"{status} at {text}"
+    if p.get("stage") == "coarse" and total and done >= total:
+        return fraction, f"{text} scored · picking among the top-k"
+    if p.get("rate"):
+        text += f" · {p['rate']:.1f} archs/s · ETA {fmt.seconds(p.get('eta'))}"
+    return fraction, text

@@ -1,0 +1,2 @@
+"""A search: its settings (config, specs), its pipeline and events, classic strategies, short
+training and the work estimate."""

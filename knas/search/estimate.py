@@ -1,0 +1,176 @@
+"""How long a search will take, step by step, with the arithmetic written out, and afterwards how
+long it took: start-up, scoring (per method), training, and the baselines that cost nothing.
+
+Per-network seconds, start-up and training speed come from what this machine measured on its
+earlier jobs (``knas.jobs.throughput``); until a figure has been measured, the catalogue's reference
+constants stand in and each step says which basis it used. Torch-free.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from knas import fmt, proxies
+from knas.data import datasets
+from knas.jobs import throughput
+from knas.search.events import MethodDone, Started, Trained
+from knas.search.specs import STRATEGIES, Method
+
+DEFAULT_STARTUP = 15.0  # seconds from Start to data loaded, a guess (9-20 s seen on the 2-core CPU)
+GPU_SPEEDUP = 20.0  # catalogue constants are CPU figures; on a GPU a rough guess divides them
+# Seconds per training image per epoch on the 2-core CPU (one torch thread), measured on cells
+# 6111 (0.055 s) and 0 (0.011 s) with 1,000 images: a middle guess until a job measures it.
+DEFAULT_TRAIN_SECONDS = 0.03
+MEASURED, GUESS, FREE, BUDGET = "measured here", "reference guess", "no compute", "its budget"
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: str  # "start-up", "scoring", "training" or "baseline"
+    what: str  # e.g. "mgm"
+    seconds: float
+    arithmetic: str  # the sum written out, e.g. "83 networks × 0.62 s + 4 s to start"
+    basis: str  # MEASURED, GUESS or FREE
+    networks: int = 0  # networks this step scores or trains
+
+
+@dataclass(frozen=True)
+class Estimate:
+    steps: tuple
+    pool_size: int
+    networks: int
+    trained: int
+    device: str
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.steps)
+
+    def stage_seconds(self, stage: str) -> float:
+        return sum(s.seconds for s in self.steps if s.stage == stage)
+
+    def lines(self) -> list[str]:
+        """One line per step, plain text."""
+        return [f"{s.what}: {s.arithmetic}" + (f" = {fmt.seconds(s.seconds)}" if s.basis != FREE
+                                               else "") + f" ({s.basis})" for s in self.steps]
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "steps": [asdict(s) for s in self.steps]}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Estimate":
+        return cls(**{**values, "steps": tuple(Step(**s) for s in values["steps"])})
+
+
+def _networks(space, pool, members) -> int:
+    """Networks a method builds on a pool: one per distinct function when all its passes allow
+    sharing a score, else one per cell."""
+    if all(proxies.info(m).dedup for m in members):
+        return len({space.representative(i) for i in pool})
+    return len(pool)
+
+
+def _scoring_step(method: str, pools, config, device: str, saved: dict) -> Step:
+    members = Method.parse(method).members
+    networks = sum(_networks(config.search_space, pool, members) for pool in pools)
+    cells = sum(len(pool) for pool in pools)
+    measured = throughput.scoring(saved, throughput.pass_key(method), device, config.n)
+    if measured is not None:
+        per, fixed, at_n = measured
+        per *= config.n / at_n
+        basis = MEASURED + (f" at n = {at_n}, scaled to n = {config.n}" if at_n != config.n else "")
+    else:
+        passes = {proxies.info(m).shared_pass: proxies.info(m).cpu_seconds for m in members}
+        per = sum(passes.values()) * config.n / 32
+        per /= GPU_SPEEDUP if device != "cpu" else 1.0
+        fixed, basis = 0.0, GUESS + (" (CPU figure ÷ 20 for a GPU)" if device != "cpu" else "")
+    starts = len(pools)
+    arithmetic = f"{cells:,} cells → {networks:,} networks × {per:.2f} s"
+    if fixed:
+        arithmetic += f" + {starts} × {fixed:.0f} s to start the stage" if starts > 1 \
+            else f" + {fixed:.0f} s to start the stage"
+    return Step("scoring", method, networks * per + starts * fixed, arithmetic, basis, networks)
+
+
+def estimate(config, device: str = "cpu", saved: dict | None = None) -> Estimate:
+    """The steps a valid config will take on ``device`` (cpu, cuda, mps) and their seconds."""
+    saved = throughput.load() if saved is None else saved
+    device = device.split(":")[0]
+    pools = config.pools()
+    measured_startup = throughput.startup(saved, device)
+    steps = [Step("start-up", "start-up", measured_startup or DEFAULT_STARTUP,
+                  "worker start, data and tables loaded",
+                  MEASURED if measured_startup else GUESS)]
+    networks = 0
+    for method in config.methods:
+        if method in STRATEGIES and config.search_space.short_epochs is None:
+            budget = config.budget * config.repeats
+            steps.append(Step("training", method, budget,
+                              f"trains cells for real until its budget: {config.repeats} × "
+                              f"{config.budget:g} s", BUDGET))
+        elif method in STRATEGIES:
+            steps.append(Step("baseline", method, 0.0, "simulated on the benchmark tables", FREE))
+        elif not Method.parse(method).members:
+            steps.append(Step("baseline", method, 0.0, f"draws k = {config.k} cells", FREE))
+        else:
+            steps.append(_scoring_step(method, pools, config, device, saved))
+            networks += steps[-1].networks
+    stage = config.fine_stage
+    trained = config.k * len(config.two_stage_methods) * config.repeats \
+        if stage.kind == "train" else 0
+    if trained:
+        per_image = throughput.training(saved, device)
+        basis = MEASURED if per_image else GUESS
+        per_image = per_image or DEFAULT_TRAIN_SECONDS / (GPU_SPEEDUP if device != "cpu" else 1)
+        images = config.train_samples or datasets.info(config.dataset).train_split
+        each = images * stage.epochs * per_image
+        steps.append(Step("training", "training", trained * each,
+                          f"{trained:,} candidates × {stage.epochs} epoch(s) × {images:,} images × "
+                          f"{per_image * 1000:.1f} ms", basis, trained))
+    else:
+        steps.append(Step("training", "fine stage", 0.0, f"a lookup of {stage.column}", FREE))
+    return Estimate(tuple(steps), len(pools[0]), networks, trained, device)
+
+
+def summary(est: Estimate, config) -> str:
+    """The whole estimate in one sentence: cells × scoring methods, networks, total time."""
+    scorers = [s for s in est.steps if s.stage == "scoring"]
+    what = f"{est.pool_size:,} cells × {len(scorers)} scoring method(s)"
+    if config.repeats > 1:
+        what += f" × {config.repeats} repeats"
+    text = f"{what}: {est.networks:,} networks to score"
+    if est.trained:
+        text += f", {est.trained:,} to train"
+    return text + f"; about {fmt.seconds(est.seconds)} on {est.device.upper()} in all."
+
+
+# --- afterwards ----------------------------------------------------------------------------------
+
+
+def actual(state: dict, events) -> dict:
+    """Seconds each stage really took: start-up (Start to data loaded), scoring, training, all."""
+    started = next((e for e in events if isinstance(e, Started)), Started())
+    results = [e.result for e in events if isinstance(e, MethodDone)]
+    queued = state.queued
+    trained = any(isinstance(e, Trained) for e in events)
+    real_strategies = [r for r in results if r.method in STRATEGIES and not r.simulated]
+    fine = [r.fine_seconds for r in results if r.method not in STRATEGIES] if trained else []
+    return {
+        "start-up": started.at - queued if started.at and queued else math.nan,
+        "scoring": sum(r.coarse_seconds for r in results if r.networks_scored),
+        "training": sum(fine) + sum(r.fine_seconds for r in real_strategies),
+        "total": state.finished - queued if state.finished and queued else math.nan,
+    }
+
+
+def versus_actual(est: Estimate, state: dict, events) -> pd.DataFrame:
+    """Estimated against measured seconds per stage, for the Live page once a run ends."""
+    real = actual(state, events)
+    rows = [{"stage": stage, "estimated s": est.stage_seconds(stage) if stage != "total"
+             else est.seconds, "actual s": real[stage]} for stage in real]
+    frame = pd.DataFrame(rows)
+    frame["actual ÷ estimated"] = frame["actual s"] / frame["estimated s"].where(
+        frame["estimated s"] > 0)
+    return frame

@@ -1,0 +1,295 @@
+"""The KNAS search pipeline: a validated ``SearchConfig`` in, a stream of events out.
+
+Coarse stage: score every cell of the pool with a proxy and keep the top-k. Fine stage: pick one
+of the k by a ground-truth lookup (a validation column, or the 12-epoch table that mimics
+training each candidate briefly) or by really training each of them for a few epochs.
+Baselines run on the same pools with the same fine stage: random selection of k candidates, and
+the same two-stage search with other proxies; classic multi-trial strategies (``knas.search.classic``)
+search the whole space under a simulated training-time budget. ``repeats`` runs the whole thing
+with seeds ``seed, seed+1, ...`` (pool, samples, weights, strategies) and summarises per method.
+
+Every method ends with ``search_seconds`` on one axis: a two-stage search's coarse stage as
+measured on its device plus its fine stage (measured training, or for a lookup the recorded time
+of training its k candidates for the looked-up number of epochs); a strategy's simulated clock.
+The configuration itself lives in ``knas.search.config`` (torch-free); this module runs it.
+"""
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+
+import pandas as pd
+
+from knas.data import benchmark, readers
+from knas.errors import Cancelled
+from knas.results import stats
+from knas.scoring import backends, scorer
+from knas.scoring.cache import ScoreCache
+from knas.search import classic, train
+from knas.search.config import SearchConfig
+from knas.search.events import (Evaluated, Finished, MethodDone, MethodResult, Retry, Scored,
+                                Started, TopK, Trained)
+from knas.search.specs import FineStage, Method
+
+
+def summarise(results: list[MethodResult]) -> list[dict]:
+    """Mean and std of test accuracy and cost per method, in the KNAS paper's table form."""
+    rows = []
+    for method in dict.fromkeys(r.method for r in results):
+        mine = [r for r in results if r.method == method]
+        acc = [r.test_accuracy for r in mine if not math.isnan(r.test_accuracy)]
+        rows.append({
+            "method": method,
+            "runs": len(mine),
+            "test_accuracy_mean": statistics.fmean(acc) if acc else math.nan,
+            "test_accuracy_std": statistics.pstdev(acc) if len(acc) > 1 else 0.0 if acc else math.nan,
+            "coarse_seconds_mean": statistics.fmean(r.coarse_seconds for r in mine),
+            "fine_seconds_mean": statistics.fmean(r.fine_seconds for r in mine),
+            "networks_scored_mean": statistics.fmean(r.networks_scored for r in mine),
+            "networks_trained_mean": statistics.fmean(r.networks_trained for r in mine),
+            "search_seconds_mean": statistics.fmean(r.search_seconds for r in mine),
+            "search_seconds_std": statistics.pstdev(r.search_seconds for r in mine),
+            "simulated": any(r.simulated for r in mine),
+            "cost_estimated": any(r.cost_estimated for r in mine),
+        })
+    return rows
+
+
+class Search:
+    """Runs a validated config; ``events()`` yields the records (``knas.search.events``) the job
+    runner stores and the UI draws. ``should_stop`` is polled between cells and training
+    batches; when it returns True the search raises ``Cancelled``. The space and the backend
+    are chosen once, from the config (``backend`` overrides the latter, for tests and tools).
+    """
+
+    def __init__(self, config: SearchConfig, cache=None, should_stop=None, workers: int = 0,
+                 backend=None):
+        self.config = config.validate()
+        self.space = config.search_space
+        self.cache = cache if cache is not None else ScoreCache()
+        self.should_stop = should_stop or (lambda: False)
+        self.backend = backend or backends.open_backend(self.space, config.backend, config.device,
+                                                        workers, config.ray_address)
+        self.results: list[MethodResult] = []
+
+    def events(self):
+        """The event stream; the backend is open for the whole stream (a Ray backend keeps one
+        connection, so its workers stay warm across methods and repeats)."""
+        with self.backend:
+            yield from self._events()
+
+    def _events(self):
+        cfg, space = self.config, self.space
+        start = time.time()
+        self.dataset = readers.load_named(cfg.dataset, cfg.data, "train")
+        self.truth = benchmark.load_table(cfg.truth, space) if cfg.truth else None
+        stage = cfg.fine_stage
+        if stage.kind == "lookup":
+            table = benchmark.load_table(stage.table, space) if stage.table else self.truth
+            self.fine_values = benchmark.column(table, stage.column)
+        self.costs = benchmark.load_table(cfg.costs, space) if cfg.costs else None
+        self.test_split, self.measured_test = self._test_split(), {}
+        if cfg.strategies:
+            self.oracle = self._oracle()
+        pools = cfg.pools()
+        yield Started(methods=tuple(cfg.methods), repeats=cfg.repeats, pool_size=len(pools[0]),
+                      k=cfg.k, best_possible=self._best_possible(), at=time.time(),
+                      train_images=len(self.dataset), space=space.spec,
+                      truth_cells=self._truth_cells())
+        for repeat, pool in enumerate(pools):
+            for method in cfg.methods:
+                result = yield from self._run_method(method, repeat, pool, stage)
+                self.results.append(result)
+                yield MethodDone(result=result)
+        yield Finished(summary=summarise(self.results), seconds=time.time() - start)
+
+    def _test_split(self):
+        """The data set's test split when candidates are trained and no truth table says how good
+        they are (None otherwise, or when the data holds no test split)."""
+        cfg = self.config
+        trains = cfg.fine_stage.kind == "train" or (cfg.strategies and self.space.short_epochs is None)
+        if self.truth is not None or not trains:
+            return None
+        try:
+            return readers.load_named(cfg.dataset, cfg.data, "test")
+        except readers.DataError:
+            return None
+
+    def _oracle(self):
+        """What a classic strategy's evaluations are: a lookup in the space's short-schedule
+        table, or, for a space without one, real training with the fine stage's recipe."""
+        cfg = self.config
+        if self.space.short_epochs is not None:
+            return classic.table_oracle(self.space, cfg.dataset,
+                                        benchmark.load_table(cfg.reward_table, self.space),
+                                        self.costs)
+        settings = self._train_settings(cfg.fine_stage, cfg.seed)
+        return classic.TrainingOracle(self.space, cfg.dataset, self.dataset, settings,
+                                      scorer.resolve_device(cfg.device), self.should_stop,
+                                      test=self.test_split, measured_test=self.measured_test)
+
+    def _truth_cells(self) -> int | None:
+        """How many cells the truth table reports on (what "the best" is the best of)."""
+        if self.truth is None:
+            return None
+        return int(self.truth[self.config.report_column].notna().sum())
+
+    def _best_possible(self):
+        if self.truth is None:
+            return None
+        index, value = benchmark.best(self.truth, self.config.report_column)
+        return {"index": index, "value": value, "column": self.config.report_column}
+
+    def _run_method(self, method, repeat, pool, stage):
+        seed = self.config.seed + repeat
+        spec = Method.parse(method)
+        if spec.strategy:
+            return (yield from self._run_strategy(method, repeat, seed))
+        t0 = time.time()
+        if spec.is_random:
+            topk, scored = random.Random(seed).sample(pool, self.config.k), 0
+        else:
+            topk, scored = yield from self._coarse(method, spec, repeat, pool, seed)
+        coarse_seconds = time.time() - t0
+        yield TopK(method=method, repeat=repeat, indices=topk, final=True)
+        t1 = time.time()
+        chosen, fine_score, trained = yield from self._fine(stage, topk, method, repeat, seed)
+        fine_seconds = time.time() - t1
+        simulated = stage.kind == "lookup"
+        if simulated:  # what training the k candidates for the looked-up epochs would have cost
+            fine_cost, estimated = self._lookup_cost(topk, stage.column)
+        else:
+            fine_cost, estimated = fine_seconds, False
+        return MethodResult(
+            method=method, repeat=repeat, seed=seed, chosen=chosen,
+            arch_str=self.space.format(self.space.arch_at(chosen)),
+            test_accuracy=self._test_accuracy(chosen), fine_score=fine_score, topk=topk,
+            coarse_seconds=coarse_seconds, fine_seconds=fine_seconds,
+            networks_scored=scored, networks_trained=trained,
+            search_seconds=coarse_seconds + fine_cost,
+            device=self._device() if scored else "",
+            simulated=simulated, cost_estimated=estimated)
+
+    def _lookup_cost(self, topk, column: str) -> tuple[float, bool]:
+        """Seconds that training the looked-up candidates would have cost, and whether that is
+        an estimate; a space that cannot say counts nothing and flags it as estimated."""
+        epochs = self.space.lookup_epochs(column)
+        spent = [self.space.train_seconds(i, self.config.dataset, epochs, self.costs)
+                 if epochs else None for i in topk]
+        if any(s is None for s in spent):
+            return 0.0, True
+        return sum(seconds for seconds, _ in spent), any(estimated for _, estimated in spent)
+
+    def _run_strategy(self, method: str, repeat: int, seed: int):
+        """A classic strategy on its clock: one event per evaluation, with the test accuracy of
+        the incumbent for the anytime plot."""
+        t0 = time.time()
+        evaluations = classic.search(method, self.oracle, seed, self.config.budget)
+        budget = strategy_budget(self.config)
+        while True:
+            if self.should_stop():
+                raise Cancelled()
+            try:
+                record = next(evaluations)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            except train.TrainingCancelled:
+                raise Cancelled() from None
+            yield Evaluated(method=method, repeat=repeat, step=record.step, index=record.index,
+                            reward=record.reward, seconds=record.seconds, clock=record.clock,
+                            budget=budget, best_index=record.best_index,
+                            best_reward=record.best_reward,
+                            best_test=self._test_accuracy(record.best_index))
+        return MethodResult(
+            method=method, repeat=repeat, seed=seed, chosen=result.chosen,
+            arch_str=self.space.format(self.space.arch_at(result.chosen)),
+            test_accuracy=self._test_accuracy(result.chosen), fine_score=result.reward,
+            fine_seconds=time.time() - t0, networks_trained=result.evaluations,
+            search_seconds=result.clock, simulated=self.oracle.simulated,
+            cost_estimated=result.cost_estimated)
+
+    def _coarse(self, method: str, spec: Method, repeat, pool, seed):
+        """Score the pool; returns (top-k indices, networks built) and yields progress events."""
+        cfg = self.config
+        seed = seed if cfg.weights_seed is None else cfg.weights_seed
+        settings = scorer.ScoreSettings(n=cfg.n, seed=seed, params=cfg.params)
+        batch = scorer.make_batch(self.dataset, cfg.n, seed, self.space)
+        retries = []  # Ray's notices of cells sent again, turned into events below
+        results = self.backend.score(pool, list(spec.members), batch, settings, self.cache,
+                                     self.should_stop, retries.append)
+        values: dict[int, dict] = {}
+        built, started, last_topk = 0, time.time(), 0.0
+        try:
+            for result in results:
+                if self.should_stop():
+                    raise Cancelled()
+                while retries:
+                    yield Retry.of(retries.pop(0), method, repeat)
+                built += result.networks_built
+                values[result.index] = result.values
+                done = len(values)
+                yield Scored(method=method, repeat=repeat, index=result.index,
+                             values=result.values, built=result.networks_built, done=done,
+                             total=len(pool), rate=done / max(time.time() - started, 1e-9))
+                if not spec.aggregation and time.time() - last_topk > 1.0:
+                    last_topk = time.time()
+                    yield TopK(method=method, repeat=repeat, indices=_top(values, spec, cfg.k))
+        finally:
+            results.close()
+        return _top(values, spec, cfg.k), built
+
+    def _train_settings(self, stage: FineStage, seed: int) -> train.TrainSettings:
+        return train.TrainSettings(epochs=stage.epochs, seed=seed,
+                                   train_samples=self.config.train_samples or None)
+
+    def _fine(self, stage: FineStage, topk, method, repeat, seed):
+        if stage.kind == "lookup":
+            scores = {i: float(self.fine_values.get(i, math.nan)) for i in topk}
+            chosen = max(topk, key=lambda i: (_finite(scores[i]), -i))
+            return chosen, scores[chosen], 0
+        settings = self._train_settings(stage, seed)
+        accuracies = {}
+        trained = self.backend.train(topk, self.dataset, settings, self.should_stop,
+                                     self.test_split)
+        for position, (index, result) in enumerate(trained, start=1):
+            accuracies[index] = result.val_accuracy
+            if result.test_accuracy is not None:
+                self.measured_test[index] = result.test_accuracy
+            yield Trained(method=method, repeat=repeat, index=index,
+                          val_accuracy=result.val_accuracy, seconds=result.seconds,
+                          done=position, total=len(topk))
+        chosen = max(topk, key=lambda i: (accuracies[i], -i))
+        return chosen, accuracies[chosen], len(topk)
+
+    def _device(self) -> str:
+        return "ray" if self.backend.name == "ray" else self.backend.device
+
+    def _test_accuracy(self, index: int) -> float:
+        if self.truth is None:
+            return float(self.measured_test.get(index, math.nan))
+        if index not in self.truth.index:
+            return math.nan
+        return float(self.truth.at[index, self.config.report_column])
+
+
+def strategy_budget(config: SearchConfig) -> float:
+    """The budget a config's strategies run under: the config's, else the space's simulated
+    default for the data set."""
+    if config.budget is not None:
+        return config.budget
+    return config.search_space.default_budget(config.dataset)
+
+
+def _finite(value: float) -> float:
+    return value if not math.isnan(value) else -math.inf
+
+
+def _top(values: dict, method: Method, k: int) -> list[int]:
+    """The k best indices by a method's ranking (its proxy's direction honoured, or the
+    aggregate rank of an ensemble); NaN last, ties by lower index."""
+    frame = pd.DataFrame.from_dict(values, orient="index")
+    ranking = stats.aggregate(frame, method)
+    return sorted(ranking.index, key=lambda i: (-_finite(float(ranking[i])), i))[:k]

@@ -1,0 +1,128 @@
+"""A measured ground truth for any space: train a sample of its cells with a stated recipe and
+write the table ``correlate`` and the lookup fine stage read (``python -m knas truth``).
+
+Each cell is trained with ``knas.search.train``'s recipe (SGD with Nesterov momentum 0.9, weight
+decay 5e-4, learning rate 0.1 annealed to 0 by a cosine, batch 64, random crop and flip) for
+``epochs`` epochs on the training split less a seeded 10% validation split, once per training
+seed; its validation accuracy and its accuracy on the whole test split are averaged over the
+seeds. The table names its accuracy columns as the space does (``SearchSpace.truth_columns``;
+by default ``<dataset>_valid`` and ``<dataset>_test``) and adds ``train_seconds_<dataset>``
+(seconds of one training run, mean over seeds), ``epochs_<dataset>`` and ``n_seeds_<dataset>``, plus one
+``<dataset>_test_seed<S>`` column per seed (the seed-to-seed agreement is the noise ceiling any
+proxy is judged against).
+
+Every finished training is kept in a store under the cache root (``paths.root()/truth``), keyed
+by the space's cache id, the data, the recipe, the cell and the seed, so an interrupted build
+resumes where it stopped and a larger one reuses a smaller one's cells.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from knas import paths, stores
+from knas.data import readers
+from knas.errors import KnasError
+
+
+class TruthError(KnasError):
+    pass
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What every cell of a ground-truth build is trained with."""
+    epochs: int = 1
+    seeds: int = 1  # training seeds 0 .. seeds-1
+    train_samples: int = 0  # training images (0: the whole training split)
+
+    def check(self) -> "Recipe":
+        for name, least in (("epochs", 1), ("seeds", 1), ("train_samples", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise TruthError(f"--{name.replace('_', '-')} must be a whole number >= {least}, "
+                                 f"got {value!r}")
+        return self
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def data_digest(split: readers.Dataset) -> str:
+    """A split's exact content, so a changed data set never reuses stored results."""
+    h = hashlib.sha256()
+    h.update(split.images.tobytes())
+    h.update(split.labels.tobytes())
+    return f"{split.name}:{h.hexdigest()[:16]}"
+
+
+def cells_to_train(space, count: int, seed: int) -> list[int]:
+    """The cells a build trains: ``count`` distinct ones drawn with ``seed`` (every cell when
+    ``count`` is the space's size)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= space.size:
+        raise TruthError(f"--cells must be a whole number in 1..{space.size}, got {count!r}")
+    return space.sample(count, seed)
+
+
+def build(space, dataset: str, data_path, cells: list[int], recipe: Recipe, device: str = "cpu",
+          store_dir=None, should_stop=None):
+    """Train what is missing and yield ``(done, total, index, reused)`` after each cell; the
+    generator returns the table (``yield from`` gets it)."""
+    from knas.search import train
+
+    recipe.check()
+    train_split = readers.load_named(dataset, data_path, "train")
+    test_split = readers.load_named(dataset, data_path, "test")
+    where = f"{space.cache_id}|{data_digest(train_split)}|{data_digest(test_split)}|{recipe.digest()}"
+    store = stores.open_store(store_dir or paths.root() / "truth", "ground-truth store")
+    rows = []
+    try:
+        for done, index in enumerate(cells, start=1):
+            runs, reused = [], True
+            for seed in range(recipe.seeds):
+                key = f"{where}|{index}|{seed}"
+                run = store.get(key)
+                if run is None:
+                    reused = False
+                    settings = train.TrainSettings(epochs=recipe.epochs, seed=seed,
+                                                   train_samples=recipe.train_samples or None)
+                    result = train.train_and_evaluate(space, index, train_split, settings,
+                                                      device=device, should_stop=should_stop,
+                                                      test=test_split)
+                    run = {"valid": result.val_accuracy, "test": result.test_accuracy,
+                           "seconds": result.seconds}
+                    store.set(key, run)
+                runs.append(run)
+            rows.append(_row(space, dataset, index, runs, recipe))
+            yield done, len(cells), index, reused
+    finally:
+        store.close()
+    return pd.DataFrame(rows)
+
+
+def _row(space, dataset: str, index: int, runs: list[dict], recipe: Recipe) -> dict:
+    columns = space.truth_columns(dataset)
+    row = {"index": index, "arch_str": space.format(space.arch_at(index)),
+           columns.valid: _mean(r["valid"] for r in runs),
+           columns.test: _mean(r["test"] for r in runs),
+           f"train_seconds_{dataset}": _mean(r["seconds"] for r in runs),
+           f"epochs_{dataset}": recipe.epochs, f"n_seeds_{dataset}": len(runs)}
+    row.update({f"{columns.test}_seed{seed}": r["test"] for seed, r in enumerate(runs)})
+    return row
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return math.fsum(values) / len(values)
+
+
+def recipe_text(recipe: Recipe) -> str:
+    samples = f"{recipe.train_samples:,} training images" if recipe.train_samples \
+        else "the whole training split"
+    return (f"{recipe.epochs} epoch(s) on {samples} (10% held out for validation), SGD + Nesterov "
+            "0.9, lr 0.1 cosine to 0, weight decay 5e-4, batch 64, crop + flip; "
+            f"{recipe.seeds} training seed(s)")

@@ -1,0 +1,189 @@
+"""What the Home and New search pages ask before a search exists (pure, torch-free, testable
+without a UI): what this machine still lacks, the quick demo's config, the columns a form can
+offer (the work estimate is ``knas.search.estimate``). The live view of a running job is ``knas.results.runview``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from knas import paths, proxies, spaces
+from knas.data import benchmark, datasets, readers
+from knas.search import strategies
+from knas.search.config import SearchConfig
+from knas.search.specs import RANDOM, STRATEGIES
+
+# A search that finishes in about a minute on a 2-core CPU: ~50 distinct cells at n = 16, on the
+# default space (its ground truth is what the Data page loads).
+DEMO_FIELDS = {"dataset": "cifar10", "pool": "random:100", "proxy": "mgm", "n": 16, "k": 10,
+               "fine": f"lookup:{spaces.get().truth_columns('cifar10').valid}",
+               "baselines": (RANDOM,), "repeats": 1, "seed": 0, "device": "auto", "params": "all"}
+NOT_COLUMNS = ("index", "arch_str")
+
+
+# --- what this machine has ------------------------------------------------------------------
+
+
+def csv_columns(path: str) -> list[str]:
+    """The value columns of a CSV table, read from its header only ([] if unreadable or .pth)."""
+    return [c for c in benchmark.csv_header(path) if c not in NOT_COLUMNS]
+
+
+def missing(settings, dataset: str = "cifar10") -> list[str]:
+    """What the quick demo (and most searches) still need, one sentence each; [] when ready."""
+    out = []
+    path, info = settings.dataset_path(dataset), datasets.info(dataset)
+    if not path:
+        out.append(f"No {info.label} dataset is set: download it or point to a folder / .npz "
+                   "on the Data page.")
+    elif not Path(path).exists():
+        out.append(f"The {info.label} path {path} does not exist any more: set it again on "
+                   "the Data page.")
+    elif readers.detect(path) is None:
+        out.append(f"{path} holds no dataset in a known layout: point to the folder that holds "
+                   f"{info.folder}/, an image folder or an .npz on the Data page.")
+    space = spaces.get()
+    if not settings.truth:
+        out.append(f"No ground-truth table is set: load {space.label} accuracies (CSV or the "
+                   "official .pth) on the Data page, so searches can pick and report accuracy.")
+    elif not Path(settings.truth).is_file():
+        out.append(f"The ground-truth table {settings.truth} does not exist any more: set it "
+                   "again on the Data page.")
+    else:
+        columns, wanted = csv_columns(settings.truth), space.truth_columns(dataset).valid
+        if columns and wanted not in columns:
+            out.append(f"The ground-truth table {Path(settings.truth).name} has no {wanted} "
+                       "column, which the demo's fine stage looks up.")
+    return out
+
+
+def demo_config(settings) -> SearchConfig | None:
+    """The quick demo search for this machine's settings, or None while something is missing."""
+    if missing(settings):
+        return None
+    config = SearchConfig(data=settings.dataset_path("cifar10"), truth=settings.truth,
+                          **DEMO_FIELDS)
+    return None if config.errors() else config
+
+
+# --- New search ---------------------------------------------------------------------------------
+
+
+def report_options(space, dataset: str, truth: str) -> list[str]:
+    """Columns the chosen cell's accuracy can be reported from, the dataset's default first."""
+    default = space.truth_columns(dataset).test if dataset in datasets.CATALOG else ""
+    columns = csv_columns(truth)
+    return list(dict.fromkeys([c for c in [default] if c] + columns))
+
+
+def applicable_methods(space) -> list[str]:
+    """The ranking methods a form offers for a space: ``recommended`` when all its members
+    apply, then every proxy that applies (all of them when the space does not declare what its
+    networks offer)."""
+    def applies(name):
+        return space.capabilities is None or proxies.unmet(name, space.capabilities) is None
+
+    _, members = proxies.RECOMMENDED_RANKING
+    names = [proxies.RECOMMENDED] if all(applies(m) for m in members) else []
+    return names + [name for name in proxies.CATALOG if applies(name)]
+
+
+def proxy_label(name: str, space=None) -> str:
+    """A method as the New search form lists it, with what it was measured to be worth on the
+    space (when a study measured it there)."""
+    space = space or spaces.get()
+    if name == RANDOM:
+        return "random (pick k at random, the fine stage picks among them)"
+    if name in STRATEGIES:
+        how = "simulated" if space.short_epochs is not None else "real training"
+        return f"{name} — {strategies.info(name).title} ({how}, train-then-test)"
+    if name == proxies.RECOMMENDED:
+        aggregation, members = proxies.RECOMMENDED_RANKING
+        title = f"the Studio's best label-free ranking ({aggregation} of {', '.join(members)})"
+    else:
+        title = proxies.info(name).title
+    return f"{name} — {title}{measured_note(name, space)}"
+
+
+def measured_note(name: str, space) -> str:
+    """`` · ρ 0.79 (1,000 cells), 0.11 s/network`` from the committed study, or ""."""
+    facts = proxies.measured(space.name).get(name)
+    if not facts or facts.get("spearman_test") is None:
+        return ""
+    note = f" · ρ {facts['spearman_test']:.2f} ({facts['cells']:,} cells)"
+    if facts.get("seconds_per_network") is not None:
+        note += f", {facts['seconds_per_network']:.2f} s/network"
+    return note
+
+
+def measured_table(names, space) -> pd.DataFrame:
+    """The committed study's figures for some proxies on a space, for people (Compare page)."""
+    rows = []
+    for name in names:
+        facts = proxies.measured(space.name).get(name)
+        if facts:
+            rows.append({"proxy": name, "Spearman ρ (CIFAR-10 test)": facts.get("spearman_test"),
+                         "Kendall τ": facts.get("kendall_test"),
+                         "top-10% overlap": facts.get("top10_test"), "cells": facts.get("cells"),
+                         "s / network (CPU)": facts.get("seconds_per_network")})
+    return pd.DataFrame(rows)
+
+
+def cluster_info(address: str, timeout: float = 60.0) -> dict:
+    """Nodes, CPUs and GPUs of a Ray cluster, asked in a child process (the UI never imports
+    ray); ``{"ok": False, "error": ...}`` when it cannot be reached."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        out = subprocess.run([sys.executable, "-m", "knas.scoring.raycluster", "info", "--address", address],
+                             capture_output=True, text=True, timeout=timeout, cwd=paths.REPO)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"no answer from {address} within {timeout:.0f} s"}
+    lines = out.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {"ok": False, "error": (out.stderr.strip().splitlines() or ["Ray is not usable"])[-1]}
+
+
+def resolve_device(config_device: str, machine_device: str) -> str:
+    """The device an ``auto`` config will use, for the estimate."""
+    return machine_device if config_device == "auto" else config_device
+
+
+# --- the Explorer's Gram matrix ------------------------------------------------------------------
+
+
+def gram_view(space, index: int, dataset: str, data_path: str, n: int = 16, seed: int = 0,
+              timeout: float = 300.0) -> dict:
+    """One cell's Gram matrix of per-sample gradients and its statistics, computed once in a child
+    process (``python -m knas gram``; the UI never imports torch) and kept under the cache root.
+    ``{"error": ...}`` when it cannot be computed."""
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    where = f"{space.cache_id}|{dataset}|{Path(data_path).resolve()}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:12]
+    saved = paths.root() / "gram" / f"{index}-n{n}-s{seed}-{digest}.json"
+    if saved.is_file():
+        try:
+            return json.loads(saved.read_text())
+        except ValueError:
+            saved.unlink()
+    command = [sys.executable, "-m", "knas", "gram", "--space", space.spec, "--arch", str(index),
+               "--dataset", dataset, "--data", str(data_path), "--n", str(n), "--seed", str(seed)]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=paths.REPO)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no result within {timeout:.0f} s"}
+    if out.returncode != 0:
+        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+        return {"error": (lines[-1] if lines else "the computation failed").removeprefix("error: ")}
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(out.stdout)
+    return json.loads(out.stdout)
