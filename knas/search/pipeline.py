@@ -85,10 +85,10 @@ class Search:
         start = time.time()
         self.dataset = readers.load_named(cfg.dataset, cfg.data, "train")
         self.truth = benchmark.load_table(cfg.truth, space) if cfg.truth else None
-        stage = cfg.fine_stage
+        stage, self.fine_table = cfg.fine_stage, None
         if stage.kind == "lookup":
             table = benchmark.load_table(stage.table, space) if stage.table else self.truth
-            self.fine_values = benchmark.column(table, stage.column)
+            self.fine_table, self.fine_values = table, benchmark.column(table, stage.column)
         self.costs = benchmark.load_table(cfg.costs, space) if cfg.costs else None
         self.test_split, self.measured_test = self._test_split(), {}
         if cfg.strategies:
@@ -174,10 +174,20 @@ class Search:
 
     def _lookup_cost(self, topk, column: str) -> tuple[float, bool]:
         """Seconds that training the looked-up candidates would have cost, and whether that is
-        an estimate; a space that cannot say counts nothing and flags it as estimated."""
-        epochs = self.space.lookup_epochs(column)
-        spent = [self.space.train_seconds(i, self.config.dataset, epochs, self.costs)
-                 if epochs else None for i in topk]
+        an estimate: the space's model of its own tables (NAS-Bench-201: E/200 of the recorded
+        200-epoch time), else the training time the looked-up table records itself (a
+        ``knas truth`` table); a space that cannot say counts nothing and flags it."""
+        dataset, epochs = self.config.dataset, self.space.lookup_epochs(column)
+        costs = self.costs
+        if epochs is None and costs is None:
+            costs = self.fine_table
+        spent = []
+        for index in topk:
+            at = epochs
+            if at is None and costs is not None and f"epochs_{dataset}" in costs.columns \
+                    and index in costs.index:
+                at = float(costs.at[index, f"epochs_{dataset}"])  # the table's own recipe
+            spent.append(self.space.train_seconds(index, dataset, at, costs) if at else None)
         if any(s is None for s in spent):
             return 0.0, True
         return sum(seconds for seconds, _ in spent), any(estimated for _, estimated in spent)
