@@ -269,7 +269,8 @@ def cmd_search(args) -> int:
             entry = by_method.setdefault(r.method, {
                 "chosen": [], "arch_str": [], "test_accuracy": [], "search_seconds": [],
                 "coarse_seconds": [], "fine_seconds": [], "networks_scored": [],
-                "networks_trained": []})
+                "networks_trained": [], "gap": [], "measures": [], "front": [],
+                "hypervolume": [], "igd": []})
             for name in entry:
                 value = getattr(r, name)
                 entry[name].append(None if isinstance(value, float) and math.isnan(value) else value)

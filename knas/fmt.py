@@ -82,3 +82,13 @@ def md_escape_with_links(text) -> str:
         out += [md_escape(text[last:match.start()]), f"<{match.group()}>"]
         last = match.end()
     return "".join(out) + md_escape(text[last:])
+
+
+def num(value) -> str:
+    """A measured number at a sensible precision: 10.7, 0.0033, 1,234."""
+    value = float(value)
+    if value != value:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if abs(value) < 1 else f"{value:.4g}"

@@ -5,7 +5,7 @@ import streamlit as st
 
 from knas import fmt, jobs, spaces
 from knas.data import benchmark
-from knas.results import energy, headline, plots, references, report, runview, scorefile, stats
+from knas.results import latencyview, energy, headline, plots, references, report, runview, scorefile, stats
 from knas.ui import forms, widgets
 
 
@@ -158,6 +158,20 @@ with runs_tab:
             if published:
                 st.markdown("**Published results** (reference rows, not measured here)")
                 st.dataframe(references.table(published), hide_index=True)
+            measure = latencyview.axis(plot_events)
+            plot_truth = widgets.load_truth(plot_config.truth, plot_config.search_space) \
+                if plot_config.truth and measure else None
+            if plot_truth is not None and plot_config.report_column in plot_truth.columns:
+                accuracy = plot_truth[plot_config.report_column]
+                front = latencyview.true_front(plot_config, plot_config.search_space, measure,
+                                               accuracy)
+                for method in plot_config.methods:
+                    fig = latencyview.figure(plot_events, plot_config, method, 0, accuracy, front)
+                    if fig is not None:
+                        st.plotly_chart(fig, key=f"compare_latency_{method}")
+                        note = latencyview.front_note(plot_events, method, 0)
+                        if note:
+                            st.caption(note)
             runs_by_column = {}  # (space, truth table, column) -> the runs reported on it
             for job_id in chosen:
                 config, _ = finished[job_id]

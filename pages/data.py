@@ -6,14 +6,16 @@ from pathlib import Path
 import streamlit as st
 
 from knas import jobs, paths, spaces
-from knas.data import benchmark, datasets, download, readers
+from knas.data import benchmark, datasets, download, latency, readers
+from knas.errors import KnasError
 from knas.scoring.cache import ScoreCache
 from knas.ui import machine, settings, widgets
 from knas.fmt import md_escape, md_escape_with_links
 
 SPACE = spaces.get()  # the tables set here are the default space's
 TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)",
-          "costs": f"Training costs ({SPACE.label}'s recorded seconds per cell)"}
+          "costs": f"Training costs ({SPACE.label}'s recorded seconds per cell)",
+          "latency": "Latency on devices (latency_ms_<device> per cell)"}
 
 
 def _path(text: str) -> Path:
@@ -77,7 +79,10 @@ def _table_boxes() -> None:
     app = widgets.app_settings()
     for field, label in TABLES.items():
         current = getattr(app, field)
-        if not current:
+        if not current and field == "latency":
+            st.info(f"**{label}**: not set (optional: for latency limits and fronts). NAS-Bench-201's "
+                    "covers 27 devices (HW-NAS-Bench, BRP-NAS); give its CSV below.")
+        elif not current:
             st.warning(f"**{label}**: not set. Next step: give a CSV (`index,arch_str,…`) or an "
                        "official NAS-Bench-201 `.pth` below.")
         elif not Path(current).is_file():
@@ -171,8 +176,9 @@ if submitted:
                     raise benchmark.BenchmarkError("tick “I trust this .pth file” to convert it")
                 with st.spinner("Converting (a few minutes for the full benchmark)…"):
                     st.caption(md_escape(SPACE.convert_native_table(path)))
-            table = benchmark.load_table(path, SPACE)
-        except (benchmark.BenchmarkError, OSError) as err:
+            table = benchmark.load_table(path, SPACE) if field != "latency" \
+                else latency.load(path, SPACE).frame
+        except (KnasError, OSError) as err:
             st.error(f"Not saved: {md_escape(err)}")
         if table is not None:
             _save(lambda s: setattr(s, field, str(path)))

@@ -216,6 +216,18 @@ if truth is not None:
         st.dataframe(rows, hide_index=True)
 
 
+latency_table = widgets.load_latency(settings.latency, space) if default_space else None
+if latency_table is not None:
+    with st.expander(f"Latency on {len(latency_table.devices)} devices", expanded=True):
+        rows = explore.latency_rows(latency_table, index)
+        if rows.empty:
+            st.info(f"Cell {index} is not in the latency table.")
+        else:
+            widgets.table(rows)
+            st.caption("One forward pass of the CIFAR-10 network (HW-NAS-Bench and BRP-NAS, as "
+                       "the latency table records it).")
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def _cached_scores(space_spec: str, index: int, directory: str) -> list[dict]:
     found = spaces.get(space_spec)

@@ -10,10 +10,10 @@ is what costs a browser most, so it follows less often than the progress line
 import pandas as pd
 import streamlit as st
 
-from knas.search import estimate
+from knas.search import constraints, estimate
 from knas import fmt, jobs
 from knas.ui import formstate, widgets
-from knas.results import headline, plots, references, runview
+from knas.results import headline, latencyview, plots, references, runview
 from knas.results import report as run_report
 from knas.errors import KnasError
 from knas.search.events import JobStatus
@@ -69,6 +69,7 @@ truth = widgets.load_truth(config.truth, space) if config.truth else None
 report = config.report_column
 accuracy = truth[report] if truth is not None and report in truth.columns else None
 stage = config.fine_stage
+limits = "; ".join(map(str, constraints.limits_of(config)))
 
 
 def _header(state: dict) -> None:
@@ -77,7 +78,9 @@ def _header(state: dict) -> None:
     a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on "
                f"{fmt.md_code(config.pool)} · k = {config.k} · "
                f"n = {config.n} · fine stage {fmt.md_code(config.fine)} · "
-               f"{config.repeats} repeat(s)")
+               f"{config.repeats} repeat(s)"
+               + (f" · under {fmt.md_escape(limits)}" if limits else "")
+               + (f" · front on {fmt.md_escape(config.pareto)}" if config.pareto else ""))
     if status.is_active:
         if b.button("Cancel", key="live_cancel", icon="⏹️"):
             jobs.cancel(job_id, store)
@@ -173,6 +176,28 @@ def _scores(events, method: str, repeat: int, stamp: tuple) -> None:
         widgets.cell_legend(space)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _true_front(job: str, measure: str):
+    """The run's true accuracy-latency front, computed once per job (read-only)."""
+    return latencyview.true_front(config, space, measure, accuracy)
+
+
+def _device(events, method: str, repeat: int) -> None:
+    """Where the cells sit on the device axis, when the run has a latency limit or front."""
+    measure = latencyview.axis(events)
+    if measure is None:
+        return
+    fig = latencyview.figure(events, config, method, repeat, accuracy,
+                             _true_front(job_id, measure))
+    if fig is None:
+        st.caption("The accuracy-latency plot needs a ground-truth table.")
+        return
+    st.plotly_chart(fig, key=f"live_latency_{job_id}_{method}_{repeat}")
+    note = latencyview.front_note(events, method, repeat)
+    if note:
+        st.caption(note)
+
+
 def _fine(events) -> None:
     if stage.kind == "lookup":
         st.caption(f"Fine stage: a lookup of {fmt.md_code(stage.column)}"
@@ -202,7 +227,8 @@ def _result(events, method: str, repeat: int) -> None:
             delta = None if card["gap"] is None else f"{-card['gap']:.2f} vs the best"
             st.metric(f"Test accuracy ({fmt.md_escape(card['column'] or report)})", f"{acc:.2f}", delta=delta)
             if card["best_value"] is not None:
-                st.caption(f"Best in the whole space: {card['best_value']:.2f} "
+                where = "that fits the limits" if limits else "in the whole space"
+                st.caption(f"Best {where}: {card['best_value']:.2f} "
                            f"(index {card['best_index']}).")
         else:
             st.caption("No ground-truth table: the chosen cell's accuracy is unknown.")
@@ -300,6 +326,7 @@ def details() -> None:
                          key=f"live_repeat_{job_id}") if config.repeats > 1 else 0
 
     _scores(events, method, repeat, stamp)
+    _device(events, method, repeat)
     _fine(events)
     results = runview.results_frame(events)
     if len(results):

@@ -24,7 +24,8 @@ formstate.restore(state, {
     "ns_members": ["mgm", "synflow"], "ns_proxy": "mgm", "ns_baselines": [RANDOM],
     "ns_params": "all", "ns_params_l": 10, "ns_params_m": 100, "ns_fine_kind": "lookup",
     "ns_epochs": 1, "ns_train_samples": 5000, "ns_budget": 0.0, "ns_backend": BACKENDS[0],
-    "ns_ray_address": "", **formstate.section_defaults()})
+    "ns_ray_address": "", "ns_limit_devices": [], "ns_max_params": 0.0, "ns_max_flops": 0.0,
+    "ns_pareto": "", **formstate.section_defaults()})
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -48,7 +49,8 @@ formstate.default(state, {f"ns_dataset_{sid}": dataset_names[0],
                           f"ns_truth_{sid}": settings.truth if default_space else "",
                           f"ns_table12_{sid}": settings.table12 if default_space else "",
                           f"ns_costs_{sid}": settings.costs if default_space else "",
-                          f"ns_t12_strategies_{sid}": settings.table12 if default_space else ""})
+                          f"ns_t12_strategies_{sid}": settings.table12 if default_space else "",
+                          f"ns_latency_{sid}": settings.latency if default_space else ""})
 
 st.subheader("Data")
 c1, c2 = st.columns(2)
@@ -240,6 +242,45 @@ if any(b in STRATEGIES for b in baselines):
     budget = float(seconds) or None
     slots["budget"] = c3.empty()
 
+with st.expander("Deploy to a device: latency and size limits, accuracy-latency front",
+                 expanded=bool(state["ns_limit_devices"] or state["ns_pareto"])):
+    c1, c2 = st.columns(2)
+    latency_table = c1.text_input(
+        "Latency table", key=f"ns_latency_{sid}",
+        help="Milliseconds per forward pass of every cell on each device (NAS-Bench-201: "
+             "hw/nb201_latency.csv, 27 devices). Without one, limit the latency on this machine "
+             "(here), measured as the search runs. Set it on the Data page.")
+    slots["latency"] = c1.empty()
+    devices = forms.latency_devices(latency_table.strip())
+    state["ns_limit_devices"] = [d for d in state["ns_limit_devices"] if d in devices]
+    limited = c2.multiselect("Latency limits on", devices, key="ns_limit_devices",
+                             format_func=forms.device_label,
+                             help="Every method ranks, samples and returns only cells within "
+                                  "each device's budget.")
+    max_latency = []
+    for device in limited:
+        formstate.default(state, {f"ns_maxlat_{device}": 10.0})
+        ms = c2.number_input(f"Budget on {forms.device_label(device)} (ms)", min_value=0.0,
+                             step=0.5, key=f"ns_maxlat_{device}",
+                             help=forms.percentiles_note(latency_table.strip(), space, device))
+        max_latency.append(f"{device}:{ms:g}")
+    slots["max_latency"] = c2.empty()
+    a, b = c1.columns(2)
+    max_params = a.number_input("Max parameters (M, 0: none)", min_value=0.0, step=0.1,
+                                key="ns_max_params")
+    max_flops = b.number_input("Max FLOPs (M, 0: none)", min_value=0.0, step=10.0,
+                               key="ns_max_flops")
+    slots["max_params"], slots["max_flops"] = c1.empty(), c1.empty()
+    if state["ns_pareto"] not in ["", *devices]:
+        state["ns_pareto"] = ""
+    pareto = c2.selectbox("Accuracy-latency front on", ["", *devices], key="ns_pareto",
+                          format_func=lambda d: "off (one cell per method)" if not d
+                          else forms.device_label(d),
+                          help="Each method returns its front of (accuracy, latency), scored "
+                               "by hypervolume and IGD against the true front; nsga2 searches "
+                               "it directly.")
+    slots["pareto"] = c2.empty()
+
 with st.expander("Run on a Ray cluster"):
     backend = st.radio("Backend", BACKENDS, horizontal=True, key="ns_backend",
                        help="local: worker processes on this machine; ray: tasks on a Ray cluster "
@@ -263,7 +304,9 @@ config = SearchConfig(space=space.spec, dataset=dataset, data=data_path.strip(),
                       fine=str(fine), baselines=tuple(baselines), params=str(params),
                       train_samples=int(train_samples), costs=costs.strip(),
                       table12=table12.strip(), budget=budget, backend=backend,
-                      ray_address=ray_address.strip(), **values)
+                      ray_address=ray_address.strip(), latency=latency_table.strip(),
+                      max_latency=tuple(max_latency), max_params=float(max_params) or None,
+                      max_flops=float(max_flops) or None, pareto=pareto, **values)
 errors = config.errors()
 for name, message in errors.items():
     if name in slots:

@@ -12,7 +12,7 @@ import pytest
 from knas.ui import settings
 from knas.ui.settings import AppSettings
 from tests.appserver import running_app
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_for_job
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
@@ -235,4 +235,34 @@ def test_a_search_on_a_space_defined_in_a_file(ready_server):
         assert page.locator("svg.knas-cell").count() >= 2  # and its own diagrams
         assert page.get_by_text("Traceback").count() == 0
         _shot(page, "live_user_space")
+        browser.close()
+
+
+def test_live_draws_accuracy_against_latency_under_a_budget(ready_server, shared_data):
+    """A real background search under a Pixel 3 latency budget; the Live page says so in its
+    headline and draws the accuracy-latency plot with the true front and the budget line."""
+    from knas import jobs
+    from knas.search.config import SearchConfig
+
+    sync_api = _require_browser()
+    config = SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
+                          truth=str(shared_data / "nb201" / "nb201_accuracies.csv"),
+                          latency=str(shared_data / "hw" / "nb201_latency.csv"),
+                          max_latency=("pixel3:10.7",), proxy="params", pool="random:40", k=5,
+                          n=4, fine="lookup:cifar10_valid", baselines=("random",), device="cpu")
+    store = jobs.JobStore()
+    job_id = jobs.start(config, store)
+    assert wait_for_job(store, job_id, timeout=300).status.is_finished
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        _open(page, f"{ready_server}/live?job={job_id}", "Live run")
+        page.get_by_text("Under latency on Pixel 3 ≤ 10.7 ms").first.wait_for()
+        page.get_by_text("params: accuracy against latency on Pixel 3").first.wait_for()
+        assert page.get_by_text("true front (every cell that fits)").count() >= 1
+        assert page.get_by_text("budget 10.7 ms").count() >= 1
+        assert page.get_by_text("Traceback").count() == 0
+        page.get_by_text("params: accuracy against latency on Pixel 3").first.scroll_into_view_if_needed()
+        _shot(page, "live_latency", height=1000)
         browser.close()

@@ -41,6 +41,12 @@ def test_run_again_fills_every_field_of_a_config():
     assert (state["ns_params"], state["ns_params_l"], state["ns_params_m"]) == ("first", 10, 100)
     assert (state["ns_fine_kind"], state["ns_table12_nb201"], state["ns_t12_col_nb201_cifar10"]) == \
         ("table12", "/t12.csv", "cifar10_test_12ep")
+    deployed = formstate.form_values(SearchConfig(latency="/lat.csv", max_latency=("pixel3:10.7", "here:5"),
+                                                  max_params=0.5, pareto="raspi4"))
+    assert deployed["ns_latency_nb201"] == "/lat.csv" and deployed["ns_pareto"] == "raspi4"
+    assert deployed["ns_limit_devices"] == ["pixel3", "here"]
+    assert (deployed["ns_maxlat_pixel3"], deployed["ns_maxlat_here"]) == (10.7, 5.0)
+    assert (deployed["ns_max_params"], deployed["ns_max_flops"]) == (0.5, 0.0)
     trained = formstate.form_values(SearchConfig(pool="random:50", fine="train:3", train_samples=900))
     assert (trained["ns_pool_kind"], trained["ns_pool_count"]) == ("random", 50)
     assert (trained["ns_fine_kind"], trained["ns_epochs"], trained["ns_train_samples"]) == ("train", 3, 900)

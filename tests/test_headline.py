@@ -42,7 +42,7 @@ def test_headline_over_repeats_gives_mean_and_spread(runtime, shared_data, truth
     assert math.isclose(line.accuracy, mine.mean())
     assert math.isclose(line.accuracy_std, mine.std(ddof=0))
     assert f"picked cells with {mine.mean():.2f} ± {mine.std(ddof=0):.2f}% over 2 repeats" in line.text
-    assert line.text.endswith("per search")
+    assert line.text.endswith("per search, no training")
     assert line.published.dataset == "cifar100"
 
 
@@ -58,7 +58,7 @@ def test_no_headline_before_a_result_or_without_accuracy():
     assert headline.headline([event_from_dict(started), event_from_dict(done)], NB201) is None
     done["result"]["test_accuracy"] = 91.0
     line = headline.headline([event_from_dict(started), event_from_dict(done)], NB201)  # no truth table best, no random, no dataset
-    assert line.text == "KNAS (mgm) picked cell 3 with 91.00% in 2 s scoring 5 networks"
+    assert line.text == "KNAS (mgm) picked cell 3 with 91.00% in 2 s scoring 5 networks, no training"
     assert line.published is None and line.published_text == ""
 
 

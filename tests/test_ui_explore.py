@@ -1,4 +1,7 @@
 """The Compare, Explorer and Data pages, driven headless through Streamlit's AppTest."""
+from dataclasses import asdict
+
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -72,6 +75,18 @@ def test_explorer_deep_link_by_index(with_data):
     assert len(neighbours) == 24 and neighbours["cifar10_test"].notna().all()
     labels = [b.label for b in at.get("download_button")]
     assert "PyTorch module (.py)" in labels and "Arch string (.txt)" in labels
+
+
+def test_explorer_shows_a_cells_latency_on_every_device(with_data, shared_data):
+    settings.save(settings.AppSettings(**{**asdict(with_data), "problems": [],
+                                 "latency": str(shared_data / "hw" / "nb201_latency.csv")}))
+    at = open_page("explorer", arch="6111")
+    assert any(e.label == "Latency on 27 devices" for e in at.expander)
+    table = pd.read_csv(shared_data / "hw" / "nb201_latency.csv").set_index("index")
+    shown = next(d.value for d in at.dataframe if "latency (ms)" in d.value.columns)
+    assert len(shown) == 27
+    assert shown.set_index("name").at["pixel3", "latency (ms)"] == table.at[6111, "latency_ms_pixel3"]
+    assert "Pixel 3" in list(shown["device"])
 
 
 def test_explorer_by_number_string_edges_and_neighbour(with_data, shared_data):

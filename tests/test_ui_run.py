@@ -216,3 +216,20 @@ def test_missing_and_demo_config(isolated, shared_data):
     assert config.pool == "random:100" and config.baselines == ("random",)
     assert "cifar10_valid" in forms.csv_columns(ready.truth)
     assert forms.report_options(NB201, "cifar10", ready.truth)[0] == "cifar10_test"
+
+
+def test_new_search_sets_a_latency_budget_and_says_when_none_fits(with_data, shared_data):
+    at = _app("pages/new_search.py")
+    at.text_input(key="ns_latency_nb201").set_value(str(shared_data / "hw" / "nb201_latency.csv")).run()
+    assert "here" in at.multiselect(key="ns_limit_devices").options[-1]
+    at.multiselect(key="ns_limit_devices").set_value(["pixel3"]).run()
+    at.number_input(key="ns_maxlat_pixel3").set_value(0.001).run()
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert any("no cell of nb201 meets the limits" in m and "0.00328 ms" in m for m in messages), messages
+    assert at.button(key="ns_start").disabled
+    at.number_input(key="ns_maxlat_pixel3").set_value(10.7).run()
+    at.selectbox(key="ns_pareto").set_value("pixel3").run()
+    assert not at.error and not at.button(key="ns_start").disabled
+    shown = "\n".join(str(c.value) for c in at.code)
+    assert '"pixel3:10.7"' in shown and '"pareto": "pixel3"' in shown

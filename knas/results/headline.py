@@ -27,6 +27,8 @@ class Headline:
     seconds: float  # wall seconds of scoring plus the fine stage (mean per search)
     networks: float  # networks scored (mean per search)
     published: references.Reference | None  # the KNAS paper's figure for this dataset
+    constraints: str = ""  # the limits the search kept to ("" : none); gap is to the best that fits
+    trained: float = 0.0  # networks trained by the fine stage (mean per search)
 
     @property
     def text(self) -> str:
@@ -40,12 +42,16 @@ class Headline:
         if self.vs_random is not None:
             versus.append(f"{self.vs_random:+.2f} over random")
         if self.gap is not None:
-            versus.append(f"{self.gap:.2f} below the best of {self.cells:,}")
+            of = f"the {self.cells:,} that fit" if self.constraints else f"{self.cells:,}"
+            versus.append(f"{self.gap:.2f} below the best of {of}")
         middle = f" — {', '.join(versus)} —" if versus else ""
         cost = f"in {fmt.seconds(self.seconds)} scoring {self.networks:,.0f} networks"
         if self.repeats > 1:
             cost += " per search"
-        return f"{method_label(self.method)} {picked}{middle} {cost}"
+        if not self.trained:
+            cost += ", no training"
+        line = f"{method_label(self.method)} {picked}{middle} {cost}"
+        return f"Under {self.constraints}: {line}" if self.constraints else line
 
     @property
     def published_text(self) -> str:
@@ -73,7 +79,8 @@ def headline(events, space, dataset: str = "") -> Headline | None:
         return None
     mean = statistics.fmean(accuracies)
     random_rows = results[results["method"] == RANDOM]["test_accuracy"].astype(float).dropna()
-    best = (runview.started(events).best_possible or {}).get("value")
+    start = runview.started(events)
+    best = (start.best_possible or {}).get("value")
     published = references.find(space, "KNAS", dataset) if dataset else []
     return Headline(
         method=methods[0], accuracy=mean,
@@ -81,7 +88,9 @@ def headline(events, space, dataset: str = "") -> Headline | None:
         repeats=len(accuracies), chosen=int(mine["chosen"].iloc[0]) if len(mine) == 1 else None,
         vs_random=mean - float(random_rows.mean()) if len(random_rows) else None,
         gap=best - mean if best is not None else None,
-        cells=int(runview.started(events).truth_cells or space.size),
+        cells=int((start.feasible_cells if start.constraints else None) or start.truth_cells
+                  or space.size),
         seconds=float((mine["coarse_seconds"] + mine["fine_seconds"]).mean()),
         networks=float(mine["networks_scored"].mean()),
-        published=published[0] if published else None)
+        published=published[0] if published else None, constraints=start.constraints,
+        trained=float(mine["networks_trained"].mean()))

@@ -337,3 +337,49 @@ def gram_heatmap(matrix, labels=None, title: str | None = None) -> go.Figure:
                                    f"n = {len(g)}", f"mean (MGM) = {g.mean():.4g}"))
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def latency_y_range(accuracy: pd.Series, true_front: pd.DataFrame | None):
+    """The candidates' bulk (``robust_range``), stretched up to the top of the true front."""
+    y_range = robust_range(accuracy) if len(accuracy) else None
+    if y_range and true_front is not None and len(true_front):
+        y_range = (y_range[0], max(y_range[1], float(true_front["accuracy"].max()) + 0.5))
+    return y_range
+
+
+def latency_plot(cells: pd.DataFrame, true_front: pd.DataFrame | None = None,
+                 budget: float | None = None, axis: str = "latency (ms)",
+                 title: str = "Accuracy against latency") -> go.Figure:
+    """Accuracy against latency (``knas.results.latencyview``): the true front among the cells
+    that fit (a step line), the run's candidates, the ones the method kept, the front it
+    returned (Pareto mode) and the chosen cell ★, with the latency budget as a dashed line.
+    The y axis spans the candidates' bulk (``robust_range``), the front's low end left out."""
+    rows = cells.dropna(subset=["latency", "accuracy"])
+    fig = go.Figure()
+    if true_front is not None and len(true_front):
+        fig.add_trace(go.Scatter(x=true_front["latency"], y=true_front["accuracy"], mode="lines",
+                                 line={"shape": "hv", "color": REFERENCE_COLOUR, "width": 2},
+                                 name="true front (every cell that fits)",
+                                 hovertemplate="%{x:.3g} ms · %{y:.2f}%<extra>true front</extra>"))
+    layers = [(~rows["kept"], "candidates", POINT_COLOUR, 6, 0.5, "circle"),
+              (rows["kept"], "kept by the coarse stage", HIGHLIGHT_COLOUR, 9, 0.9, "circle"),
+              (rows["on_front"], "front returned", "#009E73", 11, 1.0, "diamond"),
+              (rows["chosen"], "chosen cell ★", CHOSEN_COLOUR, 18, 1.0, "star")]
+    for mask, name, colour, size, opacity, symbol in layers:
+        part = rows[mask.astype(bool)]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=part["latency"], y=part["accuracy"], mode="markers", name=name,
+            marker={"color": colour, "size": size, "opacity": opacity, "symbol": symbol,
+                    "line": {"width": 1.5 if symbol == "star" else 0, "color": "#222222"}},
+            customdata=part[["index"]].to_numpy(),
+            hovertemplate="index %{customdata[0]}<br>%{x:.3g} ms<br>%{y:.2f}%<extra></extra>"))
+    if budget is not None:
+        fig.add_vline(x=budget, line={"dash": "dash", "color": "#000000"},
+                      annotation_text=f"budget {budget:g} ms")
+    y_range = latency_y_range(rows["accuracy"], true_front)
+    fig.update_layout(title=_title(title, f"{len(rows)} cells measured"), xaxis_title=axis,
+                      yaxis_title="test accuracy (%)", legend={"orientation": "h", "y": -0.2})
+    fig.update_yaxes(range=list(y_range) if y_range else None)
+    return fig

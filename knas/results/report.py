@@ -8,10 +8,11 @@ import time
 import pandas as pd
 
 from knas import spaces
-from knas.data import benchmark, datasets
+from knas.data import benchmark, datasets, latency
 from knas.errors import KnasError
-from knas.results import (cellsvg, columns, headline, references, runview, scorefile, staticfigs,
-                          stats)
+from knas.results import (cellsvg, columns, headline, latencyview, references, runview, scorefile,
+                          staticfigs, stats)
+from knas.search import constraints
 from knas.fmt import html_escape as _e
 from knas.search.events import JobState
 
@@ -103,7 +104,7 @@ class _View:
     """What the report and the one-page summary show about a run, computed once."""
 
     def __init__(self, config: dict, state: JobState, events: list, truth_table):
-        self.events = events
+        self.events, self.config = events, config
         self.primary = config.get("proxy", "")
         self.dataset = config.get("dataset")
         self.space = spaces.get(config.get("space") or spaces.DEFAULT)
@@ -134,14 +135,35 @@ def _detail_figures(view: _View) -> list:
     if view.truth is not None and view.ranking in view.frame.columns and len(view.frame):
         figures.append(staticfigs.scatter(view.frame, view.ranking, view.column, view.topk,
                                           view.chosen_0))
-        names = view.proxies + ([view.ranking] if view.ranking not in view.proxies else [])
+        names = [n for n in view.proxies + [view.ranking] if n in view.frame.columns]
+        names = list(dict.fromkeys(names))  # a baseline's proxy is not in the searched method's frame
         table = stats.correlation_table(view.frame, names, view.frame[view.column])
         figures.append(staticfigs.correlation_bars(table))
+    device = _latency_figure(view)
+    if device is not None:
+        figures.append(device)
     curves = runview.anytime_frame(view.events)
     if len(curves) or (view.results["search_seconds"].fillna(0) > 0).any():
         figures.append(staticfigs.anytime(curves, view.results,
                                           references.find(view.space, dataset=view.dataset)))
     return figures
+
+
+def _latency_figure(view: _View):
+    """The accuracy-latency plot of the searched method's first repeat, when the run has one."""
+    measure = latencyview.axis(view.events)
+    method = (runview.started(view.events).methods or ("",))[0]
+    if measure is None or view.truth is None or not method:
+        return None
+    from knas.search.config import SearchConfig
+
+    config = SearchConfig.from_dict(view.config)
+    accuracy = view.truth[view.column]
+    cells = latencyview.frame(view.events, method, 0, accuracy)
+    front = latencyview.true_front(config, view.space, measure, accuracy)
+    device = latency.label(constraints.device_of(measure))
+    return staticfigs.latency(cells, front, latencyview.budget(config, measure),
+                              f"latency on {device} (ms)", f"{method}: accuracy against latency")
 
 
 def _figure(fig, salt: str) -> str:

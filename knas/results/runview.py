@@ -263,13 +263,26 @@ def paper_table(runs: dict, power_w: float = energy.DEFAULT_POWER_W,
                 "kwh": spent.kwh if spent else math.nan,
                 "kg_co2": spent.kg_co2 if spent else math.nan,
                 "cost_estimated": bool(row.get("cost_estimated", False)),
+                "below_best": _float(row.get("gap_mean")),
+                "hypervolume": _float(row.get("hypervolume_mean")),
+                "igd": _float(row.get("igd_mean")),
             })
-    return pd.DataFrame(rows, columns=PAPER_COLUMNS)
+    table = pd.DataFrame(rows, columns=PAPER_COLUMNS)
+    return _without_empty(table)
+
+
+def _without_empty(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop the device columns a run without limits or front has no value for."""
+    empty = [c for c in DEVICE_COLUMNS if table[c].isna().all()]
+    return table.drop(columns=empty)
 
 
 PAPER_COLUMNS = ["run", "method", "runs", "test accuracy", "test_accuracy_mean", "test_accuracy_std",
                  "coarse_s", "fine_s", "total_s", "networks_scored", "networks_trained", "search_s",
-                 "gpu_hours", "kwh", "kg_co2", "cost_estimated"]
+                 "gpu_hours", "kwh", "kg_co2", "cost_estimated", "below_best",
+                 "hypervolume", "igd"]
+# Columns only some runs fill: below the best cell (that fits the limits), the Pareto indicators
+DEVICE_COLUMNS = ["below_best", "hypervolume", "igd"]
 
 
 def energy_note(power_w: float = energy.DEFAULT_POWER_W,

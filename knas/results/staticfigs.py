@@ -118,6 +118,36 @@ def scatter(frame: pd.DataFrame, proxy: str, accuracy: str, topk=(), chosen=None
     return fig
 
 
+def latency(cells: pd.DataFrame, true_front: pd.DataFrame | None, budget: float | None,
+            axis: str, title: str, ax=None):
+    """Accuracy against latency, as ``plots.latency_plot`` draws it: the true front as a step
+    line, candidates, the kept ones, the returned front, the chosen cell ★ and the budget."""
+    fig, ax = _axes(ax, (6.5, 4.2))
+    rows = cells.dropna(subset=["latency", "accuracy"])
+    if true_front is not None and len(true_front):
+        ax.step(true_front["latency"], true_front["accuracy"], where="post",
+                color=plots.REFERENCE_COLOUR, label="true front (every cell that fits)")
+    layers = [(~rows["kept"].astype(bool), "candidates", plots.POINT_COLOUR, 10, "o"),
+              (rows["kept"].astype(bool), "kept by the coarse stage", plots.HIGHLIGHT_COLOUR, 22, "o"),
+              (rows["on_front"].astype(bool), "front returned", "#009E73", 40, "D"),
+              (rows["chosen"].astype(bool), "chosen cell", plots.CHOSEN_COLOUR, 260, "*")]
+    for mask, name, colour, size, marker in layers:
+        if mask.any():
+            ax.scatter(rows["latency"][mask], rows["accuracy"][mask], s=size, marker=marker,
+                       color=colour, label=name, edgecolors="#222222" if marker == "*" else "none",
+                       zorder=5 if marker == "*" else 3, rasterized=len(rows) > 300)
+    if budget is not None:
+        ax.axvline(budget, linestyle="--", color="#000000", label=f"budget {budget:g} ms")
+    y_range = plots.latency_y_range(rows["accuracy"], true_front)
+    if y_range:
+        ax.set_ylim(*y_range)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_xlabel(axis)
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    return fig
+
+
 def correlation_bars(table: pd.DataFrame, ax=None):
     """Spearman ρ and Kendall τ per proxy, on a 0–1 axis (lower only for a negative value)."""
     fig, ax = _axes(ax, (6.5, 3.2))

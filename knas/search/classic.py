@@ -160,11 +160,15 @@ def table_oracle(space, dataset: str, table: pd.DataFrame, costs_table: pd.DataF
     return TableOracle(space, dataset, rewards, per_epoch * epochs, epochs, estimated)
 
 
-def search(strategy: str, oracle, seed: int, budget: float | None = None,
-           **options) -> Generator[Evaluation, None, ClassicResult]:
+def search(strategy: str, oracle, seed: int, budget: float | None = None, constraints=None,
+           objective=None, **options) -> Generator[Evaluation, None, ClassicResult]:
     """A seeded classic search; settings are checked here, before the first evaluation.
 
-    ``budget`` defaults to the oracle's (a space's simulated default). Options are the
+    ``budget`` defaults to the oracle's (a space's simulated default). ``constraints``
+    (``knas.search.constraints.Constraints``) limits the cells it may evaluate: a proposal that
+    does not fit is drawn again without being trained or charged (each strategy says how in
+    ``knas.search.strategies``). ``objective`` (index -> latency) is the second objective of a
+    multi-objective strategy (nsga2), which needs it. Options are the
     strategy's (``strategies.CATALOG``): rea ``population_size``, ``sample_size``; reinforce
     ``learning_rate``, ``momentum``; tpe ``study``, an Optuna study to drive (e.g.
     ``strategies.tpe_study(seed)``, to inspect it afterwards; a fresh seeded one by default).
@@ -183,12 +187,14 @@ def search(strategy: str, oracle, seed: int, budget: float | None = None,
         raise ClassicError(f"{strategy} has no option(s) {', '.join(sorted(unknown))}; "
                            f"it takes: {', '.join(meta.options) or 'none'}")
     settings = {**meta.options, **options}
+    if meta.objectives > 1 and objective is None:
+        raise ClassicError(f"{strategy} searches an accuracy–latency front: give its latency")
     if meta.check:
         meta.check(settings)
     if budget < oracle.cheapest():
         raise ClassicError(f"budget {budget:g} s is below the cost of the cheapest cell's evaluation "
                            f"({oracle.cheapest():.0f} s): nothing could be evaluated")
-    sim = _Clock(oracle, float(budget))
+    sim = _Clock(oracle, float(budget), constraints, objective)
     return _driven(strategy, seed, sim, meta.steps(sim, seed, **settings))
 
 
@@ -205,16 +211,28 @@ def run(strategy: str, oracle, seed: int, budget: float | None = None,
 
 
 class _Clock:
-    """One search's clock and incumbent; ``space`` is what the strategies see."""
+    """One search's clock and incumbent; ``space``, ``fits``, ``violation`` and ``latency``
+    are what the strategies see."""
 
-    def __init__(self, oracle, budget: float):
+    def __init__(self, oracle, budget: float, constraints=None, objective=None):
         self.oracle, self.budget, self.space = oracle, budget, oracle.space
+        self.constraints, self.latency = constraints, objective
         self.clock, self.step = 0.0, 0
         self.best_index, self.best_reward = -1, -math.inf
 
+    def fits(self, index: int) -> bool:
+        return not self.constraints or self.constraints.fits(index)
+
+    def violation(self, index: int) -> float:
+        """How far a cell is past the limits (0: it fits), for a strategy that learns from it."""
+        return self.constraints.violation(index) if self.constraints else 0.0
+
     def evaluate(self, index: int) -> Evaluation | None:
         """Train ``index``; None, and nothing counted, once the budget is spent (see the module
-        doc for a cost known in advance and one measured)."""
+        doc for a cost known in advance and one measured). A cell must fit the constraints."""
+        if not self.fits(index):
+            raise ClassicError(f"cell {index} does not fit the constraints; strategies propose "
+                               "only cells that fit")
         known = self.oracle.known_cost(index)
         if known is not None and self.clock + known > self.budget:
             return None

@@ -17,6 +17,7 @@ from pathlib import Path
 from knas import proxies, spaces
 from knas.data import benchmark, datasets, readers
 from knas.errors import KnasError
+from knas.search import constraints
 from knas.search.specs import (STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods,
                                proxies_of)
 
@@ -132,6 +133,13 @@ class SearchConfig:
     # pool; a number keeps them fixed while pools vary, so a many-repeat study reuses one scoring
     # of the space from the cache (say so when reporting it).
     weights_seed: int | None = None
+    # Deployment limits (knas.search.constraints) every method keeps to, and the Pareto mode:
+    # with ``pareto`` a device, each method returns its (accuracy, latency) front there.
+    latency: str = ""  # latency table: index, arch_str, latency_ms_<device> columns
+    max_latency: tuple = ()  # DEVICE:MS limits; device "here" is this machine, measured
+    max_params: float | None = None  # millions
+    max_flops: float | None = None  # millions of multiply-accumulates
+    pareto: str = ""  # a device of the latency table, or here
 
     @property
     def search_space(self):
@@ -190,7 +198,8 @@ class SearchConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "baselines": list(self.baselines)}
+        return {**asdict(self), "baselines": list(self.baselines),
+                "max_latency": list(self.max_latency)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "SearchConfig":
@@ -199,8 +208,9 @@ class SearchConfig:
         if unknown:
             raise ConfigError({name: "unknown setting" for name in sorted(unknown)})
         values = dict(values)
-        baselines = values.get("baselines", ())
-        values["baselines"] = tuple(baselines) if isinstance(baselines, (list, tuple)) else baselines
+        for name in ("baselines", "max_latency"):
+            listed = values.get(name, ())
+            values[name] = tuple(listed) if isinstance(listed, (list, tuple)) else listed
         return cls(**values)
 
     def errors(self) -> dict[str, str]:
@@ -213,17 +223,22 @@ class SearchConfig:
             "seed": (0, "a seed is 0 or a positive whole number"),
             "train_samples": (0, "0 (all) or a positive number of images")})
         for name in ("space", "dataset", "data", "truth", "report", "pool", "proxy", "fine",
-                     "device", "params", "costs", "table12", "backend", "ray_address"):
+                     "device", "params", "costs", "table12", "backend", "ray_address", "latency",
+                     "pareto"):
             if not isinstance(values[name], str):
                 errors[name] = f"must be text, got {values[name]!r}"
-        if not isinstance(self.baselines, tuple) or not all(isinstance(b, str) for b in self.baselines):
-            errors["baselines"] = f"must be a list of method names, got {self.baselines!r}"
+        for name, what in (("baselines", "method names"), ("max_latency", "DEVICE:MS limits")):
+            listed = getattr(self, name)
+            if not isinstance(listed, tuple) or not all(isinstance(b, str) for b in listed):
+                errors[name] = f"must be a list of {what}, got {listed!r}"
         if self.weights_seed is not None and (isinstance(self.weights_seed, bool) or not isinstance(
                 self.weights_seed, int) or self.weights_seed < 0):
             errors["weights_seed"] = f"a seed is 0 or a positive whole number, got {self.weights_seed!r}"
-        if self.budget is not None and (isinstance(self.budget, bool)
-                                        or not isinstance(self.budget, (int, float))):
-            errors["budget"] = f"must be a number of seconds, got {self.budget!r}"
+        for name, what in (("budget", "a number of seconds"), ("max_params", "a number (millions)"),
+                           ("max_flops", "a number (millions)")):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                errors[name] = f"must be {what}, got {value!r}"
         if errors:
             return errors  # wrongly typed values: the checks below would only add noise
         space = check_space(errors, self.space)
@@ -263,6 +278,9 @@ class SearchConfig:
                 _check(errors, "fine", lambda: space.require_converted(table))
                 _check(errors, "fine", lambda: benchmark.require_column(table, stage.column, space))
         self._check_cost_axis(errors, space, stage)
+        constraints.check(errors, self, space)
+        if "nsga2" in self.methods and not self.pareto:
+            errors["baselines"] = "nsga2 searches the accuracy–latency front: set pareto to a device"
         if self.truth and "truth" not in errors:
             if not self.report_column:
                 errors["report"] = "no column to report accuracy from"

@@ -15,6 +15,7 @@ import pandas as pd
 from knas import fmt, proxies
 from knas.data import datasets
 from knas.jobs import throughput
+from knas.search import constraints
 from knas.search.events import MethodDone, Started, Trained
 from knas.search.specs import STRATEGIES, Method
 
@@ -94,11 +95,23 @@ def _scoring_step(method: str, pools, config, device: str, saved: dict) -> Step:
     return Step("scoring", method, networks * per + starts * fixed, arithmetic, basis, networks)
 
 
+def _that_fit(config, pool: list[int]) -> list[int]:
+    """The cells of a pool a search under limits scores: those that fit, when that is known
+    without measuring (a latency table, closed-form counts); else every cell."""
+    limits = constraints.limits_of(config)
+    if not limits:
+        return pool
+    space = config.search_space
+    table = constraints.load_table(config.latency, space) if config.latency else None
+    mask = constraints.Constraints(limits, constraints.Measures(space, config.dataset, table)).mask()
+    return pool if mask is None else [i for i in pool if mask[i]]
+
+
 def estimate(config, device: str = "cpu", saved: dict | None = None) -> Estimate:
     """The steps a valid config will take on ``device`` (cpu, cuda, mps) and their seconds."""
     saved = throughput.load() if saved is None else saved
     device = device.split(":")[0]
-    pools = config.pools()
+    pools = [_that_fit(config, pool) for pool in config.pools()]
     measured_startup = throughput.startup(saved, device)
     steps = [Step("start-up", "start-up", measured_startup or DEFAULT_STARTUP,
                   "worker start, data and tables loaded",

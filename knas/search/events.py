@@ -22,6 +22,7 @@ class EventKind(StrEnum):
     TOPK = "topk"  # the current (or, with final=True, the kept) top-k of a method and repeat
     TRAINED = "trained"  # one top-k candidate trained by the fine stage
     EVALUATED = "evaluated"  # one evaluation of a classic strategy (simulated or trained)
+    MEASURED = "measured"  # the limited measures (latency, size) of a repeat's candidates
     RETRY = "retry"  # cells sent to the Ray cluster again because the process running them died
     METHOD_DONE = "method_done"  # a method's search of one repeat ended: its MethodResult
     FINISHED = "finished"  # every method and repeat ended: the summary
@@ -48,13 +49,21 @@ class MethodResult:
     device: str = ""  # where the coarse stage ran ("" when nothing was scored)
     simulated: bool = False  # some of search_seconds is recorded training time, not measured
     cost_estimated: bool = False  # ... and it came from an estimate (no costs table)
+    gap: float = math.nan  # the best cell that fits (truth table) minus test_accuracy
+    measures: dict = field(default_factory=dict)  # the chosen cell's limited measures (ms, M)
+    # Pareto mode: the cells returned (not dominated by what the method knows of accuracy,
+    # and latency), their hypervolume (fraction of the true front's) and IGD (knas.search.pareto)
+    front: list = field(default_factory=list)
+    hypervolume: float = math.nan
+    igd: float = math.nan
 
     @classmethod
     def from_dict(cls, values: dict) -> "MethodResult":
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in values.items() if k in known}
-        if values.get("test_accuracy") is None:  # JSON has no NaN in some writers
-            values["test_accuracy"] = math.nan
+        for name in ("test_accuracy", "gap", "hypervolume", "igd"):
+            if values.get(name, 0) is None or name == "test_accuracy" and name not in values:
+                values[name] = math.nan  # JSON has no NaN in some writers
         return cls(**values)
 
 
@@ -82,6 +91,10 @@ class Started(Event):
     train_images: int = 0
     space: str = ""  # the space's spec ("" : written before spaces were a setting)
     truth_cells: int | None = None  # how many cells the truth table reports on
+    constraints: str = ""  # the limits every method keeps to ("" : none); best_possible fits them
+    feasible_cells: int | None = None  # cells of the space that fit (None: unknown or no limits)
+    pareto: str = ""  # the Pareto mode's device ("" : one cell per method)
+    feasible_pool: int | None = None  # cells of the first repeat's pool that fit
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,16 @@ class Evaluated(Event):
 
 
 @dataclass(frozen=True)
+class Measured(Event):
+    """What each cell a repeat's methods choose among measures: its pool's cells that fit, then
+    every cell a classic strategy trained. ``rows`` are ``[index, value per measure]``."""
+    kind: ClassVar[EventKind] = EventKind.MEASURED
+    repeat: int = 0
+    measures: list = field(default_factory=list)  # knas.search.constraints measure names
+    rows: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Retry(Event):
     kind: ClassVar[EventKind] = EventKind.RETRY
     cells: list = field(default_factory=list)
@@ -163,8 +186,8 @@ class Finished(Event):
     seconds: float = 0.0
 
 
-_BY_KIND = {cls.kind: cls for cls in (Started, Scored, TopK, Trained, Evaluated, Retry,
-                                      MethodDone, Finished)}
+_BY_KIND = {cls.kind: cls for cls in (Started, Scored, TopK, Trained, Evaluated, Measured,
+                                      Retry, MethodDone, Finished)}
 
 
 def event_from_dict(values: dict, seq: int = -1) -> Event:

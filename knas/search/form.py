@@ -72,6 +72,16 @@ SETTINGS = {s.name: s for s in [
     Setting("budget", "seconds each classic strategy may spend: simulated on a space's tables "
                       "(default per dataset), measured when it trains for real (required)",
             kind=float, optional=True),
+    Setting("latency", "latency table: index, arch_str and a latency_ms_<device> column per device "
+                       "(NAS-Bench-201: hw/nb201_latency.csv, 27 devices)"),
+    Setting("max_latency", "comma-separated DEVICE:MS limits, e.g. pixel3:10.7; device here is this "
+                           "machine, measured (batch 1, median of 20 passes) and cached", listed=True),
+    Setting("max_params", "keep only cells with at most this many parameters (millions)",
+            kind=float, optional=True),
+    Setting("max_flops", "keep only cells with at most this many FLOPs (millions of "
+                         "multiply-accumulates)", kind=float, optional=True),
+    Setting("pareto", "a device (of the latency table, or here): each method returns its "
+                      "accuracy-latency front, scored by hypervolume and IGD against the true one"),
     Setting("backend", "local (this machine's processes) or ray", choices=BACKENDS),
     Setting("ray_address", "backend ray: HOST:PORT of a cluster's head or auto (default: a "
                            "private local instance started and stopped with the run)"),

@@ -28,10 +28,16 @@ from knas.results import stats
 from knas.scoring import backends, scorer
 from knas.scoring.cache import ScoreCache
 from knas.search import classic, train
+from knas.search.deployment import Deployment
 from knas.search.config import SearchConfig
-from knas.search.events import (Evaluated, Finished, MethodDone, MethodResult, Retry, Scored,
-                                Started, TopK, Trained)
+from knas.search.events import (Evaluated, Finished, Measured, MethodDone, MethodResult, Retry,
+                                Scored, Started, TopK, Trained)
 from knas.search.specs import FineStage, Method
+
+
+def _mean(values) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return statistics.fmean(finite) if finite else math.nan
 
 
 def summarise(results: list[MethodResult]) -> list[dict]:
@@ -53,6 +59,9 @@ def summarise(results: list[MethodResult]) -> list[dict]:
             "search_seconds_std": statistics.pstdev(r.search_seconds for r in mine),
             "simulated": any(r.simulated for r in mine),
             "cost_estimated": any(r.cost_estimated for r in mine),
+            "gap_mean": _mean([r.gap for r in mine]),
+            "hypervolume_mean": _mean([r.hypervolume for r in mine]),
+            "igd_mean": _mean([r.igd for r in mine]),
         })
     return rows
 
@@ -91,14 +100,19 @@ class Search:
             self.fine_table, self.fine_values = table, benchmark.column(table, stage.column)
         self.costs = benchmark.load_table(cfg.costs, space) if cfg.costs else None
         self.test_split, self.measured_test = self._test_split(), {}
+        self.deployment = Deployment(cfg, space, self.dataset, scorer.resolve_device(cfg.device))
         if cfg.strategies:
             self.oracle = self._oracle()
-        pools = cfg.pools()
-        yield Started(methods=tuple(cfg.methods), repeats=cfg.repeats, pool_size=len(pools[0]),
-                      k=cfg.k, best_possible=self._best_possible(), at=time.time(),
-                      train_images=len(self.dataset), space=space.spec,
-                      truth_cells=self._truth_cells())
+        drawn = cfg.pools()
+        pools = [self.deployment.feasible_pool(pool, r) for r, pool in enumerate(drawn)]
+        yield Started(methods=tuple(cfg.methods), repeats=cfg.repeats, pool_size=len(drawn[0]), k=cfg.k, best_possible=self._best_possible(),
+                      at=time.time(), train_images=len(self.dataset), space=space.spec,
+                      truth_cells=self._truth_cells(), constraints=self.deployment.text,
+                      feasible_cells=self.deployment.feasible_cells(), pareto=cfg.pareto,
+                      feasible_pool=len(pools[0]))
         for repeat, pool in enumerate(pools):
+            if self.deployment.measure_names:
+                yield self.deployment.measured_event(repeat, pool)
             for method in cfg.methods:
                 result = yield from self._run_method(method, repeat, pool, stage)
                 self.results.append(result)
@@ -137,10 +151,12 @@ class Search:
         return int(self.truth[self.config.report_column].notna().sum())
 
     def _best_possible(self):
+        """The truth table's best cell (among those that fit the limits)."""
+        self.best = None
         if self.truth is None:
             return None
-        index, value = benchmark.best(self.truth, self.config.report_column)
-        return {"index": index, "value": value, "column": self.config.report_column}
+        self.best = self.deployment.best(self.truth, self.config.report_column)
+        return self.best
 
     def _run_method(self, method, repeat, pool, stage):
         seed = self.config.seed + repeat
@@ -149,13 +165,14 @@ class Search:
             return (yield from self._run_strategy(method, repeat, seed))
         t0 = time.time()
         if spec.is_random:
-            topk, scored = random.Random(seed).sample(pool, self.config.k), 0
+            topk, scored = random.Random(seed).sample(pool, min(self.config.k, len(pool))), 0
         else:
             topk, scored = yield from self._coarse(method, spec, repeat, pool, seed)
         coarse_seconds = time.time() - t0
         yield TopK(method=method, repeat=repeat, indices=topk, final=True)
         t1 = time.time()
-        chosen, fine_score, trained = yield from self._fine(stage, topk, method, repeat, seed)
+        fine_scores, trained = yield from self._fine(stage, topk, method, repeat, seed)
+        chosen = max(topk, key=lambda i: (_finite(fine_scores[i]), -i))
         fine_seconds = time.time() - t1
         simulated = stage.kind == "lookup"
         if simulated:  # what training the k candidates for the looked-up epochs would have cost
@@ -165,12 +182,24 @@ class Search:
         return MethodResult(
             method=method, repeat=repeat, seed=seed, chosen=chosen,
             arch_str=self.space.format(self.space.arch_at(chosen)),
-            test_accuracy=self._test_accuracy(chosen), fine_score=fine_score, topk=topk,
+            test_accuracy=self._test_accuracy(chosen), fine_score=fine_scores[chosen], topk=topk,
             coarse_seconds=coarse_seconds, fine_seconds=fine_seconds,
             networks_scored=scored, networks_trained=trained,
             search_seconds=coarse_seconds + fine_cost,
             device=self._device() if scored else "",
-            simulated=simulated, cost_estimated=estimated)
+            simulated=simulated, cost_estimated=estimated, **self._deployed(chosen, fine_scores))
+
+    def _deployed(self, chosen: int, known: dict[int, float]) -> dict:
+        """A result's fields about the device: the gap to the best cell that fits, the chosen
+        cell's measures, and in the Pareto mode the front returned and its indicators."""
+        fields = {"measures": self.deployment.measured(chosen)}
+        if self.best:
+            fields["gap"] = self.best["value"] - self._test_accuracy(chosen)
+        if self.config.pareto:
+            front = self.deployment.front(known)
+            hv, igd = self.deployment.indicators(front, self.truth, self.config.report_column)
+            fields.update(front=front, hypervolume=hv, igd=igd)
+        return fields
 
     def _lookup_cost(self, topk, column: str) -> tuple[float, bool]:
         """Seconds that training the looked-up candidates would have cost, and whether that is
@@ -196,8 +225,12 @@ class Search:
         """A classic strategy on its clock: one event per evaluation, with the test accuracy of
         the incumbent for the anytime plot."""
         t0 = time.time()
-        evaluations = classic.search(method, self.oracle, seed, self.config.budget)
+        deployment = self.deployment
+        evaluations = classic.search(method, self.oracle, seed, self.config.budget,
+                                     deployment.constraints,
+                                     deployment.latency if self.config.pareto else None)
         budget = strategy_budget(self.config)
+        rewards: dict[int, float] = {}
         while True:
             if self.should_stop():
                 raise Cancelled()
@@ -208,18 +241,21 @@ class Search:
                 break
             except train.TrainingCancelled:
                 raise Cancelled() from None
+            rewards[record.index] = record.reward
             yield Evaluated(method=method, repeat=repeat, step=record.step, index=record.index,
                             reward=record.reward, seconds=record.seconds, clock=record.clock,
                             budget=budget, best_index=record.best_index,
                             best_reward=record.best_reward,
                             best_test=self._test_accuracy(record.best_index))
+        if self.deployment.measure_names:
+            yield self.deployment.measured_event(repeat, list(rewards))
         return MethodResult(
             method=method, repeat=repeat, seed=seed, chosen=result.chosen,
             arch_str=self.space.format(self.space.arch_at(result.chosen)),
             test_accuracy=self._test_accuracy(result.chosen), fine_score=result.reward,
             fine_seconds=time.time() - t0, networks_trained=result.evaluations,
             search_seconds=result.clock, simulated=self.oracle.simulated,
-            cost_estimated=result.cost_estimated)
+            cost_estimated=result.cost_estimated, **self._deployed(result.chosen, rewards))
 
     def _coarse(self, method: str, spec: Method, repeat, pool, seed):
         """Score the pool; returns (top-k indices, networks built) and yields progress events."""
@@ -246,20 +282,27 @@ class Search:
                              total=len(pool), rate=done / max(time.time() - started, 1e-9))
                 if not spec.aggregation and time.time() - last_topk > 1.0:
                     last_topk = time.time()
-                    yield TopK(method=method, repeat=repeat, indices=_top(values, spec, cfg.k))
+                    yield TopK(method=method, repeat=repeat, indices=self._keep(values, spec))
         finally:
             results.close()
-        return _top(values, spec, cfg.k), built
+        return self._keep(values, spec), built
+
+    def _keep(self, values: dict, spec: Method) -> list[int]:
+        """What the coarse stage keeps: the top-k by the method's ranking, or in the Pareto mode
+        k cells along the (ranking, latency) front."""
+        ranking = _ranking(values, spec)
+        if self.config.pareto:
+            return self.deployment.select(ranking, self.config.k)
+        return sorted(ranking, key=lambda i: (-ranking[i], i))[:self.config.k]
 
     def _train_settings(self, stage: FineStage, seed: int) -> train.TrainSettings:
         return train.TrainSettings(epochs=stage.epochs, seed=seed,
                                    train_samples=self.config.train_samples or None)
 
     def _fine(self, stage: FineStage, topk, method, repeat, seed):
+        """Each candidate's fine-stage score (looked up or trained) and how many were trained."""
         if stage.kind == "lookup":
-            scores = {i: float(self.fine_values.get(i, math.nan)) for i in topk}
-            chosen = max(topk, key=lambda i: (_finite(scores[i]), -i))
-            return chosen, scores[chosen], 0
+            return {i: float(self.fine_values.get(i, math.nan)) for i in topk}, 0
         settings = self._train_settings(stage, seed)
         accuracies = {}
         trained = self.backend.train(topk, self.dataset, settings, self.should_stop,
@@ -271,8 +314,7 @@ class Search:
             yield Trained(method=method, repeat=repeat, index=index,
                           val_accuracy=result.val_accuracy, seconds=result.seconds,
                           done=position, total=len(topk))
-        chosen = max(topk, key=lambda i: (accuracies[i], -i))
-        return chosen, accuracies[chosen], len(topk)
+        return accuracies, len(topk)
 
     def _device(self) -> str:
         return "ray" if self.backend.name == "ray" else self.backend.device
@@ -297,9 +339,9 @@ def _finite(value: float) -> float:
     return value if not math.isnan(value) else -math.inf
 
 
-def _top(values: dict, method: Method, k: int) -> list[int]:
-    """The k best indices by a method's ranking (its proxy's direction honoured, or the
-    aggregate rank of an ensemble); NaN last, ties by lower index."""
+def _ranking(values: dict, method: Method) -> dict[int, float]:
+    """Each cell's value by a method's ranking, higher better (its proxy's direction honoured,
+    or the aggregate rank of an ensemble); NaN as -inf."""
     frame = pd.DataFrame.from_dict(values, orient="index")
     ranking = stats.aggregate(frame, method)
-    return sorted(ranking.index, key=lambda i: (-_finite(float(ranking[i])), i))[:k]
+    return {int(i): _finite(float(ranking[i])) for i in ranking.index}

@@ -21,7 +21,17 @@ NATS-Bench (exps/NATS-algos/):
   taken.
 - ``tpe``: Optuna's TPE sampler (Bergstra et al. 2011), seeded, one categorical distribution per
   decision, driven by ask/tell so our clock holds the budget. Not in NAS-Bench-201's study.
-Torch-free; Optuna is imported only by ``tpe``.
+- ``nsga2``: NSGA-II (Deb et al. 2002), pymoo's, on two objectives: the reward and the latency on
+  the Pareto device; one integer variable per decision (pymoo's integer recipe: SBX and
+  polynomial mutation with rounding), population 20, evaluated a generation at a time on our
+  clock. Multi-objective: it runs in the Pareto mode only.
+
+Under deployment limits (``sim.fits``) a proposal that does not fit is never trained or charged:
+rs, rea's first population and fallbacks draw again; rea mutates its parent again (up to 100
+times, then draws); reinforce samples its policy again (updating it only on cells it trained);
+tpe is Optuna's constrained TPE (each trial's violation set with ``Trial.set_constraint``; a
+rejected one is told without training, so the sampler learns where the limits are); nsga2 gets the violation as pymoo's
+inequality constraint. Torch-free; Optuna and pymoo are imported only by ``tpe`` and ``nsga2``.
 """
 from __future__ import annotations
 
@@ -48,6 +58,7 @@ class StrategyInfo:
     steps: Callable  # steps(sim, seed, **options): the generator described in the module doc
     options: dict = field(default_factory=dict)  # option -> default
     check: Callable | None = None  # check(options) raises StrategyError for a bad value
+    objectives: int = 1  # 2: searches the accuracy-latency front (needs a Pareto device)
 
 
 def _random_cell(decisions, rng: np.random.Generator) -> tuple:
@@ -56,11 +67,32 @@ def _random_cell(decisions, rng: np.random.Generator) -> tuple:
     return tuple(d.choices[int(k)] for d, k in zip(decisions, draws))
 
 
+DRAWS = 100_000  # proposals that do not fit tried before a strategy gives up
+
+
+def _fitting_cell(sim, decisions, rng: np.random.Generator) -> tuple:
+    """A uniform draw among the cells that fit the limits (by rejection)."""
+    for _ in range(DRAWS):
+        cell = _random_cell(decisions, rng)
+        if sim.fits(sim.space.index_of(cell)):
+            return cell
+    raise StrategyError(f"none of {DRAWS:,} random cells fits the limits")
+
+
 def _rs(sim, seed: int):
     rng = np.random.default_rng(seed)
     decisions = sim.space.decisions()
-    while (record := sim.evaluate(sim.space.index_of(_random_cell(decisions, rng)))) is not None:
+    while (record := sim.evaluate(sim.space.index_of(_fitting_cell(sim, decisions, rng)))) \
+            is not None:
         yield record
+
+
+def _fitting_child(sim, parent: tuple, decisions, rng) -> tuple:
+    for _ in range(100):
+        child = sim.space.mutate(parent, rng)
+        if sim.fits(sim.space.index_of(child)):
+            return child
+    return _fitting_cell(sim, decisions, rng)
 
 
 def _rea(sim, seed: int, population_size: int, sample_size: int):
@@ -69,11 +101,11 @@ def _rea(sim, seed: int, population_size: int, sample_size: int):
     population: list[tuple[tuple, float]] = []  # oldest first
     while True:
         if len(population) < population_size:
-            child = _random_cell(decisions, rng)
+            child = _fitting_cell(sim, decisions, rng)
         else:
             picks = rng.integers(0, len(population), size=sample_size)
             parent = max((population[int(i)] for i in picks), key=lambda member: member[1])
-            child = sim.space.mutate(parent[0], rng)
+            child = _fitting_child(sim, parent[0], decisions, rng)
         record = sim.evaluate(sim.space.index_of(child))
         if record is None:
             return
@@ -95,8 +127,14 @@ def _reinforce(sim, seed: int, learning_rate: float, momentum: float):
     numerator = denominator = 0.0  # bias-corrected EMA, as their ExponentialMovingAverage
     while True:
         probs = _softmax(logits, valid)
-        actions = [int(rng.choice(width, p=p[:width])) for p, width in zip(probs, widths)]
-        cell = tuple(d.choices[a] for d, a in zip(decisions, actions))
+        for _ in range(1000):
+            actions = [int(rng.choice(width, p=p[:width])) for p, width in zip(probs, widths)]
+            cell = tuple(d.choices[a] for d, a in zip(decisions, actions))
+            if sim.fits(sim.space.index_of(cell)):
+                break
+        else:
+            cell = _fitting_cell(sim, decisions, rng)
+            actions = [d.choices.index(c) for d, c in zip(decisions, cell)]
         record = sim.evaluate(sim.space.index_of(cell))
         if record is None:
             return
@@ -142,9 +180,21 @@ def _tpe(sim, seed: int, study=None):
     decisions = sim.space.decisions()
     distributions = {d.name: optuna.distributions.CategoricalDistribution(d.choices)
                      for d in decisions}
+    rejected = 0
     while True:
         trial = study.ask(distributions)
-        record = sim.evaluate(sim.space.index_of(tuple(trial.params[d.name] for d in decisions)))
+        index = sim.space.index_of(tuple(trial.params[d.name] for d in decisions))
+        if sim.constraints:
+            trial.set_constraint(VIOLATION, sim.violation(index))
+        if not sim.fits(index):  # not trained: told how far past the limits it is
+            rejected += 1
+            if rejected > DRAWS:
+                raise StrategyError(f"tpe proposed {DRAWS:,} cells in a row that do not fit")
+            with quiet(optuna):
+                study.tell(trial, 0.0)
+            continue
+        rejected = 0
+        record = sim.evaluate(index)
         with quiet(optuna):
             if record is None:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -153,13 +203,57 @@ def _tpe(sim, seed: int, study=None):
         yield record
 
 
+VIOLATION = "limits"  # a trial's constraint: how far past the limits its cell is (0: fits)
+
+
 def tpe_study(seed: int):
-    """A maximising Optuna study with a seeded TPE sampler (Optuna's default settings)."""
+    """A maximising Optuna study with a seeded TPE sampler (Optuna's default settings; under
+    limits each trial carries its violation as a constraint, which TPE then honours)."""
     import optuna
 
     with quiet(optuna):
         return optuna.create_study(direction="maximize",
                                    sampler=optuna.samplers.TPESampler(seed=seed))
+
+
+def _nsga2(sim, seed: int, population_size: int):
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.evaluator import Evaluator
+    from pymoo.core.problem import Problem
+    from pymoo.operators.crossover.sbx import SBX
+    from pymoo.operators.mutation.pm import PM
+    from pymoo.operators.repair.rounding import RoundingRepair
+    from pymoo.operators.sampling.rnd import IntegerRandomSampling
+    from pymoo.problems.static import StaticProblem
+
+    decisions = sim.space.decisions()
+    widths = np.array([len(d.choices) for d in decisions])
+    problem = Problem(n_var=len(decisions), n_obj=2, n_ieq_constr=1, xl=0, xu=widths - 1,
+                      vtype=int)
+    algorithm = NSGA2(pop_size=population_size, sampling=IntegerRandomSampling(),
+                      crossover=SBX(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
+                      mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
+                      eliminate_duplicates=True)
+    algorithm.setup(problem, termination=("n_gen", 10**9), seed=seed, verbose=False)
+    while True:
+        population = algorithm.ask()
+        objectives, violations = [], []
+        for x in population.get("X"):
+            index = sim.space.index_of(tuple(d.choices[int(v)] for d, v in zip(decisions, x)))
+            latency = float(sim.latency(index))
+            if not sim.fits(index):  # not trained: ranked behind every cell that fits
+                objectives.append([0.0, latency])
+                violations.append([sim.violation(index)])
+                continue
+            record = sim.evaluate(index)
+            if record is None:
+                return
+            objectives.append([-record.reward, latency])
+            violations.append([0.0])
+            yield record
+        evaluated = StaticProblem(problem, F=np.array(objectives), G=np.array(violations))
+        Evaluator().eval(evaluated, population)
+        algorithm.tell(infills=population)
 
 
 @contextlib.contextmanager
@@ -178,7 +272,7 @@ def _positive_ints(*names):
         for name in names:
             value = options[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise StrategyError(f"rea: {name} must be a positive integer, got {value!r}")
+                raise StrategyError(f"{name} must be a positive integer, got {value!r}")
     return check
 
 
@@ -201,6 +295,9 @@ CATALOG = {s.name: s for s in [
     StrategyInfo("tpe", "TPE (Optuna's Bayesian optimisation)",
                  "Bergstra et al., NeurIPS 2011; Akiba et al., Optuna, KDD 2019", _tpe,
                  {"study": None}),
+    StrategyInfo("nsga2", "NSGA-II (pymoo), accuracy and latency",
+                 "Deb et al., IEEE TEC 2002; Blank & Deb, pymoo, IEEE Access 2020", _nsga2,
+                 {"population_size": 20}, _positive_ints("population_size"), objectives=2),
 ]}
 NAMES = tuple(CATALOG)
 

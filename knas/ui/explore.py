@@ -61,3 +61,19 @@ def rank_text(rank: int, total: int, label: str) -> str:
     if rank == 1:
         return f"the best {where}"
     return f"rank {rank:,} {where} (top {100 * rank / total:.1f}%)"
+
+
+def latency_rows(table, index: int) -> pd.DataFrame:
+    """A cell's latency on every device of a latency table (``knas.data.latency``), with its
+    rank among the cells measured there (1 = the fastest)."""
+    from knas.data import latency
+
+    rows = []
+    for device, ms in table.row(index).items():
+        ranked = table.rank(index, device)
+        rows.append({"device": latency.label(device), "name": device,
+                     "latency (ms)": ms,
+                     "rank (1 = fastest)": f"{ranked[0]:,} of {ranked[1]:,}" if ranked else "—",
+                     "faster than": f"{100 * (1 - ranked[0] / ranked[1]):.0f}% of cells"
+                     if ranked else "—"})
+    return pd.DataFrame(rows)

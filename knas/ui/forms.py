@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from knas import paths, proxies, spaces
-from knas.data import benchmark, datasets, readers
-from knas.search import strategies
+from knas import fmt, paths, proxies, spaces
+from knas.data import benchmark, datasets, latency, readers
+from knas.errors import KnasError
+from knas.search import constraints, strategies
 from knas.search.config import SearchConfig
 from knas.search.specs import RANDOM, STRATEGIES
 
@@ -75,6 +76,30 @@ def report_options(space, dataset: str, truth: str) -> list[str]:
     default = space.truth_columns(dataset).test if dataset in datasets.CATALOG else ""
     columns = csv_columns(truth)
     return list(dict.fromkeys([c for c in [default] if c] + columns))
+
+
+def latency_devices(path: str) -> list[str]:
+    """The devices a latency table names (from its header only), then ``here``."""
+    found = [c[len(latency.PREFIX):] for c in benchmark.csv_header(path)
+             if c.startswith(latency.PREFIX)]
+    return found + [latency.HERE]
+
+
+def device_label(device: str) -> str:
+    return f"{latency.label(device)} ({device})" if device != latency.HERE else \
+        "this machine (here: measured, batch 1)"
+
+
+def percentiles_note(path: str, space, device: str) -> str:
+    """"10th/25th/50th percentile: 3.27 / 6.44 / 10.7 ms" for a table's device ("" if unknown)."""
+    if device == latency.HERE or not path:
+        return ""
+    try:
+        table = constraints.load_table(path, space)
+        values = [table.percentile(device, q) for q in (10, 25, 50)]
+    except (KnasError, OSError):
+        return ""
+    return "10th / 25th / 50th percentile of the space: " + " / ".join(fmt.num(v) for v in values) + " ms"
 
 
 def applicable_methods(space) -> list[str]:

@@ -70,7 +70,12 @@ def form_values(config: SearchConfig) -> dict:
                                if b in (RANDOM, *STRATEGIES, proxies.RECOMMENDED, *proxies.CATALOG)],
               f"ns_costs_{sid}": config.costs, f"ns_t12_strategies_{sid}": config.table12,
               "ns_budget": float(config.budget or 0.0), "ns_backend": config.backend,
-              "ns_ray_address": config.ray_address}
+              "ns_ray_address": config.ray_address, f"ns_latency_{sid}": config.latency,
+              "ns_max_params": float(config.max_params or 0.0),
+              "ns_max_flops": float(config.max_flops or 0.0), "ns_pareto": config.pareto}
+    limits = [text.rpartition(":") for text in config.max_latency]
+    values["ns_limit_devices"] = [device for device, _, _ in limits]
+    values.update({f"ns_maxlat_{device}": float(ms) for device, _, ms in limits})
     values.update({f"{PREFIX}{s.name}": getattr(config, s.name)
                    for section in ("coarse", "run") for s in form.section(section)})
     if not builtin:  # the trust box stays unticked: the user confirms the file again

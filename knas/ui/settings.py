@@ -22,6 +22,7 @@ class AppSettings:
     truth: str = ""  # 200-epoch ground-truth table (CSV or official .pth)
     table12: str = ""  # 12-epoch table for the cheap fine stage and the classic strategies
     costs: str = ""  # NAS-Bench-201's recorded training seconds per cell (the search-cost axis)
+    latency: str = ""  # per-device latency of every cell (latency limits, Pareto fronts)
     problems: list = field(default_factory=list)  # what was ignored when loading (not saved)
 
     def dataset_path(self, name: str) -> str:
@@ -35,7 +36,7 @@ def path() -> Path:
 def load() -> AppSettings:
     saved, problems = _read(path())
     settings = AppSettings(problems=problems)
-    for name in ("truth", "table12", "costs"):
+    for name in ("truth", "table12", "costs", "latency"):
         value = saved.get(name, "")
         if isinstance(value, str):
             setattr(settings, name, value)

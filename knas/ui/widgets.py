@@ -31,6 +31,19 @@ def truth_table(path: str, mtime: float, space_spec: str):
     return benchmark.load_table(path, spaces.get(space_spec))
 
 
+def load_latency(path: str, space):
+    """The latency table at ``path`` (checked against ``space``), or None with a message."""
+    if not path:
+        return None
+    from knas.search import constraints
+
+    try:
+        return constraints.load_table(path, space)
+    except (OSError, KnasError) as err:
+        st.warning(f"Latency table not usable: {fmt.md_escape(err)}")
+        return None
+
+
 def load_truth(path: str, space=None):
     """The table at ``path`` (of ``space``, the default one if None), or None with a message
     saying what is wrong."""
