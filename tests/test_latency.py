@@ -154,14 +154,17 @@ def test_every_method_ranks_samples_and_returns_only_cells_that_fit(limited_run,
 
 
 def test_the_command_line_returns_cells_within_the_budget_and_the_gap(paths, raw, tmp_path):
-    out = subprocess.run(
-        [sys.executable, "-m", "knas", "search", "--data", paths["data"], "--truth", paths["truth"],
-         "--latency", paths["latency"], "--max-latency", "pixel3:10.7", "--proxy", "meco", "--n", "8",
-         "--k", "10", "--pool", "random:100", "--fine", f"lookup:{paths['table12']}:cifar10_test_12ep",
-         "--table12", paths["table12"], "--costs", paths["costs"], "--baselines", "rea,params",
-         "--budget", "3000", "--json", "--quiet"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "KNAS_CACHE_DIR": str(tmp_path)})
+    def search(*extra):
+        return subprocess.run(
+            [sys.executable, "-m", "knas", "search", "--data", paths["data"], "--truth", paths["truth"],
+             "--latency", paths["latency"], "--max-latency", "pixel3:10.7", "--proxy", "meco", "--n", "8",
+             "--k", "10", "--pool", "random:100", "--fine", f"lookup:{paths['table12']}:cifar10_test_12ep",
+             "--table12", paths["table12"], "--costs", paths["costs"], "--baselines", "rea,params",
+             "--budget", "3000", "--quiet", *extra],
+            cwd=REPO, capture_output=True, text=True, timeout=600,
+            env={**os.environ, "KNAS_CACHE_DIR": str(tmp_path)})
+
+    out = search("--json")
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout.strip().splitlines()[-1])
     for method in ("meco", "rea", "params"):
@@ -171,6 +174,14 @@ def test_the_command_line_returns_cells_within_the_budget_and_the_gap(paths, raw
         assert entry["gap"][0] >= 0
     assert {row["method"]: row["gap_mean"] >= 0 for row in found["summary"]} == \
         {"meco": True, "rea": True, "params": True}
+    best = raw.loc[raw.latency_ms_pixel3 <= 10.7]
+    text = search()  # the same search as text: the limits, what fits, each method's gap
+    assert text.returncode == 0, text.stderr
+    assert f"under latency on Pixel 3 ≤ 10.7 ms: {len(best):,} cells fit" in text.stdout + text.stderr
+    gaps = {line.split()[0]: float(line.split()[-1]) for line in text.stdout.splitlines()
+            if line.split()[:1] in (["meco"], ["rea"], ["params"])}
+    assert "below best" in text.stdout
+    assert gaps == pytest.approx({row["method"]: row["gap_mean"] for row in found["summary"]}, abs=1e-3)
 
 
 def test_an_unmeetable_budget_stops_the_command_before_any_work(paths, tmp_path):
