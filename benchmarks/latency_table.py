@@ -121,7 +121,6 @@ def budget_rows(args, setting, scores, seconds, limits, pools, store) -> dict[st
         runs.setdefault(name, []).append(
             (setting.test[pick], scoring_seconds + setting.train12[topk].sum()))
 
-    strategy_seeds = range(args.strategy_repeats if args.strategy_repeats is not None else len(pools))
 
     for repeat, pool in enumerate(pools):
         feasible = [i for i in pool if mask[i]]
@@ -135,8 +134,8 @@ def budget_rows(args, setting, scores, seconds, limits, pools, store) -> dict[st
             two_stage(name, order, feasible, cost)
         rng = np.random.default_rng(args.seed + repeat)
         two_stage("random", list(rng.permutation(feasible)), feasible, 0.0)
-    for method in args.strategies:
-        for repeat in strategy_seeds:
+    for method, repeats in args.strategies.items():
+        for repeat in range(repeats):
             run = store.run(method, setting, limits, args.seed + repeat)
             runs.setdefault(method, []).append((setting.test[run["chosen"]], run["seconds"]))
     return runs
@@ -226,6 +225,8 @@ def detail_lines(rows, published: dict | None = None) -> list[str]:
 def goal_lines(rows, label_free: list[str]) -> list[str]:
     frame = pd.DataFrame(rows)
     gaps = {m: frame[frame.method == m].gap.mean() for m in label_free if m in set(frame.method)}
+    if not gaps or "rea" not in set(frame.method):
+        return []
     strongest = min(gaps, key=gaps.get)
     cost = frame[frame.method == strongest].seconds.mean()
     rea = frame[frame.method == "rea"].seconds.mean()
@@ -247,10 +248,9 @@ def main():
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--proxies", default="mgm,meco,synflow,recommended,params")
-    parser.add_argument("--strategies", default="rea,tpe")
-    parser.add_argument("--strategy-repeats", type=int, default=None,
-                        help="repeats of the classic strategies (default: --repeats); their runs "
-                             "are kept, so a later run with more adds only the new ones")
+    parser.add_argument("--strategies", default="rea,tpe",
+                        help="NAME or NAME:REPEATS (default --repeats); their runs are kept, so a "
+                             "later run with more repeats adds only the new ones")
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
@@ -258,7 +258,8 @@ def main():
     parser.add_argument("--out", default="docs/latency.md")
     args = parser.parse_args()
     args.proxies = args.proxies.split(",")
-    args.strategies = [s for s in args.strategies.split(",") if s]
+    args.strategies = {name: int(r or args.repeats) for name, _, r in
+                       (s.partition(":") for s in args.strategies.split(",") if s)}
 
     start = time.time()
     members = list(dict.fromkeys(m for p in args.proxies for m in Method.parse(p).members))
@@ -297,7 +298,7 @@ def main():
              f"{args.repeats} repeats; a two-stage method ranks the pool's cells that fit, keeps "
              f"its top k = {args.k} and picks the best of them by NAS-Bench-201's 12-epoch test "
              "accuracy; reported: the chosen cell's 200-epoch test accuracy. Classic strategies "
-             f"(REA, TPE; {args.strategy_repeats or args.repeats} repeats) search the whole space on the "
+             f"({', '.join(f'{m} {r} repeats' for m, r in args.strategies.items())}) search the whole space on the "
              "simulated clock (the dataset's default budget: 12,000 s on CIFAR-10, 40,000 s on "
              "CIFAR-100), "
              "proposing only cells that fit (TPE through Optuna's constraints). Proxies scored "

@@ -5,6 +5,7 @@ is wrong; imports of heavy modules (torch) come after those checks.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -56,9 +57,21 @@ def _arch(space, text: str):
                          f"0..{space.size - 1}) or an arch string ({err})") from err
 
 
-def _check_workers(workers: int) -> None:
+def _check_workers(workers: int, backend: str = "local") -> int:
+    """The number of scoring processes to start: on this machine more than its cores only slows
+    each down (and a typo like 500 would start 500 processes), so it is capped there, with a
+    warning; a Ray cluster has cores of its own."""
     if workers < 0:
         raise UsageError(f"--workers {workers}: give 0 (one per CPU core) or a positive number")
+    cores = os.cpu_count() or 1
+    if workers > cores and backend == "local":
+        print(f"warning: --workers {workers} is more than this machine's {cores} CPU cores; "
+              f"using {cores}", file=sys.stderr)
+        return cores
+    return workers
+
+
+MAX_CLASSES = 100_000  # an exported module's head
 
 
 def cmd_check(args) -> int:
@@ -87,7 +100,7 @@ def cmd_score(args) -> int:
 
     config = form.config_from_args(ScoreConfig, args, space=spaces.absolute(args.space)).validate()
     _check_out(args.out)
-    _check_workers(args.workers)
+    args.workers = _check_workers(args.workers, config.backend)
     import time
 
     import pandas as pd
@@ -229,7 +242,7 @@ def _config_from_args(args):
 
 def cmd_search(args) -> int:
     config = _config_from_args(args).validate()
-    _check_workers(args.workers)
+    args.workers = _check_workers(args.workers, config.backend)
     from knas import jobs
 
     if args.background:
@@ -343,6 +356,8 @@ def cmd_export(args) -> int:
     from knas.results import report, runview, scorefile
 
     _check_out(args.out)
+    if not 1 <= args.num_classes <= MAX_CLASSES:
+        raise UsageError(f"--num-classes {args.num_classes}: give 1 to {MAX_CLASSES:,}")
     if args.arch is not None:
         space = _space(args)
         arch = _arch(space, args.arch)

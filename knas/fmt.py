@@ -9,7 +9,21 @@ import re
 _MD_SPECIAL = set("\\`*_~[]<>|#$!:")  # markdown and Streamlit's :directives[...]
 # What GitHub-flavoured markdown turns into a link even when every character is escaped (its
 # autolink step runs on the parsed text): URLs with a scheme, www. names and e-mail addresses.
-_LINKISH = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+|[^\s@]+@[^\s@]+\.[^\s@]+")
+# Each alternative may start only where a run of its characters starts (the look-behinds), so a
+# search tries each run once: linear in the text, where ``\b[a-z][a-z0-9+.-]*://`` rescans a long
+# run from every position in it (a 100 kB link froze the server for a minute). A scheme's whole
+# run is taken (".http://x" as a whole): more shown as code, never less.
+_LINKISH = re.compile(r"(?i)(?:(?<![a-z0-9+.-])[a-z0-9+.-]++://|\bwww\.)\S+"
+                      r"|(?<![^\s@])[^\s@]++@[^\s@]+\.[^\s@]+")
+
+
+def clip(text, limit: int = 200) -> str:
+    """At most ``limit`` characters of ``text``: its start, and how long it was when cut. Every
+    user-given text a page or an error quotes goes through it before any other work."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters, cut)"
 
 
 def md_escape(text) -> str:

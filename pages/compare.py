@@ -185,7 +185,7 @@ with runs_tab:
                 index, value = benchmark.best(truth, column)
                 st.markdown(f"Best possible in the space on {fmt.md_code(column)}: **{value:.2f}** "
                             f"(index {index}) — for {', '.join(ids)}")
-            st.download_button("Table as CSV", table.to_csv(index=False), file_name="knas_runs.csv",
+            st.download_button("Table as CSV", scorefile.safe_csv(table), file_name="knas_runs.csv",
                                mime="text/csv", on_click="ignore", key="compare_runs_csv")
 
             report_id = st.selectbox("HTML report for", chosen, format_func=labels.get,

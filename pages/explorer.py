@@ -78,7 +78,7 @@ def _follow_neighbour_selection() -> None:
 
 widgets.page_setup("Explorer")
 st.title("Explorer")
-linked_space = st.query_params.get("space")  # built-in names only: a link never loads a file
+linked_space, _ = widgets.query_param("space")  # built-in names only: a link never loads a file
 if linked_space in spaces.BUILTIN and st.session_state.get("explorer_seen_space") != linked_space:
     st.session_state["explorer_seen_space"] = linked_space
     st.session_state["explorer_space"] = linked_space
@@ -92,7 +92,10 @@ if st.session_state.get(SHOWN_SPACE) != space.cache_id:  # a new space starts at
         del st.session_state[key]  # another space's selections
 
 # --- which cell: deep link first, then the session's own choice --------------------------------
-query = st.query_params.get("arch")
+query, too_long = widgets.query_param("arch")
+if too_long and st.session_state.get(SEEN_QP) != too_long:
+    st.session_state[SEEN_QP] = too_long
+    st.session_state[LINK_ERROR] = (too_long, st.session_state.get(CURRENT, 0))
 if query is not None and query != st.session_state.get(SEEN_QP):
     st.session_state[SEEN_QP] = query
     try:

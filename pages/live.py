@@ -31,7 +31,9 @@ if not ids:
     st.page_link(widgets.HOME.path, label="Or run the quick demo on Home", icon="🏠")
     st.stop()
 
-wanted = st.query_params.get("job")
+wanted, too_long = widgets.query_param("job")
+if too_long:
+    st.warning(fmt.md_escape(too_long))
 if wanted and wanted not in ids:
     st.warning(f"There is no job {fmt.md_escape(wanted)} in this cache "
                f"({fmt.md_escape(store.directory)}); pick one below.")

@@ -280,3 +280,14 @@ def test_a_bad_deep_link_warning_survives_a_rerun(runtime):
     assert "names no cell" in " ".join(texts(at.warning))
     at.number_input(key="explorer_number").set_value(5).run()
     assert "names no cell" not in " ".join(texts(at.warning))
+
+
+def test_a_link_of_100_kb_is_not_read_and_says_so(runtime):
+    """Any web page can send a user to ``/explorer?arch=`` + 100,000 characters: the page shows
+    the start and the length and stays on its cell, without escaping or parsing the whole."""
+    long = "|nor_conv_3x3~0|" + "x" * 100_000
+    at = open_page("explorer", arch=long)
+    warning = " ".join(texts(at.warning))
+    assert "100,016 characters long" in warning and "was not used" in warning
+    assert len(warning) < 600
+    assert at.query_params["arch"] == "0"

@@ -36,6 +36,9 @@ class NotInTable(KnasError, KeyError):
 # --- loading -------------------------------------------------------------------------------
 
 
+MAX_CSV_BYTES = 256 * 2**20  # bounded reading: a table's rows are small numbers and names
+
+
 def load_table(path, space=None, cache_dir=None, verify_order: bool = True,
                convert: bool = False) -> pd.DataFrame:
     """Load a ground-truth table of ``space`` from a compact CSV or a file in the space's own
@@ -73,6 +76,10 @@ def _check_file(path: Path) -> None:
 
 
 def _read_csv(path: Path, verify_order: bool, space) -> pd.DataFrame:
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise BenchmarkError(f"{path}: {size / 2**20:,.0f} MiB; a table in CSV is at most "
+                             f"{MAX_CSV_BYTES // 2**20} MiB (NAS-Bench-201's are 2 to 4 MiB)")
     header = _first_line(path)  # checked first: what is not a table is never parsed or quoted
     if header is None:
         raise BenchmarkError(f"{path}: not a CSV file (binary content)")
@@ -87,7 +94,7 @@ def _read_csv(path: Path, verify_order: bool, space) -> pd.DataFrame:
     except pd.errors.EmptyDataError as err:
         raise BenchmarkError(f"{path}: empty file (no header)") from err
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise BenchmarkError(f"{path}: not a CSV file ({' '.join(str(err).split())})") from err
+        raise BenchmarkError(f"{path}: not a CSV file ({fmt.clip(' '.join(str(err).split()), 200)})") from err
     except OSError as err:
         raise BenchmarkError(f"{path}: cannot be read ({err.strerror})") from err
     return validated(raw, path, verify_order, space)
@@ -104,7 +111,7 @@ def validated(raw: pd.DataFrame, source, verify_order: bool = True, space=None) 
         raise BenchmarkError(f"{source}: missing column(s) {', '.join(missing)} "
                              f"({len(columns)} columns found)")
     if len(set(columns)) != len(columns):
-        raise BenchmarkError(f"{source}: duplicate column names in {columns}")
+        raise BenchmarkError(f"{source}: duplicate column names in {fmt.clip(columns, 200)}")
     if any(not fmt.plain_name(c) for c in columns):
         raise BenchmarkError(f"{source}: a column name holds markup characters (< > & \" ` {{ }} "
                              "or control characters); rename it")
@@ -127,8 +134,9 @@ def _first(mask: pd.Series) -> int:
 
 
 def _shown(value) -> str:
-    """A cell as the user typed it: quoted if text, plain if a number (not ``np.float64(...)``)."""
-    return repr(value) if isinstance(value, str) else str(value)
+    """A cell as the user typed it: quoted if text, plain if a number (not ``np.float64(...)``),
+    and at most a short excerpt (a cell can hold megabytes)."""
+    return fmt.clip(repr(value) if isinstance(value, str) else str(value), 80)
 
 
 def _checked_index(values: pd.Series, source, space) -> np.ndarray:
@@ -160,10 +168,11 @@ def _checked_arch_strs(values: pd.Series, index: np.ndarray, source, verify_orde
         try:
             found = space.index_of(space.parse(text))
         except spaces.ArchError as err:
-            raise BenchmarkError(f"{source}: row {pos + 1}: bad arch_str {text!r}: {err}") from err
+            raise BenchmarkError(f"{source}: row {pos + 1}: bad arch_str {_shown(text)}: "
+                                 f"{fmt.clip(err, 200)}") from err
         if verify_order and found != idx:
             raise BenchmarkError(
-                f"{source}: row {pos + 1}: arch_str {text!r} is NAS-Bench-201 index {found}, "
+                f"{source}: row {pos + 1}: arch_str {_shown(text)} is NAS-Bench-201 index {found}, "
                 f"but the row says index {idx}"
             )
         out.append(text)
@@ -211,6 +220,25 @@ def column(table: pd.DataFrame, name: str) -> pd.Series:
             f"no column {name!r} in this table; available: {', '.join(map(str, table.columns))}"
         )
     return table[name]
+
+
+def numeric_column(table: pd.DataFrame, name: str, cells=None) -> pd.Series:
+    """A column a search reads numbers from (a lookup, the reported accuracy), refused when it
+    holds text, has no values, or lacks a value for any of ``cells``: each would otherwise
+    surface late and silently (a pick by lowest index, ``nan ± nan``)."""
+    values = column(table, name)
+    if not pd.api.types.is_numeric_dtype(values):
+        raise BenchmarkError(f"column {fmt.clip(name, 80)!r} holds text, not numbers")
+    if values.isna().all():
+        raise BenchmarkError(f"column {fmt.clip(name, 80)!r} has no values")
+    if cells is not None:
+        missing = [c for c in dict.fromkeys(cells) if c not in values.index or pd.isna(values.get(c))]
+        if missing:
+            raise BenchmarkError(
+                f"column {fmt.clip(name, 80)!r} has no value for {len(missing):,} of the "
+                f"{len(set(cells)):,} cells searched (e.g. cell {missing[0]}); search a pool the "
+                "table covers")
+    return values
 
 
 def best(table: pd.DataFrame, name: str) -> tuple[int, float]:

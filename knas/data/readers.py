@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from knas import fmt
 from knas.data import datasets
 from knas.errors import KnasError
 
@@ -134,7 +135,20 @@ def load_named(name: str, path, split: str = "train") -> Dataset:
             raise DataError(
                 f"{path}: no dataset found; expected {name} in its official layout "
                 f"({_describe(_LAYOUTS[name])}), an .npz ({NPZ_LAYOUT}) or one sub-folder per class")
-    return replace(load(kind, path, split), name=name)
+    return _as_named(load(kind, path, split), name, path)
+
+
+def _as_named(dataset: Dataset, name: str, path: Path) -> Dataset:
+    """An .npz or image folder read as benchmark ``name``: its labels must be ``name``'s (a
+    label 15 for CIFAR-10 would otherwise get a 16-class head, a 2-class file run as CIFAR-10),
+    and its networks get ``name``'s head."""
+    expected = datasets.info(name).num_classes
+    if dataset.num_classes > expected or (dataset.classes and len(dataset.classes) != expected):
+        found = (f"{len(dataset.classes)} classes" if dataset.classes
+                 else f"labels up to {dataset.num_classes - 1}")
+        raise DataError(f"{path}: holds {found}; {name} has {expected} classes "
+                        f"(labels 0..{expected - 1})")
+    return replace(dataset, name=name, num_classes=expected)
 
 
 def detect(path) -> str | None:
@@ -264,9 +278,13 @@ def _channel_stats(images: np.ndarray):
 
 
 def _has_class_dirs(root: Path) -> bool:
-    return root.is_dir() and any(
-        f.suffix.lower() in IMAGE_SUFFIXES for d in _class_dirs(root) for f in d.iterdir()
-    )
+    return root.is_dir() and any(_is_image(f) for d in _class_dirs(root) for f in d.iterdir())
+
+
+def _is_image(file: Path) -> bool:
+    """An image file by its name, and a regular file (a FIFO named x.png would block a read
+    forever)."""
+    return file.suffix.lower() in IMAGE_SUFFIXES and file.is_file()
 
 
 def _class_dirs(root: Path) -> list[Path]:
@@ -285,8 +303,9 @@ def _folder_root(path: Path, split: str) -> Path:
 def _read_folder(path: Path, split: str) -> Dataset:
     """Images one sub-folder per class (sorted names give the labels), as square RGB.
 
-    Each image is centre-cropped to a square and resized to the first image's side, so a folder of
-    same-sized square images keeps its pixels exactly.
+    Each image is centre-cropped to a square and resized to the (upper) median side of the
+    folder's images, so a folder of same-sized square images keeps its pixels exactly and one odd image
+    does not resize the others.
     """
     try:
         from PIL import Image, ImageOps
@@ -295,18 +314,33 @@ def _read_folder(path: Path, split: str) -> Dataset:
     root = _folder_root(path, split)
     class_dirs = _class_dirs(root)
     files = [(f, label) for label, d in enumerate(class_dirs) for f in sorted(d.iterdir())
-             if f.suffix.lower() in IMAGE_SUFFIXES]
+             if _is_image(f)]
     if not files:
         raise DataError(f"no images in {root}; expected one sub-folder per class holding "
                         f"{', '.join(IMAGE_SUFFIXES)} files")
-    side, images = None, []
+    def opened(file):
+        try:
+            return Image.open(file)  # reads the header only; pixels are decoded by convert
+        except Exception as exc:  # Pillow raises many types for unreadable files
+            raise DataError(f"cannot read image {file} ({type(exc).__name__}: "
+                            f"{fmt.clip(exc, 200)})") from exc
+
+    sides = []
+    for file, _ in files:
+        with opened(file) as im:
+            sides.append(min(im.size))
+    side = sorted(sides)[len(sides) // 2]  # the usual size, one the images have: one odd image
+    # does not shrink them all
+    images = []
     for file, _ in files:
         try:
-            with Image.open(file) as im:
+            with opened(file) as im:
                 rgb = im.convert("RGB")
-        except Exception as exc:  # Pillow raises many types for unreadable files
-            raise DataError(f"cannot read image {file} ({type(exc).__name__}: {exc})") from exc
-        side = side or min(rgb.size)
+        except DataError:
+            raise
+        except Exception as exc:  # pixels that fail to decode
+            raise DataError(f"cannot read image {file} ({type(exc).__name__}: "
+                            f"{fmt.clip(exc, 200)})") from exc
         images.append(np.asarray(ImageOps.fit(rgb, (side, side), Image.Resampling.BICUBIC)))
     images = np.stack(images)
     classes = tuple(d.name for d in class_dirs)

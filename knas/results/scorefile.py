@@ -25,7 +25,29 @@ def scores_csv(frame: pd.DataFrame) -> str:
     ``read_scores_csv`` gives back the same numbers; ``inf``/``-inf`` survive the round trip."""
     first = [c for c in ("index", "arch_str") if c in frame.columns]
     ordered = frame[first + [c for c in frame.columns if c not in first]]
-    return ordered.to_csv(index=False, float_format=None, lineterminator="\n")
+    return safe_csv(ordered)
+
+
+# What a spreadsheet reads as a formula at the start of a cell (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutral(value):
+    """Text a spreadsheet would run as a formula, prefixed with ' so it stays text; numbers
+    (a negative score included) are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv(frame: pd.DataFrame) -> str:
+    """CSV text of a table for download: every float exact, and no header or text cell that a
+    spreadsheet would evaluate (``=HYPERLINK(…)`` in a column name from an uploaded file)."""
+    safe = frame.rename(columns=lambda c: _neutral(str(c)))
+    for name in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[name]):
+            safe[name] = safe[name].map(_neutral)
+    return safe.to_csv(index=False, float_format=None, lineterminator="\n")
 
 
 def read_scores_csv(data, space) -> pd.DataFrame:

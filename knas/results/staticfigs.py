@@ -21,6 +21,11 @@ from matplotlib.patches import Circle, FancyBboxPatch, PathPatch, Polygon
 from knas.results import cellsvg, plots, stats
 from knas.spaces.base import RADIUS
 
+# Every text here is plain: a column or path holding "$" (a user's "$cost" column) is not
+# mathtext, which would fail to parse and lose the whole figure. Texts read this when created, so
+# it is set for the process (matplotlib draws nothing else in the Studio).
+matplotlib.rcParams["text.parse_math"] = False
+
 _STYLE = {"svg.fonttype": "none", "font.size": 10, "axes.spines.top": False,
           "axes.spines.right": False, "svg.hashsalt": "knas"}
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from knas import proxies, spaces
+from knas import fmt, proxies, spaces
 from knas.data import benchmark, datasets, readers
 from knas.errors import KnasError
 from knas.search import constraints
@@ -42,14 +42,26 @@ def _check(errors: dict, name: str, fn):
         return None
 
 
+# Upper ends of the numeric settings: past them a run never ends, or a seed overflows.
+MAX_SEED = 2**31 - 1  # seeds seed..seed+repeats-1 stay valid for numpy and torch
+MAX_REPEATS = 1000
+MAX_N = 1024  # samples per network: MGM keeps one gradient per sample
+MAX_BUDGET = 1e6  # seconds of a classic strategy (NAS-Bench-201 gives 12,000 on CIFAR-10)
+RANGES = {"n": (2, MAX_N), "k": (1, 10**7), "repeats": (1, MAX_REPEATS), "seed": (0, MAX_SEED),
+          "train_samples": (0, 10**8)}
+
+
 def _whole(errors: dict, values: dict, minimum: dict) -> None:
-    """Integer fields: a whole number (not a bool, not text) at least the field's minimum."""
+    """Integer fields: a whole number (not a bool, not text) at least the field's minimum and at
+    most its ``RANGES`` maximum."""
     for name, (least, why) in minimum.items():
-        value = values[name]
+        value, most = values[name], RANGES[name][1]
         if not isinstance(value, int) or isinstance(value, bool):
-            errors[name] = f"must be a whole number, got {value!r}"
+            errors[name] = f"must be a whole number, got {fmt.clip(repr(value), 40)}"
         elif value < least:
             errors[name] = why
+        elif value > most:
+            errors[name] = f"at most {most:,}, got {fmt.clip(str(value), 40)}"
 
 
 def check_data(errors: dict, path: str) -> None:
@@ -232,8 +244,9 @@ class SearchConfig:
             if not isinstance(listed, tuple) or not all(isinstance(b, str) for b in listed):
                 errors[name] = f"must be a list of {what}, got {listed!r}"
         if self.weights_seed is not None and (isinstance(self.weights_seed, bool) or not isinstance(
-                self.weights_seed, int) or self.weights_seed < 0):
-            errors["weights_seed"] = f"a seed is 0 or a positive whole number, got {self.weights_seed!r}"
+                self.weights_seed, int) or not 0 <= self.weights_seed <= MAX_SEED):
+            errors["weights_seed"] = (f"a seed is a whole number from 0 to {MAX_SEED:,}, got "
+                                      f"{fmt.clip(repr(self.weights_seed), 40)}")
         for name, what in (("budget", "a number of seconds"), ("max_params", "a number (millions)"),
                            ("max_flops", "a number (millions)")):
             value = getattr(self, name)
@@ -291,8 +304,9 @@ class SearchConfig:
 
     def _check_cost_axis(self, errors: dict, space, stage) -> None:
         """The costs table, the budget, and what a classic strategy needs to run."""
-        if self.budget is not None and not (math.isfinite(self.budget) and self.budget > 0):
-            errors["budget"] = f"a positive number of seconds, got {self.budget!r}"
+        if self.budget is not None and not (math.isfinite(self.budget) and 0 < self.budget <= MAX_BUDGET):
+            errors["budget"] = (f"a positive number of seconds up to {MAX_BUDGET:,.0f}, got "
+                                f"{fmt.clip(repr(self.budget), 40)}")
         known = "dataset" not in errors
         if self.costs:
             if not Path(self.costs).is_file():

@@ -95,15 +95,19 @@ class Search:
         self.dataset = readers.load_named(cfg.dataset, cfg.data, "train")
         self.truth = benchmark.load_table(cfg.truth, space) if cfg.truth else None
         stage, self.fine_table = cfg.fine_stage, None
+        drawn = cfg.pools()
+        searched = [cell for pool in drawn for cell in pool] if cfg.two_stage_methods else None
         if stage.kind == "lookup":
             table = benchmark.load_table(stage.table, space) if stage.table else self.truth
-            self.fine_table, self.fine_values = table, benchmark.column(table, stage.column)
+            self.fine_table = table
+            self.fine_values = benchmark.numeric_column(table, stage.column, searched)
+        if self.truth is not None:
+            benchmark.numeric_column(self.truth, cfg.report_column, searched)
         self.costs = benchmark.load_table(cfg.costs, space) if cfg.costs else None
         self.test_split, self.measured_test = self._test_split(), {}
         self.deployment = Deployment(cfg, space, self.dataset, scorer.resolve_device(cfg.device))
         if cfg.strategies:
             self.oracle = self._oracle()
-        drawn = cfg.pools()
         pools = [self.deployment.feasible_pool(pool, r) for r, pool in enumerate(drawn)]
         yield Started(methods=tuple(cfg.methods), repeats=cfg.repeats, pool_size=len(drawn[0]), k=cfg.k, best_possible=self._best_possible(),
                       at=time.time(), train_images=len(self.dataset), space=space.spec,

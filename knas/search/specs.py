@@ -9,6 +9,7 @@ Torch-free.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from knas import proxies
@@ -21,8 +22,10 @@ class SpecError(KnasError, ValueError):
 
 
 def _int(text: str) -> int | None:
+    """A plain decimal integer of at most 18 digits (no "--5", no "²": ``str.isdigit`` accepts
+    superscripts ``int`` refuses), else None."""
     text = text.strip()
-    return int(text) if text.lstrip("-").isdigit() else None
+    return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else None
 
 
 # --- candidate pools ---------------------------------------------------------------------------
@@ -159,6 +162,9 @@ def proxies_of(methods) -> list[str]:
 # --- the fine stage ------------------------------------------------------------------------------
 
 
+MAX_EPOCHS = 1000  # NAS-Bench-201 trains for 200
+
+
 @dataclass(frozen=True)
 class FineStage:
     """``lookup:COLUMN`` (of the truth table), ``lookup:TABLE:COLUMN`` or ``train:EPOCHS``."""
@@ -174,10 +180,10 @@ class FineStage:
             table, _, column = rest.rpartition(":")
             if column:
                 return cls("lookup", column=column, table=table)
-        if kind == "train" and rest.isdigit() and int(rest) >= 1:
-            return cls("train", epochs=int(rest))
+        if kind == "train" and (epochs := _int(rest)) is not None and 1 <= epochs <= MAX_EPOCHS:
+            return cls("train", epochs=epochs)
         raise SpecError(f"bad fine stage {text!r}: use lookup:COLUMN, lookup:TABLE.csv:COLUMN or "
-                        "train:EPOCHS (EPOCHS >= 1)")
+                        f"train:EPOCHS (1 <= EPOCHS <= {MAX_EPOCHS})")
 
     def __str__(self) -> str:
         if self.kind == "train":

@@ -188,6 +188,19 @@ def navigation():
                           for p in PAGES], position="hidden")
 
 
+MAX_QUERY = 300  # characters of a link parameter looked at; any web page can send a longer one
+
+
+def query_param(name: str) -> tuple[str | None, str | None]:
+    """A link parameter and, when it is longer than ``MAX_QUERY``, why it is not used: its start
+    and its length, the value itself never parsed (a 100 kB ``?arch=`` froze every session)."""
+    value = st.query_params.get(name)
+    if value is None or len(value) <= MAX_QUERY:
+        return value, None
+    return None, (f"The link's {name}= is {len(value):,} characters long, more than any {name} "
+                  f"({MAX_QUERY} at most): {fmt.clip(value, 40)!r} was not used.")
+
+
 def page_setup(title: str) -> None:
     """Every page starts here: browser title, wide layout, the shared sidebar."""
     st.set_page_config(page_title=f"{title} · KNAS Studio", page_icon="🔎", layout="wide")
