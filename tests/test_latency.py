@@ -17,7 +17,7 @@ from knas.results import headline, latencyview, plots, report
 from knas.scoring.cache import ScoreCache
 from knas.search import classic, constraints, pareto, strategies
 from knas.search.config import SearchConfig
-from knas.search.events import Evaluated, Measured, MethodDone, TopK
+from knas.search.events import Evaluated, Measured, TopK
 from knas.search.pipeline import Search
 from knas.ui import explore
 from tests.conftest import NB201, REPO

@@ -30,7 +30,7 @@ from knas.scoring.cache import ScoreCache
 from knas.search import classic, train
 from knas.search.deployment import Deployment
 from knas.search.config import SearchConfig
-from knas.search.events import (Evaluated, Finished, Measured, MethodDone, MethodResult, Retry,
+from knas.search.events import (Evaluated, Finished, MethodDone, MethodResult, Retry,
                                 Scored, Started, TopK, Trained)
 from knas.search.specs import FineStage, Method
 
