@@ -327,6 +327,8 @@ else:
     b.metric("Networks to train", f"{est.trained:,}")
     c.metric("Expected time", fmt.seconds(est.seconds),
              help="Start-up, scoring and training; the steps below show the arithmetic.")
+    if (long_run := estimate.warning(est, config)) is not None:
+        st.warning(fmt.md_escape(long_run), icon="⏳")
     st.info(fmt.md_escape(estimate.summary(est, config)) + "\n\n"
             + "\n".join(f"- {fmt.md_escape(line)}" for line in est.lines()))
     st.caption("Seconds per network come from the jobs this machine has run (\"measured here\"); "

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from knas import fmt
 from knas.search import estimate
 from knas.jobs import throughput
 from knas.search.config import SearchConfig
@@ -103,3 +104,14 @@ def test_estimate_against_actual_per_stage(shared_data):
     assert rows.loc["scoring", "actual ÷ estimated"] == pytest.approx(40.0 / est.stage_seconds("scoring"))
     assert math.isnan(rows.loc["training", "actual ÷ estimated"])  # a lookup: nothing estimated
     assert estimate.Estimate.from_dict(est.to_dict()) == est  # stored in the job state as JSON
+
+
+def test_a_run_of_hours_is_flagged_before_it_starts(shared_data):
+    saved = {}
+    short = estimate.estimate(_config(shared_data), "cpu", saved)
+    assert short.seconds < estimate.LONG_RUN and estimate.warning(short, _config(shared_data)) is None
+    config = _config(shared_data, pool="all", repeats=20, baselines=())
+    long = estimate.estimate(config, "cpu", saved)
+    text = estimate.warning(long, config)
+    assert long.seconds >= estimate.LONG_RUN
+    assert text.startswith(f"This run will take about {fmt.seconds(long.seconds)}, most of it mgm")

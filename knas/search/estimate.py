@@ -159,6 +159,19 @@ def summary(est: Estimate, config) -> str:
     return text + f"; about {fmt.seconds(est.seconds)} on {est.device.upper()} in all."
 
 
+LONG_RUN = 3600.0  # seconds: past an hour a run is worth a second look before it starts
+
+
+def warning(est: Estimate, config) -> str | None:
+    """What to say before a run that will take hours, with the step that takes longest."""
+    if est.seconds < LONG_RUN:
+        return None
+    longest = max(est.steps, key=lambda s: s.seconds)
+    return (f"This run will take about {fmt.seconds(est.seconds)}, most of it {longest.what} "
+            f"({fmt.seconds(longest.seconds)}). A smaller pool, fewer repeats or a smaller k "
+            "shortens it; cells already scored cost nothing.")
+
+
 # --- afterwards ----------------------------------------------------------------------------------
 
 
