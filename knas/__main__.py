@@ -11,8 +11,10 @@ import argparse
 import os
 import sys
 
-from knas import commands
+from knas import commands, fmt
 from knas.errors import KnasError
+
+MAX_MESSAGE = 2000  # characters of an error line: a message quoting a file is cut, not megabytes
 
 
 def _space_argument(p) -> None:
@@ -123,13 +125,13 @@ def main(argv=None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return status
     except KnasError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {fmt.clip(exc, MAX_MESSAGE)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader stopped early (`knas jobs | head -1`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # what a shell tool killed by SIGPIPE returns
     except OSError as exc:  # the disk, not the input: say what failed, no traceback
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{fmt.clip(exc.filename, 200)}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the "
               "free disk space", file=sys.stderr)
         return 2

@@ -178,3 +178,8 @@ def test_downloaded_csvs_neutralise_formulas():
     text = scorefile.safe_csv(frame)
     assert text.splitlines() == ["index,arch_str,'=cmd,note", "0,|a|,-1.5,'@SUM(A1)",
                                  "1,\"'=HYPERLINK(\"\"http://x\"\")\",2.0,'+1"]
+
+
+def test_an_error_line_is_bounded(env, capsys):
+    line = _error(capsys, _search(env, "--data", "x" * 5000, "--fine", "lookup:cifar10_valid"))
+    assert "(5,000 characters, cut)" in line and len(line) < 400
