@@ -183,3 +183,16 @@ def test_downloaded_csvs_neutralise_formulas():
 def test_an_error_line_is_bounded(env, capsys):
     line = _error(capsys, _search(env, "--data", "x" * 5000, "--fine", "lookup:cifar10_valid"))
     assert "(5,000 characters, cut)" in line and len(line) < 400
+
+
+def test_a_path_longer_than_the_os_takes_is_a_field_error(env):
+    """The OS refuses a 5,000-character path with an error of its own: the check said so as a
+    traceback, on the New search page too."""
+    from knas.search.config import ScoreConfig, SearchConfig
+
+    errors = SearchConfig(data=env["data"], truth="y" * 5000, fine="lookup:cifar10_valid",
+                          max_latency=("pixel3" * 1000 + ":10",)).errors()
+    assert errors["truth"].startswith("at most 4,096 characters, got 5,000: yyy")
+    assert errors["max_latency"].startswith("at most 4,096 characters, got 6,003")
+    assert ScoreConfig(dataset="cifar10", data="x" * 5000).errors()["data"].endswith(
+        "(5,000 characters, cut)")

@@ -46,6 +46,7 @@ def _check(errors: dict, name: str, fn):
 MAX_SEED = 2**31 - 1  # seeds seed..seed+repeats-1 stay valid for numpy and torch
 MAX_REPEATS = 1000
 MAX_N = 1024  # samples per network: MGM keeps one gradient per sample
+MAX_TEXT = 4096  # a path, column or spec (Linux's PATH_MAX)
 MAX_BUDGET = 1e6  # seconds of a classic strategy (NAS-Bench-201 gives 12,000 on CIFAR-10)
 RANGES = {"n": (2, MAX_N), "k": (1, 10**7), "repeats": (1, MAX_REPEATS), "seed": (0, MAX_SEED),
           "train_samples": (0, 10**8)}
@@ -62,6 +63,17 @@ def _whole(errors: dict, values: dict, minimum: dict) -> None:
             errors[name] = why
         elif value > most:
             errors[name] = f"at most {most:,}, got {fmt.clip(str(value), 40)}"
+
+
+def _texts(errors: dict, values: dict, names) -> None:
+    """Text fields: text, and no longer than ``MAX_TEXT`` (a path that long makes the OS refuse
+    the check itself; a name that long makes every suggestion slow)."""
+    for name in names:
+        value = values[name]
+        if not isinstance(value, str):
+            errors[name] = f"must be text, got {fmt.clip(repr(value), 40)}"
+        elif len(value) > MAX_TEXT:
+            errors[name] = f"at most {MAX_TEXT:,} characters, got {len(value):,}: {fmt.clip(value, 40)}"
 
 
 def check_data(errors: dict, path: str) -> None:
@@ -234,15 +246,15 @@ class SearchConfig:
             "k": (1, "k must be at least 1"), "repeats": (1, "at least 1"),
             "seed": (0, "a seed is 0 or a positive whole number"),
             "train_samples": (0, "0 (all) or a positive number of images")})
-        for name in ("space", "dataset", "data", "truth", "report", "pool", "proxy", "fine",
-                     "device", "params", "costs", "table12", "backend", "ray_address", "latency",
-                     "pareto"):
-            if not isinstance(values[name], str):
-                errors[name] = f"must be text, got {values[name]!r}"
+        _texts(errors, values, ("space", "dataset", "data", "truth", "report", "pool", "proxy", "fine",
+                                "device", "params", "costs", "table12", "backend", "ray_address",
+                                "latency", "pareto"))
         for name, what in (("baselines", "method names"), ("max_latency", "DEVICE:MS limits")):
             listed = getattr(self, name)
             if not isinstance(listed, tuple) or not all(isinstance(b, str) for b in listed):
-                errors[name] = f"must be a list of {what}, got {listed!r}"
+                errors[name] = f"must be a list of {what}, got {fmt.clip(repr(listed), 80)}"
+            else:
+                _texts(errors, {name: "".join(listed)}, (name,))
         if self.weights_seed is not None and (isinstance(self.weights_seed, bool) or not isinstance(
                 self.weights_seed, int) or not 0 <= self.weights_seed <= MAX_SEED):
             errors["weights_seed"] = (f"a seed is a whole number from 0 to {MAX_SEED:,}, got "
@@ -379,6 +391,10 @@ class ScoreConfig:
         errors: dict[str, str] = {}
         _whole(errors, asdict(self), {"n": (2, "at least 2 samples per network"),
                                       "seed": (0, "a seed is 0 or a positive whole number")})
+        _texts(errors, asdict(self), ("dataset", "data", "space", "pool", "proxies", "params",
+                                      "device", "backend", "ray_address"))
+        if errors:
+            return errors
         space = check_space(errors, self.space)
         if space is None:
             return errors
