@@ -2,11 +2,13 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from knas.data import readers, samples
+from knas.data import benchmark, readers, samples
+from knas.results import stats
 from knas.scoring import backends, cache, scorer
 from knas.scoring.cache import ScoreCache
 from knas.spaces.nb201 import cells as space
@@ -181,9 +183,19 @@ def test_score_cli_twice_and_correlate(shared_data, tmp_path):
     assert pd.read_csv(tmp_path / "c.csv").equals(a)
     out = _cli("correlate", str(tmp_path / "a.csv"), "--truth", truth, "--column", "cifar10_test")
     assert out.returncode == 0, out.stderr
-    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()[2:]}
+    lines = out.stdout.splitlines()
+    assert lines[1].split() == ["proxy", "spearman", "kendall", "nDCG", "top1%", "top5%", "top10%",
+                                "regret@1", "regret@10"]
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines[2:-1]}
     assert set(rows) == {"synflow", "params", "ensemble:synflow+params"}
-    assert all(-1 <= float(v[0]) <= 1 and -1 <= float(v[1]) <= 1 for v in rows.values())
+    assert lines[-1].startswith("nDCG@5000 as VKDNW reports it")
+    accuracy = benchmark.load_table(truth)["cifar10_test"].reindex(a["index"]).to_numpy()
+    for name, values in rows.items():
+        scores = stats.oriented(a, name).to_numpy()
+        assert values[2] == pytest.approx(stats.ndcg(scores, accuracy), abs=5e-4)
+        first = scores == scores.max()  # the proxy's first pick, with any cell tied with it
+        assert values[6] == pytest.approx(accuracy.max() - accuracy[first].max(), abs=5e-3)
+        assert all(-1 <= v <= 1 for v in values[:6]) and values[6] >= values[7] == 0  # 6 cells < 10
 
 
 @pytest.mark.parametrize("args, message", [

@@ -61,3 +61,29 @@ def test_recommended_resolves_to_its_documented_ranking():
     aggregation, members = proxies.RECOMMENDED_RANKING
     assert str(method) == "recommended" and method.aggregation == aggregation
     assert method.members == tuple(members) and all(m in proxies.CATALOG for m in members)
+
+
+def test_ndcg_rewards_the_top_of_the_ranking_as_vkdnw_defines_it():
+    truth = np.array([94.0, 90.0, 86.0, 82.0])
+    assert stats.ndcg(truth, truth) == pytest.approx(1.0)
+    # by hand: gains in the proxy's order over the ideal order, each position i discounted 1/log2(i+1)
+    swapped_top = (90 / 1 + 94 / np.log2(3) + 86 / 2 + 82 / np.log2(5)) / \
+        (94 / 1 + 90 / np.log2(3) + 86 / 2 + 82 / np.log2(5))
+    assert stats.ndcg(np.array([3.0, 4.0, 2.0, 1.0]), truth) == pytest.approx(swapped_top)
+    swapped_bottom = stats.ndcg(np.array([4.0, 3.0, 1.0, 2.0]), truth)
+    assert swapped_bottom > swapped_top  # the same swap costs less lower down
+    tied = (92 / 1 + 92 / np.log2(3)) / (94 / 1 + 90 / np.log2(3))  # a tie shares its gains
+    # cells tied at the cut are all in: 82 and 90 share the first place
+    assert stats.regret(np.array([1.0, 0.0, 1.0, 0.0]), np.array([82.0, 94.0, 90.0, 86.0]), 1) == 4.0
+    assert stats.ndcg(np.array([1.0, 1.0, 0.0, 0.0]), truth, k=2) == pytest.approx(tied)
+
+
+def test_regret_and_top_precision_speak_of_the_cells_a_search_keeps():
+    truth = np.arange(200, dtype=float)
+    scores = truth.copy()
+    scores[199], scores[0] = 0.0, 199.0  # the best cell ranked last, the worst first
+    assert stats.regret(scores, truth, 1) == 199.0
+    assert stats.regret(scores, truth, 10) == 1.0
+    assert stats.top_overlap(scores, truth, 0.01) == 0.5  # 2 cells: one of the truly best two
+    table = stats.correlation_table(pd.DataFrame({"p": scores}), ["p"], pd.Series(truth))
+    assert table.loc[0, ["regret_top1", "regret_top10", "top1_precision"]].tolist() == [199.0, 1.0, 0.5]

@@ -75,6 +75,15 @@ COLUMNS = {
     # rank statistics
     "spearman": Column("Spearman ρ", CORR), "kendall": Column("Kendall τ", CORR),
     "top10_overlap": Column("top-10% overlap", CORR), "n": Column("cells", COUNT),
+    "ndcg": Column("nDCG", CORR, help="nDCG@5000 (VKDNW's): relevance = accuracy, log2 discount"),
+    "top1_precision": Column("top-1% precision", CORR,
+                             help="share of the truly best 1% in the proxy's top 1%"),
+    "top5_precision": Column("top-5% precision", CORR,
+                             help="share of the truly best 5% in the proxy's top 5%"),
+    "regret_top1": Column("regret of top-1", "%.2f",
+                          help="accuracy points below the best cell, of the proxy's first pick"),
+    "regret_top10": Column("regret of top-10", "%.2f",
+                           help="accuracy points below the best cell, of the best of its top 10"),
     "same function": Column("same function", kind="flag"),
 }
 SCORE = "%.3g"  # a proxy's score: magnitudes differ by decades between proxies

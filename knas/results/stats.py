@@ -45,6 +45,43 @@ def top_overlap(scores, truth, fraction: float = 0.1) -> float:
     return len(top_proxy & top_truth) / k
 
 
+NDCG_CUTOFF = 5000  # VKDNW's (its NB201 analysis code scores nDCG@5000)
+
+
+def ndcg(scores, truth, k: int = NDCG_CUTOFF) -> float:
+    """Normalised discounted cumulative gain of the top ``k`` of the ranking, as VKDNW (Tybl &
+    Neumann, CVPR 2025) reports it: the relevance of a cell is its accuracy itself (linear gain),
+    position i (from 1) is discounted by 1 / log2(i + 1), and the sum is divided by the same sum
+    over the truly best ranking. Cells the proxy ties share their gains equally (as scikit-learn's
+    ``ndcg_score``, which VKDNW calls, does). Rewards putting the best cells first; a ranking
+    that is right only below the top earns little."""
+    a, b = _paired(scores, truth)
+    if len(a) == 0:
+        return math.nan
+    k = min(k, len(a))
+    discount = 1 / np.log2(np.arange(2, len(a) + 2))
+    ideal = float(np.sort(b)[::-1][:k] @ discount[:k])
+    # each distinct score, best first, spreads its cells' mean gain over the positions it holds
+    values, inverse, counts = np.unique(-a, return_inverse=True, return_counts=True)
+    mean_gain = np.bincount(inverse, weights=b) / counts
+    ends = np.cumsum(counts)
+    cut = np.cumsum(np.where(np.arange(len(a)) < k, discount, 0.0))
+    held = cut[ends - 1] - np.concatenate([[0.0], cut[ends[:-1] - 1]])
+    gained = float(mean_gain @ held)
+    return gained / ideal if ideal > 0 else math.nan
+
+
+def regret(scores, truth, k: int = 1) -> float:
+    """How far below the best cell the best of the ranking's top ``k`` is (accuracy points): 0
+    when the top k holds the optimum. Cells tied with the k-th score count as in the top k, so
+    the figure does not depend on the order of the rows."""
+    a, b = _paired(scores, truth)
+    if len(a) == 0:
+        return math.nan
+    kth = np.sort(a)[::-1][min(k, len(a)) - 1]
+    return float(b.max() - b[a >= kth].max())
+
+
 def oriented(frame: pd.DataFrame, column: str) -> pd.Series:
     """A score column turned so that bigger is better (see ``proxies.oriented``)."""
     values = frame[column].astype(float)
@@ -91,8 +128,10 @@ def aggregate(frame: pd.DataFrame, method) -> pd.Series:
 
 
 def correlation_table(frame: pd.DataFrame, names, truth: pd.Series) -> pd.DataFrame:
-    """One row per proxy: Spearman rho, Kendall tau and top-10% overlap of its oriented score
-    against ``truth``."""
+    """One row per proxy, of its oriented score against ``truth``: Spearman rho and Kendall tau
+    (the whole ranking), and what a search keeps of its top: nDCG, the share of the truly best
+    1% / 5% / 10% it ranks in its own top 1% / 5% / 10% (precision = overlap when both sides
+    keep as many), and the regret of its top-1 and of the best of its top-10."""
     rows = []
     for name in names:
         scores = oriented(frame, name)
@@ -100,7 +139,12 @@ def correlation_table(frame: pd.DataFrame, names, truth: pd.Series) -> pd.DataFr
             "proxy": name,
             "spearman": spearman(scores, truth),
             "kendall": kendall(scores, truth),
+            "ndcg": ndcg(scores, truth),
+            "top1_precision": top_overlap(scores, truth, 0.01),
+            "top5_precision": top_overlap(scores, truth, 0.05),
             "top10_overlap": top_overlap(scores, truth),
+            "regret_top1": regret(scores, truth, 1),
+            "regret_top10": regret(scores, truth, 10),
             "n": len(_paired(scores, truth)[0]),
         })
     return pd.DataFrame(rows)
