@@ -196,7 +196,7 @@ def cmd_correlate(args) -> int:
         print(f"{row.proxy:<36} {row.spearman:>9.3f} {row.kendall:>9.3f} {row.ndcg:>7.3f} "
               f"{row.top1_precision:>6.2f} {row.top5_precision:>6.2f} {row.top10_overlap:>7.2f} "
               f"{row.regret_top1:>9.2f} {row.regret_top10:>10.2f}")
-    print(f"nDCG@{stats.NDCG_CUTOFF} as VKDNW reports it (relevance: the accuracy, log2 discount); "
+    print(f"nDCG@{stats.NDCG_CUTOFF} as VKDNW reports it (gain 2^accuracy - 1, log2 discount); "
           "topX%: share of the truly best X% in the proxy's top X%; regret: points below the best "
           "cell of its first pick and of the best of its top 10.")
     return 0

@@ -187,7 +187,7 @@ def test_score_cli_twice_and_correlate(shared_data, tmp_path):
                                 "regret@1", "regret@10"]
     rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in lines[2:-1]}
     assert set(rows) == {"synflow", "params", "ensemble:synflow+params"}
-    assert lines[-1].startswith("nDCG@5000 as VKDNW reports it")
+    assert lines[-1].startswith("nDCG@1000 as VKDNW reports it")
     accuracy = benchmark.load_table(truth)["cifar10_test"].reindex(a["index"]).to_numpy()
     for name, values in rows.items():
         scores = stats.oriented(a, name).to_numpy()

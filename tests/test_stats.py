@@ -64,18 +64,18 @@ def test_recommended_resolves_to_its_documented_ranking():
 
 
 def test_ndcg_rewards_the_top_of_the_ranking_as_vkdnw_defines_it():
-    truth = np.array([94.0, 90.0, 86.0, 82.0])
+    truth = np.array([4.0, 3.0, 2.0, 1.0])  # gains 2^a - 1: 15, 7, 3, 1
     assert stats.ndcg(truth, truth) == pytest.approx(1.0)
     # by hand: gains in the proxy's order over the ideal order, each position i discounted 1/log2(i+1)
-    swapped_top = (90 / 1 + 94 / np.log2(3) + 86 / 2 + 82 / np.log2(5)) / \
-        (94 / 1 + 90 / np.log2(3) + 86 / 2 + 82 / np.log2(5))
+    ideal = 15 / 1 + 7 / np.log2(3) + 3 / 2 + 1 / np.log2(5)
+    swapped_top = (7 / 1 + 15 / np.log2(3) + 3 / 2 + 1 / np.log2(5)) / ideal
     assert stats.ndcg(np.array([3.0, 4.0, 2.0, 1.0]), truth) == pytest.approx(swapped_top)
     swapped_bottom = stats.ndcg(np.array([4.0, 3.0, 1.0, 2.0]), truth)
-    assert swapped_bottom > swapped_top  # the same swap costs less lower down
-    tied = (92 / 1 + 92 / np.log2(3)) / (94 / 1 + 90 / np.log2(3))  # a tie shares its gains
+    assert swapped_bottom > swapped_top  # a swap costs less lower down
+    tied = (11 / 1 + 11 / np.log2(3)) / (15 / 1 + 7 / np.log2(3))  # a tie shares its gains
+    assert stats.ndcg(np.array([1.0, 1.0, 0.0, 0.0]), truth, k=2) == pytest.approx(tied)
     # cells tied at the cut are all in: 82 and 90 share the first place
     assert stats.regret(np.array([1.0, 0.0, 1.0, 0.0]), np.array([82.0, 94.0, 90.0, 86.0]), 1) == 4.0
-    assert stats.ndcg(np.array([1.0, 1.0, 0.0, 0.0]), truth, k=2) == pytest.approx(tied)
 
 
 def test_regret_and_top_precision_speak_of_the_cells_a_search_keeps():

@@ -75,7 +75,8 @@ COLUMNS = {
     # rank statistics
     "spearman": Column("Spearman ρ", CORR), "kendall": Column("Kendall τ", CORR),
     "top10_overlap": Column("top-10% overlap", CORR), "n": Column("cells", COUNT),
-    "ndcg": Column("nDCG", CORR, help="nDCG@5000 (VKDNW's): relevance = accuracy, log2 discount"),
+    "ndcg": Column("nDCG", CORR, help="nDCG@1000 as VKDNW reports it: gain 2^accuracy − 1, "
+                                      "log2 discount"),
     "top1_precision": Column("top-1% precision", CORR,
                              help="share of the truly best 1% in the proxy's top 1%"),
     "top5_precision": Column("top-5% precision", CORR,

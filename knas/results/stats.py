@@ -45,30 +45,31 @@ def top_overlap(scores, truth, fraction: float = 0.1) -> float:
     return len(top_proxy & top_truth) / k
 
 
-NDCG_CUTOFF = 5000  # VKDNW's (its NB201 analysis code scores nDCG@5000)
+NDCG_CUTOFF = 1000  # VKDNW's table reports nDCG@1000
 
 
 def ndcg(scores, truth, k: int = NDCG_CUTOFF) -> float:
     """Normalised discounted cumulative gain of the top ``k`` of the ranking, as VKDNW (Tybl &
-    Neumann, CVPR 2025) reports it: the relevance of a cell is its accuracy itself (linear gain),
-    position i (from 1) is discounted by 1 / log2(i + 1), and the sum is divided by the same sum
-    over the truly best ranking. Cells the proxy ties share their gains equally (as scikit-learn's
-    ``ndcg_score``, which VKDNW calls, does). Rewards putting the best cells first; a ranking
-    that is right only below the top earns little."""
+    Neumann, CVPR 2025, Table 1) computes it in its code: a cell's gain is 2^accuracy − 1 with
+    the accuracy in percent, so a point of accuracy doubles it and the very best cells dominate;
+    position i (from 1) is discounted by 1 / log2(i + 1); the sum is divided by that of the truly
+    best order. Cells the proxy ties share their gains equally, so the figure does not depend on
+    the order of the rows (VKDNW breaks ties arbitrarily). A ranking that is right only below
+    the top earns little."""
     a, b = _paired(scores, truth)
     if len(a) == 0:
         return math.nan
+    gain = np.exp2(b) - 1
     k = min(k, len(a))
     discount = 1 / np.log2(np.arange(2, len(a) + 2))
-    ideal = float(np.sort(b)[::-1][:k] @ discount[:k])
+    ideal = float(np.sort(gain)[::-1][:k] @ discount[:k])
     # each distinct score, best first, spreads its cells' mean gain over the positions it holds
-    values, inverse, counts = np.unique(-a, return_inverse=True, return_counts=True)
-    mean_gain = np.bincount(inverse, weights=b) / counts
+    _, inverse, counts = np.unique(-a, return_inverse=True, return_counts=True)
+    mean_gain = np.bincount(inverse, weights=gain) / counts
     ends = np.cumsum(counts)
     cut = np.cumsum(np.where(np.arange(len(a)) < k, discount, 0.0))
     held = cut[ends - 1] - np.concatenate([[0.0], cut[ends[:-1] - 1]])
-    gained = float(mean_gain @ held)
-    return gained / ideal if ideal > 0 else math.nan
+    return float(mean_gain @ held) / ideal if ideal > 0 else math.nan
 
 
 def regret(scores, truth, k: int = 1) -> float:
