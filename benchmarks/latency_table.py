@@ -18,19 +18,17 @@ only runs the new ones.
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks import _scores
 from benchmarks._report import header
 from knas import paths, proxies, spaces
-from knas.data import benchmark, latency, readers
+from knas.data import benchmark, latency
 from knas.results import stats
-from knas.scoring import backends, scorer
-from knas.scoring.cache import ScoreCache
 from knas.search import classic, constraints, strategies
 from knas.search.specs import Method, Pool
 
@@ -46,26 +44,6 @@ HELP = {"titan_rtx_256": {18.0: 69.7, 21.0: 71.5, 25.0: 71.8},
         "pixel2": {14.0: 69.7, 18.0: 71.8, 22.0: 73.2},
         "eyeriss": {5.0: 71.5, 7.0: 71.8, 9.0: 73.5},
         "fpga": {4.0: 70.2, 5.0: 71.8, 6.0: 73.5}}
-
-
-def score_space(args, names: list[str]) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Every cell's score by each proxy (from the cache; missing cells are scored now) and each
-    proxy's measured seconds per network built, timed on a fresh sample without the cache."""
-    dataset = readers.load_named("cifar10", args.data)
-    settings = scorer.ScoreSettings(n=args.n, seed=0)
-    batch = scorer.make_batch(dataset, args.n, 0, NB201)
-    with backends.open_backend(NB201, "local", "cpu", args.workers) as backend:
-        rows = {r.index: r.values for r in backend.score(range(NB201.size), names, batch, settings,
-                                                         ScoreCache())}
-        seconds = {}
-        sample = NB201.sample(args.timing_cells, seed=1)
-        for name in names:
-            with tempfile.TemporaryDirectory() as fresh:
-                start, built = time.perf_counter(), 0
-                for result in backend.score(sample, [name], batch, settings, ScoreCache(fresh)):
-                    built += result.networks_built
-                seconds[name] = (time.perf_counter() - start) / max(built, 1)
-    return pd.DataFrame.from_dict(rows, orient="index").sort_index(), seconds
 
 
 class Setting:
@@ -263,7 +241,8 @@ def main():
 
     start = time.time()
     members = list(dict.fromkeys(m for p in args.proxies for m in Method.parse(p).members))
-    scores, seconds = score_space(args, members)
+    scores = _scores.whole_space(NB201, args.data, members, args.n, args.workers)
+    seconds = _scores.seconds_per_network(NB201, args.data, members, args.n, args.timing_cells)
     pools = [Pool.parse(args.pool, NB201.size).indices(NB201, args.seed + r) for r in range(args.repeats)]
     store = StrategyStore(paths.root() / "benchmarks" / "latency_table.json")
     table = constraints.load_table(args.latency, NB201)
