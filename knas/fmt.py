@@ -98,6 +98,12 @@ def md_escape_with_links(text) -> str:
     return "".join(out) + md_escape(text[last:])
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 1,203rd."""
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
 def num(value) -> str:
     """A measured number at a sensible precision: 10.7, 0.0033, 1,234."""
     value = float(value)

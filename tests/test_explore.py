@@ -1,4 +1,5 @@
 """knas.ui.explore: the Explorer's facts about a cell."""
+from knas import fmt
 from knas.spaces.nb201 import costs, cells as space
 from knas.ui import explore
 from tests.conftest import NB201
@@ -25,4 +26,7 @@ def test_rank_in_space_names_6111_the_best_on_cifar10_test(truth):
     worst = int(truth["cifar10_test"].idxmin())
     rank, total = explore.rank_in_space(truth, "cifar10_test", worst)
     assert rank == 1 + int((truth["cifar10_test"] > truth.at[worst, "cifar10_test"]).sum())
-    assert explore.rank_text(1203, 15625, "x") == "rank 1,203 of 15,625 on x (top 7.7%)"
+    assert explore.rank_text(1203, 15625, "x") == "1,203rd of 15,625 on x (top 7.7%)"
+    assert explore.rank_text(3, 15625, "x") == "3rd of 15,625 on x"  # not "top 0.0%"
+    assert [fmt.ordinal(n) for n in (2, 11, 12, 13, 21, 22, 111, 1001)] == \
+        ["2nd", "11th", "12th", "13th", "21st", "22nd", "111th", "1,001st"]

@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from knas import fmt
 from knas.data import datasets
 
 # A table records parameters in millions with 6 decimals: ours agrees when within half a unit.
@@ -56,11 +57,13 @@ def rank_in_space(table, column: str, index: int) -> tuple[int, int] | None:
 
 
 def rank_text(rank: int, total: int, label: str) -> str:
-    """``the best of N on CIFAR-10 test`` or ``rank 1,203 of N (top 7.7%) on …``."""
+    """``the best of N on CIFAR-10 test``, ``3rd of N on …``, ``1,203rd of N on … (top 7.7%)``:
+    the share only where it says more than the rank (not "top 0.0%")."""
     where = f"of {total:,} on {label}"
     if rank == 1:
         return f"the best {where}"
-    return f"rank {rank:,} {where} (top {100 * rank / total:.1f}%)"
+    share = 100 * rank / total
+    return f"{fmt.ordinal(rank)} {where}" + (f" (top {share:.1f}%)" if share >= 1 else "")
 
 
 def latency_rows(table, index: int) -> pd.DataFrame:
