@@ -135,3 +135,10 @@ def test_ensembles_rank_by_their_aggregate_and_the_chosen_cell_is_starred(runtim
     table = runview.topk_table(frame, topk, method, NB201, chosen=chosen)
     assert table.loc[table["picked"] == "★", "index"].tolist() == [chosen]
     assert runview.chosen_cell(events, "nope", 0) is None
+
+
+def test_one_run_shows_no_spread():
+    one = [{"method": "mgm", "runs": 1, "test_accuracy_mean": 93.41, "test_accuracy_std": 0.0}]
+    two = [{**one[0], "runs": 2, "test_accuracy_std": 0.2}]
+    assert runview.paper_table({"": one}).loc[0, "test accuracy"] == "93.41"
+    assert runview.paper_table({"": two}).loc[0, "test accuracy"] == "93.41 ± 0.20"

@@ -253,7 +253,7 @@ def paper_table(runs: dict, power_w: float = energy.DEFAULT_POWER_W,
                 else None
             rows.append({
                 "run": label, "method": row["method"], "runs": int(row["runs"]),
-                "test accuracy": _pm(mean, std), "test_accuracy_mean": mean,
+                "test accuracy": _pm(mean, std, int(row["runs"])), "test_accuracy_mean": mean,
                 "test_accuracy_std": std, "coarse_s": coarse, "fine_s": fine,
                 "total_s": coarse + fine,
                 "networks_scored": _float(row.get("networks_scored_mean")),
@@ -299,10 +299,11 @@ def _float(value) -> float:
     return math.nan if value is None else float(value)
 
 
-def _pm(mean: float, std: float) -> str:
+def _pm(mean: float, std: float, runs: int = 2) -> str:
+    """``93.41 ± 0.20``; one run has no spread to show, so no "± 0.00"."""
     if math.isnan(mean):
         return "n/a (no ground truth)"
-    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
+    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) and runs > 1 else f"{mean:.2f}"
 
 
 # --- a job in one line ---------------------------------------------------------------------------

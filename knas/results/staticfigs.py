@@ -61,9 +61,10 @@ def accuracy_intervals(table: pd.DataFrame, best: float | None = None, published
     std = rows["test_accuracy_std"].fillna(0.0).to_numpy(float)
     y = np.arange(len(labels))[::-1]
     ax.errorbar(mean, y, xerr=std, fmt="o", color=plots.POINT_COLOUR, ms=7, capsize=4, lw=2)
-    for xi, yi, s in zip(mean, y, std):
-        ax.annotate(f"{xi:.2f} ± {s:.2f}", (xi, yi), xytext=(0, 7), textcoords="offset points",
-                    ha="center", fontsize=9)
+    runs = rows["runs"].to_numpy(int) if "runs" in rows else np.full(len(rows), 2)
+    for xi, yi, s, r in zip(mean, y, std, runs):
+        ax.annotate(f"{xi:.2f} ± {s:.2f}" if r > 1 else f"{xi:.2f}", (xi, yi), xytext=(0, 7),
+                    textcoords="offset points", ha="center", fontsize=9)
     edges = list(mean - std) + list(mean + std)
     marks = ([(best, "best in the space")] if best is not None else []) + \
         [(r.test_mean, f"published {r.method}") for r in published]
