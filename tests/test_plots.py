@@ -229,3 +229,26 @@ def test_gram_heatmap_is_centred_and_names_the_mean():
     assert heat.zmid == 0 and heat.zmin == -4.0 and heat.zmax == 4.0
     assert list(heat.x) == ["0 (class 3)", "1 (class 7)"]
     assert f"{g.mean():.4g}" in fig.layout.title.text
+
+
+def test_the_anytime_axis_zooms_on_the_searches_and_marks_far_published_figures():
+    """A collapsed DARTS at 54.30 does not stretch the axis: it sits on the edge with its value."""
+    from knas.results import references, staticfigs
+
+    curves = pd.DataFrame({"method": ["rea"] * 4, "repeat": [0, 0, 1, 1],
+                           "clock": [100.0, 5000.0, 100.0, 5000.0],
+                           "best_test": [90.0, 93.8, 91.0, 94.0]})
+    points = pd.DataFrame({"method": ["mgm", "mgm"], "search_seconds": [900.0, 1100.0],
+                           "test_accuracy": [93.3, 93.5]})
+    refs = [references.Reference("DARTS-V2", "cifar10", 54.30, 0.0, "paper", "checked", 35782.0),
+            references.Reference("REA", "cifar10", 93.92, 0.30, "paper", "checked"),
+            references.Reference("optimal", "cifar10", 94.37, None, "paper", "checked")]
+    low, high = plots.anytime_y_range(curves, points, refs)
+    assert low > 89 and high == pytest.approx(94.37 + 0.3)  # REA's first guesses at 90: inside
+    fig = plots.anytime_plot(curves, points, refs)
+    assert list(fig.layout.yaxis.range) == [low, high]
+    edge = [t for t in fig.data if t.name and "off the axis" in t.name]
+    assert [(t.text[0], t.y[0]) for t in edge] == [("DARTS-V2 54.30", low)]
+    static = staticfigs.anytime(curves, points, refs)
+    assert static.axes[0].get_ylim() == pytest.approx((low, high))
+    assert any("DARTS-V2 54.30" in t.get_text() for t in static.axes[0].texts)

@@ -264,6 +264,29 @@ def anytime_curves(curves: pd.DataFrame, points: int = 80) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def anytime_y_range(curves: pd.DataFrame, points: pd.DataFrame, references=()):
+    """The accuracy axis of the anytime plot: zoomed on where the searches end up (at most 4
+    points below the best mean, not their first random guesses), widened to published figures
+    just above; None when nothing was measured. Published figures outside it (a collapsed
+    DARTS at 54.30) are drawn on its edge with their value (``off_axis``), never stretching it."""
+    means = list(anytime_curves(curves)["mean"]) + \
+        (list(points["test_accuracy"].dropna()) if len(points) else [])
+    if not means:
+        return None
+    best = max(means)
+    low, high = max(min(means), best - 4.0), best
+    high = max([high] + [r.test_mean for r in references if high < r.test_mean <= high + 2.0])
+    return low - 0.3, high + 0.3
+
+
+def off_axis(references, y_range) -> tuple[list, list]:
+    """Published references (inside the axis, outside it)."""
+    if y_range is None:
+        return list(references), []
+    inside = [r for r in references if y_range[0] <= r.test_mean <= y_range[1]]
+    return inside, [r for r in references if r not in inside]
+
+
 def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
                  title: str | None = None) -> go.Figure:
     """Test accuracy of the chosen cell against search seconds (log axis), on one cost axis.
@@ -300,6 +323,18 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
             hovertemplate=(f"{method}<br>%{{x:,.0f}} s<br>%{{y:.2f}}% (mean of {len(mine)})"
                            "<extra></extra>")))
     unplaced = []
+    y_range = anytime_y_range(curves, points, references)
+    references, outside = off_axis(references, y_range)
+    for ref in outside:  # on the axis' edge with their value: the measured results keep the axis
+        below = ref.test_mean < y_range[0]
+        fig.add_trace(go.Scatter(
+            x=[ref.search_seconds] if getattr(ref, "search_seconds", None) else [None],
+            y=[y_range[0] if below else y_range[1]], mode="markers+text",
+            marker={"color": REFERENCE_COLOUR, "size": 10,
+                    "symbol": "triangle-down" if below else "triangle-up"},
+            text=[f"{ref.method} {ref.test_mean:.2f}"], textposition="top center" if below
+            else "bottom center", name=f"published: {ref.method} {ref.test_mean:.2f} (off the axis)",
+            cliponaxis=False))
     for ref in references:
         label = f"published: {ref.method} {ref.test_mean:.2f}"
         if getattr(ref, "search_seconds", None):
@@ -319,6 +354,8 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
                       xaxis_title="search seconds (log scale)",
                       yaxis_title="test accuracy of the chosen cell (%)", hovermode="closest")
     fig.update_xaxes(type="log")
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
     return fig
 
 

@@ -191,10 +191,10 @@ def anytime(curves: pd.DataFrame, points: pd.DataFrame, references=(), ax=None):
         x, y = mine["search_seconds"].astype(float), mine["test_accuracy"].astype(float)
         ax.errorbar([x.mean()], [y.mean()], xerr=[x.std(ddof=0)], yerr=[y.std(ddof=0)], fmt="D",
                     color=colour, ms=8, capsize=3, label=method)
-    measured = list(points["test_accuracy"].dropna()) + list(curves.get("best_test", []))
-    floor = min(measured) - 2.0 if measured else -np.inf
+    y_range = plots.anytime_y_range(curves, points, references)
+    references, outside = plots.off_axis(references, y_range)
     unplaced = []
-    for ref in (r for r in references if r.test_mean >= floor):  # not a collapsed DARTS at 54%
+    for ref in references:
         if ref.search_seconds:
             ax.errorbar([ref.search_seconds], [ref.test_mean], yerr=[ref.test_std or 0.0], fmt="x",
                         color=plots.REFERENCE_COLOUR, ms=8,
@@ -206,10 +206,14 @@ def anytime(curves: pd.DataFrame, points: pd.DataFrame, references=(), ax=None):
         ax.text(0.01, 0.98, "published, no search cost given (dotted):\n" + ", ".join(unplaced),
                 transform=ax.transAxes, fontsize=7, color=plots.REFERENCE_COLOUR, va="top",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 2})
-    top_means = list(plots.anytime_curves(curves)["mean"]) + list(points["test_accuracy"].dropna())
-    if top_means:  # zoom on where the searches end up, not on their first random guesses
-        best = max(top_means)
-        ax.set_ylim(bottom=max(min(top_means), best - 4.0) - 0.3, top=max(best, 94.4) + 0.3)
+    if y_range is not None:  # zoomed on where the searches end up; far-off figures on its edge
+        ax.set_ylim(*y_range)
+        for i, ref in enumerate(outside):
+            below = ref.test_mean < y_range[0]
+            ax.annotate(f"{'▼' if below else '▲'} published: {ref.method} {ref.test_mean:.2f}",
+                        (0.01, 0.02 + 0.06 * i if below else 0.98 - 0.06 * i),
+                        xycoords="axes fraction", ha="left", va="bottom" if below else "top",
+                        fontsize=7, color=plots.REFERENCE_COLOUR)
     ax.set_xscale("log")
     ax.set_xlabel("search seconds (log scale; simulated and measured on one axis)")
     ax.set_ylabel("test accuracy of the chosen cell (%)")
