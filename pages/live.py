@@ -13,7 +13,7 @@ import streamlit as st
 from knas.search import constraints, estimate
 from knas import fmt, jobs
 from knas.ui import formstate, widgets
-from knas.results import headline, latencyview, plots, references, runview
+from knas.results import columns, headline, latencyview, plots, references, runview
 from knas.results import report as run_report
 from knas.errors import KnasError
 from knas.search.events import JobStatus
@@ -79,7 +79,7 @@ def _header(state: dict) -> None:
     a, b = st.columns([4, 1])
     a.markdown(f"**{status.upper()}** · {fmt.md_escape(config.proxy)} on "
                f"{fmt.md_code(config.pool)} · k = {config.k} · "
-               f"n = {config.n} · fine stage {fmt.md_code(config.fine)} · "
+               f"n = {config.n} · fine stage: {fmt.md_escape(columns.fine_stage(config.fine))} · "
                f"{config.repeats} repeat(s)"
                + (f" · under {fmt.md_escape(limits)}" if limits else "")
                + (f" · front on {fmt.md_escape(config.pareto)}" if config.pareto else ""))

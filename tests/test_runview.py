@@ -142,3 +142,12 @@ def test_one_run_shows_no_spread():
     two = [{**one[0], "runs": 2, "test_accuracy_std": 0.2}]
     assert runview.paper_table({"": one}).loc[0, "test accuracy"] == "93.41"
     assert runview.paper_table({"": two}).loc[0, "test accuracy"] == "93.41 ± 0.20"
+
+
+def test_a_fine_stage_reads_as_people_say_it():
+    from knas.results import columns
+
+    assert columns.fine_stage("lookup:/data/nb201_12epoch.csv:cifar10_test_12ep") == \
+        "lookup of CIFAR-10 12-epoch test in nb201_12epoch.csv"
+    assert columns.fine_stage("lookup:cifar10_valid") == "lookup of CIFAR-10 validation in the truth table"
+    assert columns.fine_stage("train:1") == "1 epoch of training"

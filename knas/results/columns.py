@@ -148,3 +148,20 @@ def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     shown = for_people(frame)
     return pd.DataFrame({label(c): [text(c, v) for v in shown[c]] for c in shown.columns},
                         columns=[label(c) for c in shown.columns])
+
+
+def fine_stage(text: str) -> str:
+    """A fine stage as people say it: "lookup of CIFAR-10 12-epoch test in nb201_12epoch.csv",
+    "10 epochs of training" (the spec itself when it does not parse)."""
+    from pathlib import Path
+
+    from knas.search.specs import FineStage, SpecError
+
+    try:
+        stage = FineStage.parse(text)
+    except SpecError:
+        return str(text)
+    if stage.kind == "train":
+        return f"{stage.epochs} epoch{'s' if stage.epochs != 1 else ''} of training"
+    label = spec(stage.column).label.removesuffix(" (%)")
+    return f"lookup of {label} in " + (Path(stage.table).name if stage.table else "the truth table")
