@@ -72,7 +72,7 @@ def test_columns_label_and_format_internal_names():
     assert columns.text("networks", 1234) == "1,234"
     assert columns.text("mgm", 0.000812345) == "0.000812"
     assert columns.text("cost_estimated", True) == "yes"
-    assert columns.text("test_accuracy", math.nan) == "n/a"
+    assert columns.text("test_accuracy", math.nan) == "—"
     assert columns.spec("spearman").format == "%.2f"
 
 

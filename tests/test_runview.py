@@ -151,3 +151,12 @@ def test_a_fine_stage_reads_as_people_say_it():
         "lookup of CIFAR-10 12-epoch test in nb201_12epoch.csv"
     assert columns.fine_stage("lookup:cifar10_valid") == "lookup of CIFAR-10 validation in the truth table"
     assert columns.fine_stage("train:1") == "1 epoch of training"
+
+
+def test_a_missing_value_shows_as_a_dash():
+    from knas.results import columns
+
+    shown = columns.for_people(pd.DataFrame({"method": ["mgm", None], "note": [None, "x"],
+                                             "search_s": [1.0, float("nan")]}))
+    assert shown["method"].tolist() == ["mgm", "—"] and shown["note"].tolist() == ["—", "x"]
+    assert columns.text_frame(shown).iloc[1].tolist() == ["—", "x", "—"]

@@ -27,6 +27,7 @@ class Column:
 
 
 ACC, SECONDS, COUNT, CORR = "%.2f", "%.1f", "%d", "%.2f"
+MISSING = "—"  # a value that is not there, in every table and caption
 _TEXT = "text"
 
 COLUMNS = {
@@ -125,7 +126,7 @@ def text(name: str, value) -> str:
     """One value as the report and the captions print it."""
     column = spec(name)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return MISSING
     if column.kind == "flag":
         return "yes" if value else "no"
     if column.kind == _TEXT or not column.format or isinstance(value, str):
@@ -136,10 +137,15 @@ def text(name: str, value) -> str:
 
 
 def for_people(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy to show: repeats counted from 1 (labels are applied where it is drawn)."""
+    """A copy to show: repeats counted from 1, a missing text value as "—", not "None" (labels
+    are applied where it is drawn)."""
     out = frame.copy()
     if "repeat" in out.columns and len(out):
         out["repeat"] = out["repeat"].astype(int) + 1
+    for name in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[name]) and not pd.api.types.is_bool_dtype(out[name]):
+            out[name] = out[name].map(lambda v: MISSING if v is None or v is pd.NA or (
+                isinstance(v, float) and math.isnan(v)) else v)
     return out
 
 
