@@ -144,12 +144,15 @@ with c3:
     for setting in form.section("coarse"):
         values[setting.name] = widgets.setting_input(setting)
         slots[setting.name] = st.empty()
+    # Which weights a gradient proxy uses matters only to those that take it (MGM and its Gram
+    # peers): shown only when one is chosen, else the default (all) stands.
+    takes_params = forms.takes_params([proxy, *baselines])
     params_mode = st.radio("MGM parameters", ["all", "first"], horizontal=True, key="ns_params",
                            format_func={"all": "all weights",
                                         "first": "first L tensors, m elements"}.get,
                            help="all: the paper's MGM over every weight; first: the first m "
                                 "elements of the first L tensors with at least m elements, as "
-                                "the KNAS code does.")
+                                "the KNAS code does.") if takes_params else "all"
     layers = elements = 1
     if params_mode == "first":
         a, b = st.columns(2)

@@ -110,6 +110,16 @@ def test_validation_messages_sit_by_their_field_and_block_start(with_data):
     assert not at.error and not at.button(key="ns_start").disabled
 
 
+def test_the_weight_selection_is_asked_only_for_proxies_that_take_it(with_data):
+    at = _app("pages/new_search.py")
+    assert at.selectbox(key="ns_proxy").value == "mgm"
+    assert [r.label for r in at.radio if r.key == "ns_params"] == ["MGM parameters"]
+    at.selectbox(key="ns_proxy").set_value("meco").run()
+    assert not [r for r in at.radio if r.key == "ns_params"]
+    at.multiselect(key="ns_baselines").set_value(["mgm"]).run()  # a baseline that takes it
+    assert [r.label for r in at.radio if r.key == "ns_params"] == ["MGM parameters"]
+
+
 # --- a job from start to result -------------------------------------------------------------
 
 

@@ -114,6 +114,23 @@ def applicable_methods(space) -> list[str]:
     return names + [name for name in proxies.CATALOG if applies(name)]
 
 
+def takes_params(methods) -> bool:
+    """Whether any of these methods (proxies, ensembles, baselines) uses a proxy that takes the
+    weight selection ``params`` (MGM and its Gram peers); "" and strategies take none."""
+    from knas.search.specs import Method, SpecError
+
+    for text in methods:
+        if not text or text == RANDOM or text in STRATEGIES:
+            continue
+        try:
+            members = Method.parse(text).members
+        except SpecError:
+            continue
+        if any("params" in proxies.info(m).options for m in members):
+            return True
+    return False
+
+
 def proxy_label(name: str, space=None) -> str:
     """A method as the New search form lists it, with what it was measured to be worth on the
     space (when a study measured it there)."""
