@@ -272,11 +272,11 @@ def cmd_search(args) -> int:
             if phase != (event.method, event.repeat, stage):
                 phase = (event.method, event.repeat, stage)
                 bar.reset(total=event.total)
-                bar.set_description(f"{event.method} r{event.repeat} {stage}")
+                bar.set_description(f"{event.method} r{event.repeat + 1} {stage}")
             bar.update(event.done - bar.n)
         elif isinstance(event, MethodDone) and not args.json:
             r = event.result
-            bar.write(f"repeat {r.repeat} {r.method:>12}: chose {r.chosen} "
+            bar.write(f"repeat {r.repeat + 1} {r.method:>12}: chose {r.chosen} "
                       f"test acc {r.test_accuracy:.2f}  ({r.coarse_seconds:.1f} s coarse, "
                       f"{r.fine_seconds:.1f} s fine)")
         elif isinstance(event, Started) and event.constraints and not args.json:
