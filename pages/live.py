@@ -163,7 +163,9 @@ def _scores(events, method: str, repeat: int, stamp: tuple) -> None:
         st.caption("No scores for this method and repeat yet.")
 
     if topk:
-        st.markdown(f"**Current top-{len(topk)}**" + (" (final)" if view["final"] else " (so far)")
+        fewer = "" if len(topk) >= config.k else f", {len(topk)} cells" + ("" if view["final"] else " so far")
+        st.markdown(f"**Current top-{config.k}**" + (" (final" if view["final"] else " (so far")
+                    + fewer + ")"
                     + (" · ★ the cell the fine stage picked" if chosen is not None else ""))
         table = view["table"]
         widgets.table(table, height=min(400, 38 + 35 * len(table)))

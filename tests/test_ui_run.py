@@ -149,6 +149,7 @@ def test_new_search_starts_a_job_and_live_page_shows_the_result(with_data):
     assert "FINISHED" in text
     assert "Result: params" in text and "Chosen cell" in text and "Best in the whole space" in text
     assert "Per-method summary" in text
+    assert "**Current top-3** (final)" in text  # the configured k
     assert len(live.get("plotly_chart")) >= 2  # scatter and histogram
     cells = [m for m in live.markdown if 'class="knas-cell"' in m.value]
     assert len(cells) >= 2  # the chosen cell and the top-k cells, as our own SVG
