@@ -117,10 +117,34 @@ def _count(text: str, pattern: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+class Health:
+    """The server's health endpoint asked five times a second: how long each answer took (a
+    blocked server answers late or not at all)."""
+
+    def __init__(self, url: str):
+        self.url, self.times = f"{url}/_stcore/health", []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self) -> None:
+        import urllib.request
+
+        while not self.stop.wait(0.2):
+            asked = time.time()
+            try:
+                urllib.request.urlopen(self.url, timeout=120).read()
+            except OSError:
+                pass
+            self.times.append(time.time() - asked)
+
+
 def watch(url: str, worker: Worker, sessions: int, seconds: float, sample: float,
-          warmup: float, groups: dict) -> tuple[list[dict], dict]:
+          warmup: float, groups: dict, hostile: int = 0) -> tuple[list[dict], dict, list]:
     """Open the sessions, give them up to ``warmup`` seconds to draw the job once, watch for
-    ``seconds``; then, every ``sample`` seconds of that window, what each page showed."""
+    ``seconds``; then, every ``sample`` seconds of that window, what each page showed. With
+    ``hostile``, one more browser opens ``/explorer?arch=`` followed by that many characters as
+    the window starts, and the health endpoint's answer times are returned too."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -139,13 +163,22 @@ def watch(url: str, worker: Worker, sessions: int, seconds: float, sample: float
         while time.time() < deadline and not all(_drawn(page) for page in pages):
             time.sleep(1.0)
         start, before = time.time(), cpu_seconds(groups)
+        health = Health(url) if hostile else None
+        if hostile:  # as any web page could send a user's browser there
+            browsers.append(p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox", "--disable-gpu"]))
+            browsers[-1].new_page().goto(f"{url}/explorer?arch=|nor_conv_3x3~0|{'x' * hostile}",
+                                         wait_until="commit")
         time.sleep(seconds)
         after = cpu_seconds(groups)
+        if health:
+            health.stop.set()
         logs = [page.evaluate("() => window.__knasLog") for page in pages]
         for browser in browsers:
             browser.close()
     used = {name: (after[name] - before.get(name, 0.0)) / seconds for name in after}
-    return [_session(log, worker, opened, start, start + seconds, sample) for log in logs], used
+    return ([_session(log, worker, opened, start, start + seconds, sample) for log in logs], used,
+            health.times if health else [])
 
 
 def _drawn(page) -> bool:
@@ -195,6 +228,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=120,
                         help="seconds each session may take to draw the job first")
     parser.add_argument("--pool", default="all", help="the watched job's pool")
+    parser.add_argument("--hostile-link", type=int, default=0, metavar="CHARS",
+                        help="one more session opens /explorer?arch= + CHARS characters as the "
+                             "window starts; the health endpoint is timed throughout")
     args = parser.parse_args()
     os.environ.setdefault("KNAS_CACHE_DIR", tempfile.mkdtemp(prefix="knas-live-viewers-"))
     from knas import jobs
@@ -214,8 +250,8 @@ def main() -> None:
             worker = Worker(store, job_id)
             load = os.getloadavg()[0]
             groups = {"server": app.pid, "worker": store.state(job_id)["pid"]}
-            rows, used = watch(app.url, worker, args.sessions, args.seconds, args.sample,
-                               args.warmup, groups)
+            rows, used, health = watch(app.url, worker, args.sessions, args.seconds, args.sample,
+                                       args.warmup, groups, args.hostile_link)
             worker.stop.set()
             load = (load + os.getloadavg()[0]) / 2
         finally:
@@ -238,6 +274,10 @@ def main() -> None:
     print(f"\n{len(drawn)} of {len(rows)} sessions updated; worst progress lag {worst:.1f} s.")
     print("CPU used while watching (cores): " + ", ".join(f"{name} {value:.2f}"
                                                          for name, value in used.items()))
+    if health:
+        print(f"Health endpoint while a session opened /explorer?arch= + {args.hostile_link:,} "
+              f"characters: {len(health)} answers, median {statistics.median(health):.3f} s, "
+              f"slowest {max(health):.3f} s, {sum(t > 1.0 for t in health)} over 1 s.")
 
 
 if __name__ == "__main__":
