@@ -215,39 +215,8 @@ def goal_lines(rows, label_free: list[str]) -> list[str]:
             + ("met." if gaps[strongest] <= 0.3 and cost / rea <= 1 / 3 else "not met."), ""]
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    for name in ("data", "truth", "table12", "costs", "latency"):
-        parser.add_argument(f"--{name}", required=True)
-    parser.add_argument("--devices", default=DEVICES)
-    parser.add_argument("--percentiles", default="10,25,50")
-    parser.add_argument("--datasets", default="cifar10,cifar100")
-    parser.add_argument("--pool", default="random:1000")
-    parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=100)
-    parser.add_argument("--proxies", default="mgm,meco,synflow,recommended,params")
-    parser.add_argument("--strategies", default="rea,tpe",
-                        help="NAME or NAME:REPEATS (default --repeats); their runs are kept, so a "
-                             "later run with more repeats adds only the new ones")
-    parser.add_argument("--n", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--timing-cells", type=int, default=20)
-    parser.add_argument("--out", default="docs/latency.md")
-    args = parser.parse_args()
-    args.proxies = args.proxies.split(",")
-    args.strategies = {name: int(r or args.repeats) for name, _, r in
-                       (s.partition(":") for s in args.strategies.split(",") if s)}
-
-    start = time.time()
-    members = list(dict.fromkeys(m for p in args.proxies for m in Method.parse(p).members))
-    scores = _scores.whole_space(NB201, args.data, members, args.n, args.workers)
-    seconds = _scores.seconds_per_network(NB201, args.data, members, args.n, args.timing_cells)
-    pools = [Pool.parse(args.pool, NB201.size).indices(NB201, args.seed + r) for r in range(args.repeats)]
-    store = StrategyStore(paths.root() / "benchmarks" / "latency_table.json")
-    table = constraints.load_table(args.latency, NB201)
-    devices = args.devices.split(",")
-    percentiles = [float(q) for q in args.percentiles.split(",")]
+def pool_sections(args, pools, table, devices, percentiles, scores, seconds, store) -> list[str]:
+    """One pool's tables: each data set at the percentile budgets, then HELP's budgets."""
     sections = []
     for dataset in args.datasets.split(","):
         rows = study(args, dataset, percentile_budgets(table, devices, percentiles), scores,
@@ -270,11 +239,56 @@ def main():
                      "latencies and 10 latency measurements on the target device, and report one "
                      "search each. Ours: the same budgets, label-free, mean over the repeats.", "",
                      *detail_lines(rows, HELP), *summary_lines(rows)]
+    return sections
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for name in ("data", "truth", "table12", "costs", "latency"):
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--devices", default=DEVICES)
+    parser.add_argument("--percentiles", default="10,25,50")
+    parser.add_argument("--datasets", default="cifar10,cifar100")
+    parser.add_argument("--pool", default="random:1000,all",
+                        help="comma-separated pools, one set of tables each (all: every cell)")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--proxies", default="mgm,meco,synflow,recommended,params")
+    parser.add_argument("--strategies", default="rea,tpe",
+                        help="NAME or NAME:REPEATS (default --repeats); their runs are kept, so a "
+                             "later run with more repeats adds only the new ones")
+    parser.add_argument("--n", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--timing-cells", type=int, default=20)
+    parser.add_argument("--out", default="docs/latency.md")
+    args = parser.parse_args()
+    args.proxies = args.proxies.split(",")
+    args.strategies = {name: int(r or args.repeats) for name, _, r in
+                       (s.partition(":") for s in args.strategies.split(",") if s)}
+
+    start = time.time()
+    members = list(dict.fromkeys(m for p in args.proxies for m in Method.parse(p).members))
+    scores = _scores.whole_space(NB201, args.data, members, args.n, args.workers)
+    seconds = _scores.seconds_per_network(NB201, args.data, members, args.n, args.timing_cells)
+    store = StrategyStore(paths.root() / "benchmarks" / "latency_table.json")
+    table = constraints.load_table(args.latency, NB201)
+    devices = args.devices.split(",")
+    percentiles = [float(q) for q in args.percentiles.split(",")]
+    sections = []
+    for spec in args.pool.split(","):
+        pool = Pool.parse(spec, NB201.size)
+        pools = [pool.indices(NB201, args.seed + r) for r in range(args.repeats)]
+        sections += [f"# Pool {spec}" + (" (every cell that fits is ranked; the proxies' scores "
+                                          "are fixed, so their repeats agree)" if pool.kind != "random"
+                                          else ", drawn per repeat"), ""]
+        sections += pool_sections(args, pools, table, devices, percentiles, scores, seconds, store)
     timing = ", ".join(f"{name} {s:.3f}" for name, s in seconds.items())
     intro = (f"Budgets: the {args.percentiles} percentiles of each device's latency over all "
-             f"15,625 cells (`{Path(args.latency).name}`). Pool {args.pool} drawn per repeat "
-             f"(seeds {args.seed}, {args.seed}+1, ...), the same pools for every method, "
-             f"{args.repeats} repeats; a two-stage method ranks the pool's cells that fit, keeps "
+             f"15,625 cells (`{Path(args.latency).name}`). Pools {args.pool}: a random pool is drawn "
+             f"per repeat (seeds {args.seed}, {args.seed}+1, ...), the same pools for every method, "
+             f"{args.repeats} repeats; `all` is every cell. A "
+             "two-stage method ranks the pool's cells that fit, keeps "
              f"its top k = {args.k} and picks the best of them by NAS-Bench-201's 12-epoch test "
              "accuracy; reported: the chosen cell's 200-epoch test accuracy. Classic strategies "
              f"({', '.join(f'{m} {r} repeats' for m, r in args.strategies.items())}) search the whole space on the "
