@@ -113,7 +113,7 @@ def budget_rows(args, setting, scores, seconds, limits, pools, store) -> dict[st
         rng = np.random.default_rng(args.seed + repeat)
         two_stage("random", list(rng.permutation(feasible)), feasible, 0.0)
     for method, repeats in args.strategies.items():
-        for repeat in range(repeats):
+        for repeat in range(repeats.get(setting.dataset, repeats[""])):
             run = store.run(method, setting, limits, args.seed + repeat)
             runs.setdefault(method, []).append((setting.test[run["chosen"]], run["seconds"]))
     return runs
@@ -215,6 +215,21 @@ def goal_lines(rows, label_free: list[str]) -> list[str]:
             + ("met." if gaps[strongest] <= 0.3 and cost / rea <= 1 / 3 else "not met."), ""]
 
 
+def _strategy_repeats(text: str, default: int) -> dict[str, dict[str, int]]:
+    """``rea:100,tpe:100,tpe:10@cifar100`` -> {rea: {"": 100}, tpe: {"": 100, cifar100: 10}}."""
+    found: dict[str, dict[str, int]] = {}
+    for item in filter(None, text.split(",")):
+        name, _, rest = item.partition(":")
+        repeats, _, dataset = rest.partition("@")
+        found.setdefault(name, {"": default})[dataset] = int(repeats or default)
+    return found
+
+
+def _repeats_text(strategies: dict) -> str:
+    return ", ".join(f"{name} " + ", ".join(f"{r} repeats" + (f" on {d}" if d else "")
+                                            for d, r in by.items()) for name, by in strategies.items())
+
+
 def pool_sections(args, pools, table, devices, percentiles, scores, seconds, store) -> list[str]:
     """One pool's tables: each data set at the percentile budgets, then HELP's budgets."""
     sections = []
@@ -255,8 +270,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--proxies", default="mgm,meco,synflow,recommended,params")
     parser.add_argument("--strategies", default="rea,tpe",
-                        help="NAME or NAME:REPEATS (default --repeats); their runs are kept, so a "
-                             "later run with more repeats adds only the new ones")
+                        help="NAME, NAME:REPEATS (default --repeats) or NAME:REPEATS@DATASET for "
+                             "one data set; their runs are kept, so a later run with more repeats "
+                             "adds only the new ones")
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
@@ -264,8 +280,7 @@ def main():
     parser.add_argument("--out", default="docs/latency.md")
     args = parser.parse_args()
     args.proxies = args.proxies.split(",")
-    args.strategies = {name: int(r or args.repeats) for name, _, r in
-                       (s.partition(":") for s in args.strategies.split(",") if s)}
+    args.strategies = _strategy_repeats(args.strategies, args.repeats)
 
     start = time.time()
     members = list(dict.fromkeys(m for p in args.proxies for m in Method.parse(p).members))
@@ -291,7 +306,7 @@ def main():
              "two-stage method ranks the pool's cells that fit, keeps "
              f"its top k = {args.k} and picks the best of them by NAS-Bench-201's 12-epoch test "
              "accuracy; reported: the chosen cell's 200-epoch test accuracy. Classic strategies "
-             f"({', '.join(f'{m} {r} repeats' for m, r in args.strategies.items())}) search the whole space on the "
+             f"({_repeats_text(args.strategies)}) search the whole space on the "
              "simulated clock (the dataset's default budget: 12,000 s on CIFAR-10, 40,000 s on "
              "CIFAR-100), "
              "proposing only cells that fit (TPE through Optuna's constraints). Proxies scored "
