@@ -226,7 +226,9 @@ def test_missing_and_demo_config(isolated, shared_data):
     assert config is not None and config.errors() == {}
     assert config.pool == "random:100" and config.baselines == ("random",)
     assert "cifar10_valid" in forms.csv_columns(ready.truth)
-    assert forms.report_options(NB201, "cifar10", ready.truth)[0] == "cifar10_test"
+    options = forms.report_options(NB201, "cifar10", ready.truth)
+    assert options[0] == "cifar10_test" and "cifar100_test" in options
+    assert not [c for c in options if c.startswith(("n_seeds", "params_mb"))]  # accuracies only
 
 
 def test_new_search_sets_a_latency_budget_and_says_when_none_fits(with_data, shared_data):

@@ -72,10 +72,15 @@ def demo_config(settings) -> SearchConfig | None:
 
 
 def report_options(space, dataset: str, truth: str) -> list[str]:
-    """Columns the chosen cell's accuracy can be reported from, the dataset's default first."""
+    """Columns the chosen cell's accuracy can be reported from, the dataset's default first:
+    the table's accuracy columns (not its seed counts or parameter sizes), or every column of a
+    table whose names say nothing of accuracy."""
+    from knas.results import columns as labels
+
     default = space.truth_columns(dataset).test if dataset in datasets.CATALOG else ""
-    columns = csv_columns(truth)
-    return list(dict.fromkeys([c for c in [default] if c] + columns))
+    found = csv_columns(truth)
+    accuracies = [c for c in found if labels.spec(c).format == labels.ACC]
+    return list(dict.fromkeys([c for c in [default] if c] + (accuracies or found)))
 
 
 def latency_devices(path: str) -> list[str]:
