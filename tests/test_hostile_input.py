@@ -196,3 +196,13 @@ def test_a_path_longer_than_the_os_takes_is_a_field_error(env):
     assert errors["max_latency"].startswith("at most 4,096 characters, got 6,003")
     assert ScoreConfig(dataset="cifar10", data="x" * 5000).errors()["data"].endswith(
         "(5,000 characters, cut)")
+
+
+def test_a_scores_file_error_quotes_a_short_excerpt():
+    from knas import spaces
+
+    text = "index,arch_str,p\n0," + "|x~0|" * 40_000 + ",1.0\n"
+    with pytest.raises(scorefile.ScoreFileError) as err:
+        scorefile.read_scores_csv(text, spaces.get("nb201"))
+    assert "row 1: arch_str" in str(err.value) and "characters, cut" in str(err.value)
+    assert len(str(err.value)) < 400

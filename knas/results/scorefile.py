@@ -64,7 +64,7 @@ def read_scores_csv(data, space) -> pd.DataFrame:
     try:
         frame = pd.read_csv(data)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ScoreFileError(f"not a CSV file ({' '.join(str(err).split())})") from err
+        raise ScoreFileError(f"not a CSV file ({fmt.clip(' '.join(str(err).split()), 200)})") from err
     frame.columns = [str(c).strip() for c in frame.columns]
     if "index" not in frame.columns:  # not known to be a scores file: quote nothing of it
         raise ScoreFileError(f"no 'index' column in its first line ({len(frame.columns)} columns "
@@ -89,13 +89,13 @@ def read_scores_csv(data, space) -> pd.DataFrame:
     if "arch_str" in frame.columns:
         for row, (given, expected) in enumerate(zip(frame["arch_str"], arch_strs)):
             if isinstance(given, str) and given.strip() and given.strip() != expected:
-                raise ScoreFileError(f"row {row + 1}: arch_str {given!r} is not the cell at index "
+                raise ScoreFileError(f"row {row + 1}: arch_str {fmt.clip(repr(given), 80)} is not the cell at index "
                                   f"{int(index.iloc[row])} ({expected})")
     proxies = proxy_columns(frame)
     if not proxies:
         others = [c for c in frame.columns if c not in runview.META_COLUMNS]
         raise ScoreFileError("no numeric proxy columns besides index and arch_str"
-                             + (f" (column(s) {', '.join(others)} hold text)" if others else ""))
+                             + (f" (column(s) {fmt.clip(', '.join(others), 200)} hold text)" if others else ""))
     out = frame.assign(index=index)
     out = out.drop(columns=[c for c in ("arch_str",) if c in out.columns])
     out.insert(1, "arch_str", arch_strs)
@@ -112,6 +112,7 @@ def truth_for(frame: pd.DataFrame, table: pd.DataFrame, column: str) -> pd.Serie
     """The ``column`` of a truth table for each row of a scores frame, in the frame's order
     (NaN where the table lacks the cell)."""
     if column not in table.columns:
-        raise ScoreFileError(f"no column {column!r} in the table; it has {', '.join(table.columns)}")
+        raise ScoreFileError(f"no column {fmt.clip(repr(column), 80)} in the table; it has "
+                             f"{fmt.clip(', '.join(map(str, table.columns)), 400)}")
     return pd.Series(table[column].reindex(frame["index"].astype(int)).to_numpy(), index=frame.index,
                      name=column)
