@@ -317,7 +317,7 @@ def main():
              f"measured here on one CPU core ({timing} s) plus NAS-Bench-201's recorded training "
              "time of its k candidates for 12 epochs; for a strategy its simulated clock.")
     lines = header("Latency-constrained search on NAS-Bench-201", intro, "benchmarks.latency_table",
-                   f"CPU only, 1 scoring process; wall time {time.time() - start:.0f} s (cached "
+                   f"CPU only; wall time {time.time() - start:.0f} s (cached "
                    "scores and strategy runs cost nothing)")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
