@@ -243,7 +243,8 @@ def test_the_anytime_axis_zooms_on_the_searches_and_marks_far_published_figures(
     refs = [references.Reference("DARTS-V2", "cifar10", 54.30, 0.0, "paper", "checked", 35782.0),
             references.Reference("REA", "cifar10", 93.92, 0.30, "paper", "checked"),
             references.Reference("optimal", "cifar10", 94.37, None, "paper", "checked")]
-    low, high = plots.anytime_y_range(curves, points, refs)
+    (low, high), inside, outside = plots.anytime_axis(curves, points, refs)
+    assert [r.method for r in inside] == ["REA", "optimal"] and [r.method for r in outside] == ["DARTS-V2"]
     assert low > 89 and high == pytest.approx(94.37 + 0.3)  # REA's first guesses at 90: inside
     fig = plots.anytime_plot(curves, points, refs)
     assert list(fig.layout.yaxis.range) == [low, high]

@@ -264,27 +264,20 @@ def anytime_curves(curves: pd.DataFrame, points: int = 80) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def anytime_y_range(curves: pd.DataFrame, points: pd.DataFrame, references=()):
-    """The accuracy axis of the anytime plot: zoomed on where the searches end up (at most 4
-    points below the best mean, not their first random guesses), widened to published figures
-    just above; None when nothing was measured. Published figures outside it (a collapsed
-    DARTS at 54.30) are drawn on its edge with their value (``off_axis``), never stretching it."""
+def anytime_axis(curves: pd.DataFrame, points: pd.DataFrame, references=()):
+    """The anytime plot's accuracy axis, zoomed on where the searches end up (at most 4 points
+    below the best mean, not their first random guesses) and widened to published figures just
+    above, with the references (inside it, outside it): one outside (a collapsed DARTS at 54.30)
+    is drawn on the edge with its value, never stretching the axis. No range without results."""
     means = list(anytime_curves(curves)["mean"]) + \
         (list(points["test_accuracy"].dropna()) if len(points) else [])
     if not means:
-        return None
+        return None, list(references), []
     best = max(means)
     low, high = max(min(means), best - 4.0), best
     high = max([high] + [r.test_mean for r in references if high < r.test_mean <= high + 2.0])
-    return low - 0.3, high + 0.3
-
-
-def off_axis(references, y_range) -> tuple[list, list]:
-    """Published references (inside the axis, outside it)."""
-    if y_range is None:
-        return list(references), []
-    inside = [r for r in references if y_range[0] <= r.test_mean <= y_range[1]]
-    return inside, [r for r in references if r not in inside]
+    inside = [r for r in references if low - 0.3 <= r.test_mean <= high + 0.3]
+    return (low - 0.3, high + 0.3), inside, [r for r in references if r not in inside]
 
 
 def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
@@ -323,8 +316,7 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
             hovertemplate=(f"{method}<br>%{{x:,.0f}} s<br>%{{y:.2f}}% (mean of {len(mine)})"
                            "<extra></extra>")))
     unplaced = []
-    y_range = anytime_y_range(curves, points, references)
-    references, outside = off_axis(references, y_range)
+    y_range, references, outside = anytime_axis(curves, points, references)
     for ref in outside:  # on the axis' edge with their value: the measured results keep the axis
         below = ref.test_mean < y_range[0]
         fig.add_trace(go.Scatter(

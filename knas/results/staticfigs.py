@@ -191,8 +191,7 @@ def anytime(curves: pd.DataFrame, points: pd.DataFrame, references=(), ax=None):
         x, y = mine["search_seconds"].astype(float), mine["test_accuracy"].astype(float)
         ax.errorbar([x.mean()], [y.mean()], xerr=[x.std(ddof=0)], yerr=[y.std(ddof=0)], fmt="D",
                     color=colour, ms=8, capsize=3, label=method)
-    y_range = plots.anytime_y_range(curves, points, references)
-    references, outside = plots.off_axis(references, y_range)
+    y_range, references, outside = plots.anytime_axis(curves, points, references)
     unplaced = []
     for ref in references:
         if ref.search_seconds:
