@@ -56,7 +56,7 @@ class Worker:
 
     def _poll(self) -> None:
         while not self.stop.wait(0.1):
-            done = (self.store.state(self.job_id).get("progress") or {}).get("done", 0)
+            done = (self.store.state(self.job_id).progress or {}).get("done", 0)
             if not self.counts or done > self.counts[-1]:
                 self.times.append(time.time())
                 self.counts.append(done)
@@ -245,11 +245,11 @@ def main() -> None:
     with running_app() as app:
         job_id = jobs.start(config, store)
         try:
-            while (store.state(job_id).get("progress") or {}).get("done", 0) < 1:
+            while (store.state(job_id).progress or {}).get("done", 0) < 1:
                 time.sleep(0.5)
             worker = Worker(store, job_id)
             load = os.getloadavg()[0]
-            groups = {"server": app.pid, "worker": store.state(job_id)["pid"]}
+            groups = {"server": app.pid, "worker": store.state(job_id).pid}
             rows, used, health = watch(app.url, worker, args.sessions, args.seconds, args.sample,
                                        args.warmup, groups, args.hostile_link)
             worker.stop.set()
