@@ -156,6 +156,11 @@ def percentile_budgets(table, devices, percentiles):
     return [(d, round(table.percentile(d, q), 2), f"p{q:g}") for d in devices for q in percentiles]
 
 
+def _zero(value: float) -> float:
+    """A difference as printed to 2 decimals, without "-0.00" for a float's rounding error."""
+    return round(value, 2) + 0.0
+
+
 def _methods(rows) -> list[str]:
     return list(dict.fromkeys(r["method"] for r in rows))
 
@@ -177,7 +182,7 @@ def summary_lines(rows, rea: str = "rea") -> list[str]:
         cost = mine.seconds.mean()
         costs = "— | —" if np.isnan(cost) else f"{cost:,.0f} | {cost / reference:.2f}"
         lines.append(f"| {_name(method)} | {mine.repeats.min()} | {mine.accuracy.mean():.2f} | "
-                     f"{mine.gap.mean():.2f} | {mine.gap.max():.2f} | {costs} |")
+                     f"{_zero(mine.gap.mean()):.2f} | {_zero(mine.gap.max()):.2f} | {costs} |")
     return lines + [""]
 
 
@@ -195,7 +200,7 @@ def detail_lines(rows, published: dict | None = None) -> list[str]:
                   f"{first['fit']:,}", f"{first['best']:.2f}"]
         if published:
             values.append(f"*{published[device][ms]:.1f}*")
-        values += [f"{entry[m]['accuracy']:.2f} ({-entry[m]['gap']:+.2f})" for m in methods]
+        values += [f"{entry[m]['accuracy']:.2f} ({_zero(-entry[m]['gap']):+.2f})" for m in methods]
         lines.append("| " + " | ".join(values) + " |")
     return lines + [""]
 
