@@ -3,6 +3,7 @@ that produced it, and the machine it ran on."""
 import os
 import platform
 import sys
+from pathlib import Path
 
 
 def machine() -> str:
@@ -17,3 +18,11 @@ def header(title: str, intro: str, module: str, note: str = "") -> list[str]:
     command = f"python -m {module} " + " ".join(sys.argv[1:])
     return [f"# {title}", "", intro, "", "Command:", "", "```", command.strip(), "```", "",
             f"Machine: {machine()}" + (f"; {note}" if note else "") + ".", ""]
+
+
+def publish(path, lines: list[str]) -> None:
+    """Write a report (its folder made if needed) and print it."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import _scores
-from benchmarks._report import header
+from benchmarks._report import header, publish
 from knas import paths, proxies, spaces
 from knas.data import benchmark, latency
 from knas.results import stats
@@ -324,10 +324,7 @@ def main():
     lines = header("Latency-constrained search on NAS-Bench-201", intro, "benchmarks.latency_table",
                    f"CPU only; wall time {time.time() - start:.0f} s (cached "
                    "scores and strategy runs cost nothing)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines + sections))
-    print("\n".join(lines + sections))
+    publish(args.out, lines + sections)
 
 
 if __name__ == "__main__":

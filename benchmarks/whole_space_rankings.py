@@ -14,12 +14,11 @@ the truth.
 """
 import argparse
 import time
-from pathlib import Path
 
 import pandas as pd
 
 from benchmarks import _scores
-from benchmarks._report import header
+from benchmarks._report import header, publish
 from knas import spaces
 from knas.data import benchmark
 from knas.results import stats
@@ -92,10 +91,7 @@ def main():
     lines = header("Rankings over the whole NAS-Bench-201 space, top end included", intro,
                    "benchmarks.whole_space_rankings",
                    f"CPU only; wall time {time.time() - start:.0f} s (cached scores cost nothing)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines + sections))
-    print("\n".join(lines + sections))
+    publish(args.out, lines + sections)
 
 
 if __name__ == "__main__":

@@ -254,11 +254,9 @@ def cmd_search(args) -> int:
     if args.background:
         print(jobs.start(config))
         return 0
-    import json
-    import math
-
     from tqdm import tqdm
 
+    from knas.results import searchtext
     from knas.scoring.cache import ScoreCache
     from knas.search.events import Finished, MethodDone, Scored, Started, Trained
     from knas.search.pipeline import Search
@@ -275,54 +273,17 @@ def cmd_search(args) -> int:
                 bar.set_description(f"{event.method} r{event.repeat + 1} {stage}")
             bar.update(event.done - bar.n)
         elif isinstance(event, MethodDone) and not args.json:
-            r = event.result
-            bar.write(f"repeat {r.repeat + 1} {r.method:>12}: chose {r.chosen} "
-                      f"test acc {r.test_accuracy:.2f}  ({r.coarse_seconds:.1f} s coarse, "
-                      f"{r.fine_seconds:.1f} s fine)")
+            bar.write(searchtext.method_line(event.result))
         elif isinstance(event, Started) and event.constraints and not args.json:
-            bar.write(_limits_line(event))
+            bar.write(searchtext.limits_line(event))
         elif isinstance(event, Finished):
             summary = event.summary
     bar.close()
     if args.json:
-        by_method = {}
-        for r in search.results:
-            entry = by_method.setdefault(r.method, {
-                "chosen": [], "arch_str": [], "test_accuracy": [], "search_seconds": [],
-                "coarse_seconds": [], "fine_seconds": [], "networks_scored": [],
-                "networks_trained": [], "gap": [], "measures": [], "front": [],
-                "hypervolume": [], "igd": []})
-            for name in entry:
-                value = getattr(r, name)
-                entry[name].append(None if isinstance(value, float) and math.isnan(value) else value)
-        print(json.dumps({"config": config.to_dict(), "methods": by_method, "summary": summary}))
+        print(searchtext.as_json(config, search.results, summary))
     else:
-        extra = [(key, label) for key, label in _DEPLOYED if any(not math.isnan(row[key]) for row in summary)]
-        print(f"{'method':>14} {'runs':>4} {'test acc':>16} {'search s':>9} {'coarse s':>9} "
-              f"{'fine s':>8} {'scored':>7} {'trained':>7}" + "".join(f" {label:>11}" for _, label in extra))
-        for row in summary:
-            print(f"{row['method']:>14} {row['runs']:>4} {row['test_accuracy_mean']:>8.2f} ± "
-                  f"{row['test_accuracy_std']:<5.2f} {row['search_seconds_mean']:>9.0f} "
-                  f"{row['coarse_seconds_mean']:>9.1f} {row['fine_seconds_mean']:>8.1f} "
-                  f"{row['networks_scored_mean']:>7.0f} {row['networks_trained_mean']:>7.0f}"
-                  + "".join(f" {row[key]:>11.3f}" for key, _ in extra))
-        print("search s: coarse stage as measured + recorded training time of the fine stage's "
-              "candidates (lookups) or measured training; classic strategies: their clock "
-              "(simulated on a space's tables, else measured training).")
+        print("\n".join(searchtext.summary_lines(summary)))
     return 0
-
-
-# Summary columns a constrained or Pareto search adds to the text table.
-_DEPLOYED = (("gap_mean", "below best"), ("hypervolume_mean", "hypervolume"), ("igd_mean", "IGD"))
-
-
-def _limits_line(started) -> str:
-    """What a constrained search keeps to: the limits, how many cells fit, the best of them."""
-    fit = f"{started.feasible_cells:,} cells fit" if started.feasible_cells is not None \
-        else "which cells fit is measured as the search goes"
-    best = started.best_possible
-    return f"under {started.constraints}: {fit}" + (
-        f"; the best of them: cell {best['index']}, {best['value']:.2f}" if best else "")
 
 
 def cmd_jobs(args) -> int:

@@ -8,7 +8,8 @@ from knas.data import datasets
 from knas.jobs import throughput
 from knas.search import estimate, form
 from knas.ui import formstate, forms, widgets
-from knas.search.config import BACKENDS, SearchConfig
+from knas.search.checks import BACKENDS
+from knas.search.config import SearchConfig
 from knas.search.specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
 
 widgets.page_setup("New search")

@@ -172,3 +172,25 @@ def finished_job(store, shared_data, truth: pd.DataFrame, **changes):
     store.update(job_id, status="finished", summary=events[-1].summary, started=time.time() - 5,
                  finished=time.time())
     return job_id, config, events
+
+
+# --- the command line, as a user runs it ---------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(shared_data, runtime):
+    """The shared CIFAR-10 subset and truth table, and a runtime folder, for CLI runs."""
+    return {"data": str(shared_data / "cifar10" / "cifar10_small.npz"),
+            "truth": str(shared_data / "nb201" / "nb201_accuracies.csv"), "tmp": runtime}
+
+
+def cli_error(capsys, argv) -> str:
+    """Run the CLI; it must exit 2 with exactly one `error:` line and no traceback."""
+    from knas.__main__ import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+

@@ -13,22 +13,15 @@ from knas.__main__ import main
 from knas.data import readers
 from knas.results import scorefile, staticfigs
 from knas.search.specs import FineStage, Pool, SpecError
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_error
 
 
 @pytest.fixture
-def env(shared_data, runtime):
-    return {"data": str(shared_data / "cifar10" / "cifar10_small.npz"),
-            "truth": str(shared_data / "nb201" / "nb201_accuracies.csv"), "tmp": runtime}
+def env(cli_env):
+    return cli_env
 
 
-def _error(capsys, argv) -> str:
-    """Run the CLI; it must exit 2 with exactly one `error:` line and no traceback."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+_error = cli_error
 
 
 def _search(env, *extra):

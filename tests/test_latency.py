@@ -13,7 +13,7 @@ import pytest
 
 from knas.data import latency
 from knas.errors import KnasError
-from knas.results import headline, latencyview, plots, report
+from knas.results import headline, latencyview, report
 from knas.scoring.cache import ScoreCache
 from knas.search import classic, constraints, pareto, strategies
 from knas.search.config import SearchConfig
@@ -317,5 +317,5 @@ def test_headline_plot_report_and_explorer_speak_of_the_device(limited_run, fron
     assert "hypervolume" in latencyview.front_note(front_events, "params", 0)
     rows = explore.latency_rows(table, 6111)
     assert len(rows) == 27 and rows.set_index("name").at["pixel3", "latency (ms)"] == table.row(6111)["pixel3"]
-    empty = plots.latency_plot(pd.DataFrame(columns=latencyview.COLUMNS))
+    empty = latencyview.plot(pd.DataFrame(columns=latencyview.COLUMNS))
     assert len(empty.data) == 0

@@ -8,10 +8,11 @@ Torch-free.
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from knas.search import constraints, pareto
 from knas.search.events import Measured, MethodDone
-from knas.results import runview
+from knas.results import plots, runview
 
 COLUMNS = ["index", "latency", "accuracy", "kept", "on_front", "chosen"]
 
@@ -84,14 +85,13 @@ def figure(events, config, method: str, repeat: int, accuracy: pd.Series | None,
     """The accuracy–latency plot of one method and repeat (None: nothing measured or no
     accuracy to plot); ``front`` is ``true_front``'s, computed once per run by the caller."""
     from knas.data import latency
-    from knas.results import plots
 
     measure = axis(events)
     cells = frame(events, method, repeat, accuracy)
     if measure is None or cells["accuracy"].isna().all():
         return None
     device = latency.label(constraints.device_of(measure))
-    return plots.latency_plot(cells, front, budget(config, measure), f"latency on {device} (ms)",
+    return plot(cells, front, budget(config, measure), f"latency on {device} (ms)",
                               f"{method}: accuracy against latency on {device}")
 
 
@@ -105,3 +105,49 @@ def front_note(events, method: str, repeat: int) -> str:
         return f"Front returned: {len(result.front)} cells (no true front to compare with)."
     return (f"Front returned: {len(result.front)} cells · hypervolume {result.hypervolume:.3f} of "
             f"the true front's · IGD {result.igd:.3f} (objectives scaled to the true front)")
+
+
+def y_range(accuracy: pd.Series, true_front: pd.DataFrame | None):
+    """The candidates' bulk (``robust_range``), stretched up to the top of the true front."""
+    bounds = plots.robust_range(accuracy) if len(accuracy) else None
+    if bounds and true_front is not None and len(true_front):
+        bounds = (bounds[0], max(bounds[1], float(true_front["accuracy"].max()) + 0.5))
+    return bounds
+
+
+def plot(cells: pd.DataFrame, true_front: pd.DataFrame | None = None,
+                 budget: float | None = None, axis: str = "latency (ms)",
+                 title: str = "Accuracy against latency") -> go.Figure:
+    """Accuracy against latency (a frame of ``COLUMNS``): the true front among the cells
+    that fit (a step line), the run's candidates, the ones the method kept, the front it
+    returned (Pareto mode) and the chosen cell ★, with the latency budget as a dashed line.
+    The y axis spans the candidates' bulk (``robust_range``), the front's low end left out."""
+    rows = cells.dropna(subset=["latency", "accuracy"])
+    fig = go.Figure()
+    if true_front is not None and len(true_front):
+        fig.add_trace(go.Scatter(x=true_front["latency"], y=true_front["accuracy"], mode="lines",
+                                 line={"shape": "hv", "color": plots.REFERENCE_COLOUR, "width": 2},
+                                 name="true front (every cell that fits)",
+                                 hovertemplate="%{x:.3g} ms · %{y:.2f}%<extra>true front</extra>"))
+    layers = [(~rows["kept"], "candidates", plots.POINT_COLOUR, 6, 0.5, "circle"),
+              (rows["kept"], "kept by the coarse stage", plots.HIGHLIGHT_COLOUR, 9, 0.9, "circle"),
+              (rows["on_front"], "front returned", "#009E73", 11, 1.0, "diamond"),
+              (rows["chosen"], "chosen cell ★", plots.CHOSEN_COLOUR, 18, 1.0, "star")]
+    for mask, name, colour, size, opacity, symbol in layers:
+        part = rows[mask.astype(bool)]
+        if part.empty:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=part["latency"], y=part["accuracy"], mode="markers", name=name,
+            marker={"color": colour, "size": size, "opacity": opacity, "symbol": symbol,
+                    "line": {"width": 1.5 if symbol == "star" else 0, "color": "#222222"}},
+            customdata=part[["index"]].to_numpy(),
+            hovertemplate="index %{customdata[0]}<br>%{x:.3g} ms<br>%{y:.2f}%<extra></extra>"))
+    if budget is not None:
+        fig.add_vline(x=budget, line={"dash": "dash", "color": "#000000"},
+                      annotation_text=f"budget {budget:g} ms")
+    bounds = y_range(rows["accuracy"], true_front)
+    fig.update_layout(title=plots.figure_title(title, f"{len(rows)} cells measured"), xaxis_title=axis,
+                      yaxis_title="test accuracy (%)", legend={"orientation": "h", "y": -0.2})
+    fig.update_yaxes(range=list(bounds) if bounds else None)
+    return fig

@@ -46,7 +46,7 @@ def _fmt(value: float) -> str:
     return "n/a" if np.isnan(value) else f"{value:.3f}"
 
 
-def _title(main: str, *details: str) -> dict:
+def figure_title(main: str, *details: str) -> dict:
     """A title with a smaller second line (a ``<sup>`` line renders in every plotly.js)."""
     sub = " · ".join(d for d in details if d)
     return {"text": main + (f"<br><sup>{sub}</sup>" if sub else "")}
@@ -139,7 +139,7 @@ def score_scatter(frame: pd.DataFrame, proxy: str, accuracy: str, log=None, high
         for part, name, colour, size, opacity, symbol in traces
     ])
     fig.update_layout(
-        title=_title(title or f"{proxy} vs {accuracy}",
+        title=figure_title(title or f"{proxy} vs {accuracy}",
                      f"Spearman ρ = {_fmt(rho)}", f"Kendall τ = {_fmt(tau)}", f"n = {len(x)}", note),
         xaxis_title=proxy + (" (log scale)" if log else ""), yaxis_title=accuracy,
         showlegend=len(traces) > 1, legend={"orientation": "h", "y": -0.2},
@@ -157,7 +157,7 @@ def score_histogram(frame: pd.DataFrame, proxy: str, log=None) -> go.Figure:
     x = np.log10(x[shown]) if log else x[shown]
     fig = go.Figure(go.Histogram(x=x, marker={"color": POINT_COLOUR}, name=proxy))
     fig.update_layout(
-        title=_title(f"{proxy} distribution", f"n = {int(shown.sum())}", note),
+        title=figure_title(f"{proxy} distribution", f"n = {int(shown.sum())}", note),
         xaxis_title=f"log10({proxy})" if log else proxy, yaxis_title="architectures",
         bargap=0.05,
     )
@@ -177,7 +177,7 @@ def correlation_heatmap(frame: pd.DataFrame, proxies) -> go.Figure:
         texttemplate="%{z:.2f}", hovertemplate="%{y} vs %{x}: ρ = %{z:.3f}<extra></extra>",
         colorbar={"title": {"text": "ρ"}},
     ))
-    fig.update_layout(title=_title("Spearman ρ between proxies"))
+    fig.update_layout(title=figure_title("Spearman ρ between proxies"))
     fig.update_yaxes(autorange="reversed")  # diagonal from top left, like a printed matrix
     return fig
 
@@ -192,7 +192,7 @@ def correlation_bars(table: pd.DataFrame) -> go.Figure:
     ])
     values = table[["spearman", "kendall"]].to_numpy(dtype=float)
     low = min(0.0, float(values[np.isfinite(values)].min())) if np.isfinite(values).any() else 0.0
-    fig.update_layout(barmode="group", title=_title("Rank correlation with accuracy"),
+    fig.update_layout(barmode="group", title=figure_title("Rank correlation with accuracy"),
                       yaxis={"title": {"text": "correlation"}, "range": [low, 1]})
     return fig
 
@@ -229,7 +229,7 @@ def accuracy_intervals(table: pd.DataFrame, best: float | None = None, published
         lo, hi = min(edges), max(edges)
         pad = max((hi - lo) * 0.08, 0.1)
         fig.update_xaxes(range=[lo - pad, hi + pad])
-    fig.update_layout(title=_title(title or "Test accuracy of the chosen cell",
+    fig.update_layout(title=figure_title(title or "Test accuracy of the chosen cell",
                                    "mean ± std over repeats; the axis is zoomed"),
                       xaxis_title="test accuracy (%)", showlegend=False,
                       height=160 + 40 * len(labels), margin={"l": 10, "r": 10})
@@ -341,7 +341,7 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
         fig.add_annotation(text="published, no search cost given (dotted): " + ", ".join(unplaced),
                            xref="paper", yref="paper", x=0, y=-0.22, showarrow=False,
                            font={"color": REFERENCE_COLOUR, "size": 11}, xanchor="left")
-    fig.update_layout(title=_title(title or "Accuracy against search cost",
+    fig.update_layout(title=figure_title(title or "Accuracy against search cost",
                                    "simulated and measured seconds on one axis"),
                       xaxis_title="search seconds (log scale)",
                       yaxis_title="test accuracy of the chosen cell (%)", hovermode="closest")
@@ -362,53 +362,7 @@ def gram_heatmap(matrix, labels=None, title: str | None = None) -> go.Figure:
         z=g, x=names, y=names, zmin=-bound, zmax=bound, zmid=0, colorscale="RdBu_r",
         colorbar={"title": {"text": "<g_i, g_j>"}},
         hovertemplate="sample %{y} · sample %{x}<br><g_i, g_j> = %{z:.4g}<extra></extra>"))
-    fig.update_layout(title=_title(title or "Gram matrix of per-sample gradients",
+    fig.update_layout(title=figure_title(title or "Gram matrix of per-sample gradients",
                                    f"n = {len(g)}", f"mean (MGM) = {g.mean():.4g}"))
     fig.update_yaxes(autorange="reversed")
-    return fig
-
-
-def latency_y_range(accuracy: pd.Series, true_front: pd.DataFrame | None):
-    """The candidates' bulk (``robust_range``), stretched up to the top of the true front."""
-    y_range = robust_range(accuracy) if len(accuracy) else None
-    if y_range and true_front is not None and len(true_front):
-        y_range = (y_range[0], max(y_range[1], float(true_front["accuracy"].max()) + 0.5))
-    return y_range
-
-
-def latency_plot(cells: pd.DataFrame, true_front: pd.DataFrame | None = None,
-                 budget: float | None = None, axis: str = "latency (ms)",
-                 title: str = "Accuracy against latency") -> go.Figure:
-    """Accuracy against latency (``knas.results.latencyview``): the true front among the cells
-    that fit (a step line), the run's candidates, the ones the method kept, the front it
-    returned (Pareto mode) and the chosen cell ★, with the latency budget as a dashed line.
-    The y axis spans the candidates' bulk (``robust_range``), the front's low end left out."""
-    rows = cells.dropna(subset=["latency", "accuracy"])
-    fig = go.Figure()
-    if true_front is not None and len(true_front):
-        fig.add_trace(go.Scatter(x=true_front["latency"], y=true_front["accuracy"], mode="lines",
-                                 line={"shape": "hv", "color": REFERENCE_COLOUR, "width": 2},
-                                 name="true front (every cell that fits)",
-                                 hovertemplate="%{x:.3g} ms · %{y:.2f}%<extra>true front</extra>"))
-    layers = [(~rows["kept"], "candidates", POINT_COLOUR, 6, 0.5, "circle"),
-              (rows["kept"], "kept by the coarse stage", HIGHLIGHT_COLOUR, 9, 0.9, "circle"),
-              (rows["on_front"], "front returned", "#009E73", 11, 1.0, "diamond"),
-              (rows["chosen"], "chosen cell ★", CHOSEN_COLOUR, 18, 1.0, "star")]
-    for mask, name, colour, size, opacity, symbol in layers:
-        part = rows[mask.astype(bool)]
-        if part.empty:
-            continue
-        fig.add_trace(go.Scattergl(
-            x=part["latency"], y=part["accuracy"], mode="markers", name=name,
-            marker={"color": colour, "size": size, "opacity": opacity, "symbol": symbol,
-                    "line": {"width": 1.5 if symbol == "star" else 0, "color": "#222222"}},
-            customdata=part[["index"]].to_numpy(),
-            hovertemplate="index %{customdata[0]}<br>%{x:.3g} ms<br>%{y:.2f}%<extra></extra>"))
-    if budget is not None:
-        fig.add_vline(x=budget, line={"dash": "dash", "color": "#000000"},
-                      annotation_text=f"budget {budget:g} ms")
-    y_range = latency_y_range(rows["accuracy"], true_front)
-    fig.update_layout(title=_title(title, f"{len(rows)} cells measured"), xaxis_title=axis,
-                      yaxis_title="test accuracy (%)", legend={"orientation": "h", "y": -0.2})
-    fig.update_yaxes(range=list(y_range) if y_range else None)
     return fig

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
 from matplotlib.patches import Circle, FancyBboxPatch, PathPatch, Polygon
 
-from knas.results import cellsvg, plots, stats
+from knas.results import cellsvg, latencyview, plots, stats
 from knas.spaces.base import RADIUS
 
 # Every text here is plain: a column or path holding "$" (a user's "$cost" column) is not
@@ -126,7 +126,7 @@ def scatter(frame: pd.DataFrame, proxy: str, accuracy: str, topk=(), chosen=None
 
 def latency(cells: pd.DataFrame, true_front: pd.DataFrame | None, budget: float | None,
             axis: str, title: str, ax=None):
-    """Accuracy against latency, as ``plots.latency_plot`` draws it: the true front as a step
+    """Accuracy against latency, as ``latencyview.plot`` draws it: the true front as a step
     line, candidates, the kept ones, the returned front, the chosen cell ★ and the budget."""
     fig, ax = _axes(ax, (6.5, 4.2))
     rows = cells.dropna(subset=["latency", "accuracy"])
@@ -144,7 +144,7 @@ def latency(cells: pd.DataFrame, true_front: pd.DataFrame | None, budget: float 
                        zorder=5 if marker == "*" else 3, rasterized=len(rows) > 300)
     if budget is not None:
         ax.axvline(budget, linestyle="--", color="#000000", label=f"budget {budget:g} ms")
-    y_range = plots.latency_y_range(rows["accuracy"], true_front)
+    y_range = latencyview.y_range(rows["accuracy"], true_front)
     if y_range:
         ax.set_ylim(*y_range)
     ax.set_title(title, loc="left", fontsize=11)

@@ -14,16 +14,15 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from knas import fmt, proxies, spaces
-from knas.data import benchmark, datasets, readers
+from knas import fmt, spaces
+from knas.data import benchmark, datasets
 from knas.errors import KnasError
 from knas.search import constraints
+from knas.search.checks import (MAX_BUDGET, MAX_SEED, check_applicable, check_backend, check_data,
+                                check_dataset, check_device, check_space, check_texts, check_whole,
+                                record)
 from knas.search.specs import (STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods,
                                proxies_of)
-
-DEVICES = ("auto", "cpu", "cuda", "mps")  # cuda:N names one GPU
-BACKENDS = ("local", "ray")  # where scoring and training run: this machine's processes, or Ray
-
 
 class ConfigError(KnasError):
     """Settings that cannot run; ``errors`` maps each bad field to what is wrong with it."""
@@ -31,101 +30,6 @@ class ConfigError(KnasError):
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
         super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-
-
-def _check(errors: dict, name: str, fn):
-    """Run one check; record its message under ``name`` instead of raising."""
-    try:
-        return fn()
-    except (KnasError, ValueError) as err:
-        errors.setdefault(name, str(err))
-        return None
-
-
-# Upper ends of the numeric settings: past them a run never ends, or a seed overflows.
-MAX_SEED = 2**31 - 1  # seeds seed..seed+repeats-1 stay valid for numpy and torch
-MAX_REPEATS = 1000
-MAX_N = 1024  # samples per network: MGM keeps one gradient per sample
-MAX_TEXT = 4096  # a path, column or spec (Linux's PATH_MAX)
-MAX_BUDGET = 1e6  # seconds of a classic strategy (NAS-Bench-201 gives 12,000 on CIFAR-10)
-RANGES = {"n": (2, MAX_N), "k": (1, 10**7), "repeats": (1, MAX_REPEATS), "seed": (0, MAX_SEED),
-          "train_samples": (0, 10**8)}
-
-
-def _whole(errors: dict, values: dict, minimum: dict) -> None:
-    """Integer fields: a whole number (not a bool, not text) at least the field's minimum and at
-    most its ``RANGES`` maximum."""
-    for name, (least, why) in minimum.items():
-        value, most = values[name], RANGES[name][1]
-        if not isinstance(value, int) or isinstance(value, bool):
-            errors[name] = f"must be a whole number, got {fmt.clip(repr(value), 40)}"
-        elif value < least:
-            errors[name] = why
-        elif value > most:
-            errors[name] = f"at most {most:,}, got {fmt.clip(str(value), 40)}"
-
-
-def _texts(errors: dict, values: dict, names) -> None:
-    """Text fields: text, and no longer than ``MAX_TEXT`` (a path that long makes the OS refuse
-    the check itself; a name that long makes every suggestion slow)."""
-    for name in names:
-        value = values[name]
-        if not isinstance(value, str):
-            errors[name] = f"must be text, got {fmt.clip(repr(value), 40)}"
-        elif len(value) > MAX_TEXT:
-            errors[name] = f"at most {MAX_TEXT:,} characters, got {len(value):,}: {fmt.clip(value, 40)}"
-
-
-def check_data(errors: dict, path: str) -> None:
-    if not path:
-        errors["data"] = "no dataset path given"
-    elif not Path(path).exists():
-        errors["data"] = f"{path} not found: the path does not exist"
-    elif readers.detect(path) is None:
-        errors["data"] = f"{path} holds no dataset in a known layout"
-
-
-def check_device(errors: dict, device: str) -> None:
-    base, _, number = str(device).partition(":")
-    if base not in DEVICES or (number and (base != "cuda" or not number.isdigit())):
-        errors["device"] = f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps"
-
-
-def check_dataset(errors: dict, name: str, space) -> None:
-    """A catalogued data set whose data the space's networks take."""
-    if _check(errors, "dataset", lambda: datasets.info(name)) is None:
-        return
-    if space.datasets and name not in space.datasets:
-        errors["dataset"] = (f"the {space.label or space.name} space takes "
-                             f"{', '.join(space.datasets)}, not {name}")
-
-
-def check_space(errors: dict, spec: str):
-    """The space a config names (a file space is loaded, which runs it: see knas.spaces)."""
-    return _check(errors, "space", lambda: spaces.get(spec))
-
-
-def check_applicable(errors: dict, field: str, names, space) -> None:
-    """Every proxy must be able to score the space's networks (when the space declares what
-    they offer; otherwise the first network built says so)."""
-    if space.capabilities is None:
-        return
-    for name in names:
-        why = proxies.unmet(name, space.capabilities) if name in proxies.CATALOG else None
-        if why:
-            errors.setdefault(field, f"{why}, which the networks of {space.name} do not offer")
-
-
-def check_backend(errors: dict, backend: str, address: str) -> None:
-    """``local`` or ``ray``; a Ray address is ``auto`` or HOST:PORT ("" starts a private instance)."""
-    from knas.scoring import raycluster  # torch- and ray-free at import
-
-    if backend not in BACKENDS:
-        errors["backend"] = f"unknown backend {backend!r}; use {' or '.join(BACKENDS)}"
-    elif address and backend != "ray":
-        errors["ray_address"] = "a Ray address needs backend ray"
-    elif address and address != "auto":
-        _check(errors, "ray_address", lambda: raycluster.split_address(address))
 
 
 @dataclass(frozen=True)
@@ -197,7 +101,7 @@ class SearchConfig:
         stage's own lookup table ("" when there is neither)."""
         if self.table12:
             return self.table12
-        stage = _check({}, "fine", lambda: FineStage.parse(self.fine))
+        stage = record({}, "fine", lambda: FineStage.parse(self.fine))
         return stage.table if stage is not None and stage.kind == "lookup" else ""
 
     @property
@@ -241,12 +145,12 @@ class SearchConfig:
         """Every field that cannot work, with a message; empty when the config can run."""
         errors: dict[str, str] = {}
         values = asdict(self)
-        _whole(errors, values, {
+        check_whole(errors, values, {
             "n": (2, "at least 2 samples per network (MGM compares samples)"),
             "k": (1, "k must be at least 1"), "repeats": (1, "at least 1"),
             "seed": (0, "a seed is 0 or a positive whole number"),
             "train_samples": (0, "0 (all) or a positive number of images")})
-        _texts(errors, values, ("space", "dataset", "data", "truth", "report", "pool", "proxy", "fine",
+        check_texts(errors, values, ("space", "dataset", "data", "truth", "report", "pool", "proxy", "fine",
                                 "device", "params", "costs", "table12", "backend", "ray_address",
                                 "latency", "pareto"))
         for name, what in (("baselines", "method names"), ("max_latency", "DEVICE:MS limits")):
@@ -254,7 +158,7 @@ class SearchConfig:
             if not isinstance(listed, tuple) or not all(isinstance(b, str) for b in listed):
                 errors[name] = f"must be a list of {what}, got {fmt.clip(repr(listed), 80)}"
             else:
-                _texts(errors, {name: "".join(listed)}, (name,))
+                check_texts(errors, {name: "".join(listed)}, (name,))
         if self.weights_seed is not None and (isinstance(self.weights_seed, bool) or not isinstance(
                 self.weights_seed, int) or not 0 <= self.weights_seed <= MAX_SEED):
             errors["weights_seed"] = (f"a seed is a whole number from 0 to {MAX_SEED:,}, got "
@@ -273,26 +177,26 @@ class SearchConfig:
         check_data(errors, self.data)
         check_device(errors, self.device)
         check_backend(errors, self.backend, self.ray_address)
-        pool = _check(errors, "pool", lambda: Pool.parse(self.pool, space.size))
-        method = _check(errors, "proxy", lambda: Method.parse(self.proxy))
+        pool = record(errors, "pool", lambda: Pool.parse(self.pool, space.size))
+        method = record(errors, "proxy", lambda: Method.parse(self.proxy))
         if method is not None and not method.members:
             errors["proxy"] = (f"the searched method must use a proxy; {self.proxy} is a "
                                "baseline (list it under baselines)")
         if method is not None:
             check_applicable(errors, "proxy", method.members, space)
         for baseline in self.baselines:
-            found = _check(errors, "baselines", lambda b=baseline: Method.parse(b))
+            found = record(errors, "baselines", lambda b=baseline: Method.parse(b))
             if found is not None:
                 check_applicable(errors, "baselines", found.members, space)
-        _check(errors, "params", lambda: ParamSelection.parse(self.params))
+        record(errors, "params", lambda: ParamSelection.parse(self.params))
         if pool is not None and "k" not in errors and self.k > len(pool):
             errors["k"] = f"k = {self.k} is larger than the pool ({len(pool)} cells)"
         if self.truth and not Path(self.truth).is_file():
             errors["truth"] = f"{self.truth} does not exist"
         for name in ("truth", "table12", "costs"):  # a native table is read only once converted
             if getattr(self, name):
-                _check(errors, name, lambda n=name: space.require_converted(getattr(self, n)))
-        stage = _check(errors, "fine", lambda: FineStage.parse(self.fine))
+                record(errors, name, lambda n=name: space.require_converted(getattr(self, n)))
+        stage = record(errors, "fine", lambda: FineStage.parse(self.fine))
         if stage is not None and stage.kind == "lookup":
             table = stage.table or self.truth
             if not table:
@@ -300,8 +204,8 @@ class SearchConfig:
             elif not Path(table).is_file():
                 errors["fine"] = f"table {table} does not exist"
             else:
-                _check(errors, "fine", lambda: space.require_converted(table))
-                _check(errors, "fine", lambda: benchmark.require_column(table, stage.column, space))
+                record(errors, "fine", lambda: space.require_converted(table))
+                record(errors, "fine", lambda: benchmark.require_column(table, stage.column, space))
         self._check_cost_axis(errors, space, stage)
         constraints.check(errors, self, space)
         if "nsga2" in self.methods and not self.pareto:
@@ -310,7 +214,7 @@ class SearchConfig:
             if not self.report_column:
                 errors["report"] = "no column to report accuracy from"
             else:
-                _check(errors, "report",
+                record(errors, "report",
                        lambda: benchmark.require_column(self.truth, self.report_column, space))
         return errors
 
@@ -324,7 +228,7 @@ class SearchConfig:
             if not Path(self.costs).is_file():
                 errors["costs"] = f"{self.costs} does not exist"
             elif known:
-                _check(errors, "costs", lambda: benchmark.require_column(
+                record(errors, "costs", lambda: benchmark.require_column(
                     self.costs, space.truth_columns(self.dataset).cost, space))
         if self.table12 and not Path(self.table12).is_file():
             errors["table12"] = f"{self.table12} does not exist"
@@ -347,7 +251,7 @@ class SearchConfig:
                                  f"accuracy: give the {space.short_epochs}-epoch table (table12, or "
                                  "a fine stage lookup:TABLE.csv:COLUMN)")
         elif "table12" not in errors and Path(table).is_file():
-            _check(errors, "table12", lambda: benchmark.require_column(table, short, space))
+            record(errors, "table12", lambda: benchmark.require_column(table, short, space))
         if not self.costs:
             errors["costs"] = (f"{names} spend a simulated training-time budget: give the costs "
                                f"table ({space.label}'s recorded training seconds per cell)")
@@ -389,9 +293,9 @@ class ScoreConfig:
 
     def errors(self) -> dict[str, str]:
         errors: dict[str, str] = {}
-        _whole(errors, asdict(self), {"n": (2, "at least 2 samples per network"),
+        check_whole(errors, asdict(self), {"n": (2, "at least 2 samples per network"),
                                       "seed": (0, "a seed is 0 or a positive whole number")})
-        _texts(errors, asdict(self), ("dataset", "data", "space", "pool", "proxies", "params",
+        check_texts(errors, asdict(self), ("dataset", "data", "space", "pool", "proxies", "params",
                                       "device", "backend", "ray_address"))
         if errors:
             return errors
@@ -402,14 +306,14 @@ class ScoreConfig:
         check_data(errors, self.data)
         check_device(errors, self.device)
         check_backend(errors, self.backend, self.ray_address)
-        _check(errors, "pool", lambda: Pool.parse(self.pool, space.size))
-        methods = _check(errors, "proxies", lambda: self.methods)
+        record(errors, "pool", lambda: Pool.parse(self.pool, space.size))
+        methods = record(errors, "proxies", lambda: self.methods)
         if methods is not None and (not methods or any(not m.members for m in methods)):
             errors["proxies"] = ("name proxies only (random and the classic strategies are search "
                                  "baselines, not scores)")
         elif methods is not None:
             check_applicable(errors, "proxies", proxies_of(methods), space)
-        _check(errors, "params", lambda: ParamSelection.parse(self.params))
+        record(errors, "params", lambda: ParamSelection.parse(self.params))
         return errors
 
     def validate(self) -> "ScoreConfig":

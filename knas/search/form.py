@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, fields
 
 from knas import spaces
-from knas.search.config import BACKENDS, DEVICES
+from knas.search.checks import BACKENDS, DEVICES
 
 
 @dataclass(frozen=True)
