@@ -1,6 +1,7 @@
 """knas.ui.formstate (New search remembered across pages, filled by "Run again") and the progress
 lines and device probe the sidebar shows."""
 import json
+import os
 import time
 
 from knas.ui import formstate, machine
@@ -71,6 +72,9 @@ def test_progress_lines_for_each_moment_of_a_job():
 
 
 def test_device_probe_is_remembered_for_this_boot(runtime, monkeypatch):
+    for earlier in list(machine._probing):  # a probe another test started would answer for this one
+        earlier.join(120)
+    (runtime / "cache" / "device.json").unlink(missing_ok=True)
     calls = []
     monkeypatch.setattr(machine, "device_info", lambda: calls.append(1) or {"device": "cpu", "name": "CPU"})
     assert machine.remembered_device() is None
@@ -93,3 +97,17 @@ def test_usual_data_roots_include_the_common_places(monkeypatch, tmp_path):
     roots = machine.usual_data_roots()
     for expected in (tmp_path / "mine", tmp_path / "home" / "data", tmp_path / "home" / ".torch"):
         assert expected.resolve() in roots
+
+
+def test_cache_size_skips_files_that_vanish_mid_scan(tmp_path, monkeypatch):
+    """Workers rename temp files while the sidebar sums the cache (a CI failure)."""
+    (tmp_path / "kept.bin").write_bytes(b"x" * 10)
+    real_walk = os.walk
+
+    def walk_listing_a_renamed_file(top):
+        for root, dirs, files in real_walk(top):
+            yield root, dirs, [*files, "device.123.tmp"]
+
+    monkeypatch.setattr(os, "walk", walk_listing_a_renamed_file)
+    assert machine.folder_size(tmp_path) == 10
+    assert machine.folder_size(tmp_path / "missing") == 0

@@ -119,10 +119,15 @@ def find_datasets(roots=None) -> dict[str, str]:
 
 
 def folder_size(path) -> int:
-    path = Path(path)
-    if not path.exists():
-        return 0
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    """Bytes under ``path``; files that workers rename or delete mid-scan are skipped."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name), follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
 
 
 def human_bytes(n: int) -> str:
