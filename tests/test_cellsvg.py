@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from knas.results import cellsvg
+from knas.spaces import dag
 from knas.spaces.nb201 import diagram
 from knas.spaces.nb201 import cells as space
 from tests.conftest import NB201, CELL_6111, REPO
@@ -47,9 +48,9 @@ def test_dead_edges_are_dashed_and_faded_live_ones_solid():
 def test_every_cell_has_the_same_size_and_legible_labels():
     sizes = {(ET.fromstring(cellsvg.cell_svg(NB201, i)).get("width"),
               ET.fromstring(cellsvg.cell_svg(NB201, i)).get("height")) for i in (0, 5, 6111, 15624)}
-    assert sizes == {(str(diagram.WIDTH), str(diagram.HEIGHT))}
+    assert sizes == {(str(dag.WIDTH), str(dag.HEIGHT))}
     root = ET.fromstring(cellsvg.cell_svg(NB201, 6111, title="index 6111"))
-    assert int(root.get("height")) == diagram.HEIGHT + cellsvg.TITLE_HEIGHT
+    assert int(root.get("height")) == dag.HEIGHT + cellsvg.TITLE_HEIGHT
     assert min(float(t.get("font-size")) for t in root.iter(f"{{{NS['svg']}}}text")) >= 11
 
 

@@ -39,9 +39,24 @@ class UnknownDatasetError(KnasError, ValueError):
     pass
 
 
-def info(name: str) -> DatasetInfo:
-    try:
+def text_names() -> tuple:
+    """The text data sets (``knas.data.text``): the catalogued ones and a user's own file."""
+    from knas.data import text
+
+    return (*text.NAMES, text.USER)
+
+
+def is_text(name: str) -> bool:
+    return name in text_names()
+
+
+def info(name: str):
+    """An image data set's ``DatasetInfo``, or a text data set's entry (``knas.data.text``)."""
+    if name in CATALOG:
         return CATALOG[name]
-    except KeyError:
-        raise UnknownDatasetError(
-            f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}") from None
+    if is_text(name):
+        from knas.data import text
+
+        return text.text_info(name) if name in text.CATALOG else None
+    raise UnknownDatasetError(
+        f"unknown dataset {name!r}; choose one of {', '.join((*NAMES, *text_names()))}")

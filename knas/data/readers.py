@@ -14,6 +14,7 @@ named like CIFAR-10's if it names them), else the per-channel statistics of the 
 """
 from __future__ import annotations
 
+import hashlib
 import pickle
 import zipfile
 from dataclasses import dataclass, replace
@@ -63,6 +64,19 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def tensors(self, indices=None, device="cpu"):
+        """``(x, y)`` for a network (``knas.data.samples.to_tensors``)."""
+        from knas.data import samples
+
+        return samples.image_tensors(self, indices, device)
+
+    def digest(self, indices) -> str:
+        """A hash of the samples at ``indices`` and how they are normalised."""
+        h = hashlib.sha256(self.images[indices].tobytes())
+        h.update(self.labels[indices].tobytes())
+        h.update(repr((self.mean, self.std, self.num_classes)).encode())
+        return h.hexdigest()[:16]
 
 
 class _PickleLayout(NamedTuple):
@@ -116,7 +130,12 @@ BENCHMARK_DATASETS = datasets.NAMES
 
 def load_named(name: str, path, split: str = "train") -> Dataset:
     """The benchmark dataset ``name`` from ``path``: its official layout, or an ``.npz`` or image
-    folder holding it. Says what was found instead when the path holds something else."""
+    folder holding it. Says what was found instead when the path holds something else. A text
+    data set comes back as its frozen encoder's cached features (``knas.text.features``)."""
+    if datasets.is_text(name):
+        from knas.text import features
+
+        return features.load(name, path, split)
     if name not in BENCHMARK_DATASETS:
         raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(BENCHMARK_DATASETS)}")
     path = Path(path)

@@ -7,8 +7,13 @@ import numpy as np
 from knas.data.readers import Dataset
 
 
-def to_tensors(dataset: Dataset, indices=None, device="cpu"):
-    """``(x, y)`` for a network: float32 NCHW normalised by the dataset's mean/std, int64 labels.
+def to_tensors(dataset, indices=None, device="cpu"):
+    """``(x, y)`` for a network, made by the data set itself (images or text features)."""
+    return dataset.tensors(indices, device)
+
+
+def image_tensors(dataset: Dataset, indices=None, device="cpu"):
+    """``(x, y)`` of images: float32 NCHW normalised by the dataset's mean/std, int64 labels.
 
     torch is imported here, not at module level, so the UI process never loads it.
     """

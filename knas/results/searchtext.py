@@ -14,7 +14,8 @@ RESULT_FIELDS = ("chosen", "arch_str", "test_accuracy", "search_seconds", "coars
 
 def method_line(r) -> str:
     """One finished method of one repeat (``events.MethodResult``), repeats counted from 1."""
-    return (f"repeat {r.repeat + 1} {r.method:>12}: chose {r.chosen} test acc "
+    chose = f"chose {r.chosen}" if r.chosen >= 0 else f"trained {r.arch_str}"
+    return (f"repeat {r.repeat + 1} {r.method:>12}: {chose} test acc "
             f"{r.test_accuracy:.2f}  ({r.coarse_seconds:.1f} s coarse, {r.fine_seconds:.1f} s fine)")
 
 

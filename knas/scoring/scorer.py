@@ -44,17 +44,13 @@ def make_batch(dataset: readers.Dataset, n: int, seed: int, space) -> Batch:
     """``n`` seeded samples of ``dataset``, checked against what ``space``'s networks take."""
     if n > len(dataset):
         raise ScoringError(f"asked for {n} samples but the dataset has only {len(dataset)}")
-    height, width = dataset.images.shape[1:3]
-    problem = space.input_error(height, width)
-    if problem:
-        raise ScoringError(problem)
+    if isinstance(dataset, readers.Dataset):
+        problem = space.input_error(*dataset.images.shape[1:3])
+        if problem:
+            raise ScoringError(problem)
     indices = samples.subset(dataset, n, seed)
     x, y = samples.to_tensors(dataset, indices)
-    h = hashlib.sha256()
-    h.update(dataset.images[indices].tobytes())
-    h.update(dataset.labels[indices].tobytes())
-    h.update(repr((dataset.mean, dataset.std, dataset.num_classes)).encode())
-    return Batch(x, y, dataset.num_classes, f"{dataset.name}:{h.hexdigest()[:16]}")
+    return Batch(x, y, dataset.num_classes, f"{dataset.name}:{dataset.digest(indices)}")
 
 
 def resolve_device(name: str = "auto") -> str:

@@ -21,7 +21,7 @@ from knas.search import constraints
 from knas.search.checks import (MAX_BUDGET, MAX_SEED, check_applicable, check_backend, check_data,
                                 check_dataset, check_device, check_space, check_texts, check_whole,
                                 record)
-from knas.search.specs import (STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods,
+from knas.search.specs import (REFERENCE, STRATEGIES, FineStage, Method, ParamSelection, Pool, parse_methods,
                                proxies_of)
 
 class ConfigError(KnasError):
@@ -112,7 +112,7 @@ class SearchConfig:
     @property
     def two_stage_methods(self) -> list[str]:
         """The methods that score a pool and pick among its top-k (proxies and random)."""
-        return [m for m in self.methods if m not in STRATEGIES]
+        return [m for m in self.methods if m not in STRATEGIES and m != REFERENCE]
 
     def key(self) -> str:
         """Stable across runs, machines and versions: the job id is derived from it. Only fields
@@ -174,7 +174,7 @@ class SearchConfig:
         if space is None:
             return errors  # every other check depends on the space
         check_dataset(errors, self.dataset, space)
-        check_data(errors, self.data)
+        check_data(errors, self.data, self.dataset)
         check_device(errors, self.device)
         check_backend(errors, self.backend, self.ray_address)
         pool = record(errors, "pool", lambda: Pool.parse(self.pool, space.size))
@@ -188,6 +188,12 @@ class SearchConfig:
             found = record(errors, "baselines", lambda b=baseline: Method.parse(b))
             if found is not None:
                 check_applicable(errors, "baselines", found.members, space)
+            if found is not None and found.reference and not hasattr(space, "build_reference"):
+                errors["baselines"] = (f"{REFERENCE}: the {space.label or space.name} space has no "
+                                       "reference network to train")
+            elif found is not None and found.reference and not self.fine.startswith("train:"):
+                errors["baselines"] = (f"{REFERENCE} is trained like the candidates: choose a "
+                                       "train:EPOCHS fine stage")
         record(errors, "params", lambda: ParamSelection.parse(self.params))
         if pool is not None and "k" not in errors and self.k > len(pool):
             errors["k"] = f"k = {self.k} is larger than the pool ({len(pool)} cells)"
@@ -303,7 +309,7 @@ class ScoreConfig:
         if space is None:
             return errors
         check_dataset(errors, self.dataset, space)
-        check_data(errors, self.data)
+        check_data(errors, self.data, self.dataset)
         check_device(errors, self.device)
         check_backend(errors, self.backend, self.ray_address)
         record(errors, "pool", lambda: Pool.parse(self.pool, space.size))

@@ -167,6 +167,8 @@ class Search:
         spec = Method.parse(method)
         if spec.strategy:
             return (yield from self._run_strategy(method, repeat, seed))
+        if spec.reference:
+            return (yield from self._run_reference(method, repeat, seed, stage))
         t0 = time.time()
         if spec.is_random:
             topk, scored = random.Random(seed).sample(pool, min(self.config.k, len(pool))), 0
@@ -192,6 +194,24 @@ class Search:
             search_seconds=coarse_seconds + fine_cost,
             device=self._device() if scored else "",
             simulated=simulated, cost_estimated=estimated, **self._deployed(chosen, fine_scores))
+
+    def _run_reference(self, method: str, repeat: int, seed: int, stage: FineStage):
+        """The space's reference network trained with the fine stage's recipe and seed; its
+        test accuracy measured on the test split (index -1: it is not a cell of the space)."""
+        try:
+            result = train.train_and_evaluate(
+                self.space, method, self.dataset, self._train_settings(stage, seed),
+                device=scorer.resolve_device(self.config.device), should_stop=self.should_stop,
+                test=self.test_split)
+        except train.TrainingCancelled:
+            raise Cancelled() from None
+        yield Trained(method=method, repeat=repeat, index=-1, val_accuracy=result.val_accuracy,
+                      seconds=result.seconds, done=1, total=1)
+        test = math.nan if result.test_accuracy is None else result.test_accuracy
+        return MethodResult(method=method, repeat=repeat, seed=seed, chosen=-1,
+                            arch_str=result.arch_str, test_accuracy=test,
+                            fine_score=result.val_accuracy, fine_seconds=result.seconds,
+                            networks_trained=1, search_seconds=result.seconds)
 
     def _deployed(self, chosen: int, known: dict[int, float]) -> dict:
         """A result's fields about the device: the gap to the best cell that fits, the chosen
@@ -300,8 +320,8 @@ class Search:
         return sorted(ranking, key=lambda i: (-ranking[i], i))[:self.config.k]
 
     def _train_settings(self, stage: FineStage, seed: int) -> train.TrainSettings:
-        return train.TrainSettings(epochs=stage.epochs, seed=seed,
-                                   train_samples=self.config.train_samples or None)
+        return train.settings_for(self.space, epochs=stage.epochs, seed=seed,
+                                  train_samples=self.config.train_samples or None)
 
     def _fine(self, stage: FineStage, topk, method, repeat, seed):
         """Each candidate's fine-stage score (looked up or trained) and how many were trained."""

@@ -78,6 +78,9 @@ class Pool:
 # --- what ranks the candidates -------------------------------------------------------------------
 
 RANDOM = "random"  # the random-selection baseline: k candidates drawn from the pool
+# The space's reference network (the text space: the encoder's standard head), trained by the
+# fine stage's recipe: the network a searched cell must beat.
+REFERENCE = "standard_head"
 # Classic multi-trial searches (knas.search.strategies), on a space's clock (knas.search.classic).
 STRATEGIES = strategies.NAMES
 # prefix -> how member ranks combine (knas.results.stats.aggregate computes each)
@@ -94,12 +97,15 @@ class Method:
     aggregation: str = ""  # "" for one proxy or random; a key of AGGREGATIONS otherwise
     strategy: str = ""  # one of STRATEGIES, or ""
     alias: str = ""  # the name a composite goes by (``recommended``)
+    reference: bool = False  # the space's reference network (``REFERENCE``), not a search
 
     @classmethod
     def parse(cls, text) -> "Method":
         text = str(text).strip()
         if text == RANDOM:
             return cls()
+        if text == REFERENCE:
+            return cls(reference=True)
         if text in STRATEGIES:
             return cls(strategy=text)
         if text == proxies.RECOMMENDED:
@@ -129,18 +135,20 @@ class Method:
 
     @property
     def is_random(self) -> bool:
-        return not self.members and not self.strategy
+        return not self.members and not self.strategy and not self.reference
 
     @property
     def is_two_stage(self) -> bool:
         """Ranks a pool and picks among its top-k (proxies and random), unlike a strategy."""
-        return not self.strategy
+        return not self.strategy and not self.reference
 
     def __str__(self) -> str:
         if self.alias:
             return self.alias
         if self.strategy:
             return self.strategy
+        if self.reference:
+            return REFERENCE
         if self.is_random:
             return RANDOM
         if self.aggregation:

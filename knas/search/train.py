@@ -8,6 +8,7 @@ images, so the test split stays untouched for reporting.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import time
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 
 from knas.data import readers, samples
 from knas.errors import KnasError
+from knas.search.specs import REFERENCE
 
 PAD = 4  # NAS-Bench-201's RandomCrop(32, padding=4)
 
@@ -38,6 +40,12 @@ def _is_int(value) -> bool:
 
 def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def settings_for(space, **fields) -> "TrainSettings":
+    """The fine stage's settings for a space's networks: its recipe (``SearchSpace.train_recipe``,
+    e.g. no image augmentation for text) under the given fields."""
+    return TrainSettings(**{**space.train_recipe, **fields})
 
 
 @dataclass(frozen=True)
@@ -108,11 +116,16 @@ def train_and_evaluate(
     ``should_stop()`` is polled before each batch and, once true, raises :class:`TrainingCancelled`.
     With ``test`` (a test split), the trained network's accuracy on all of it is reported too.
     """
-    ops = space.validate(arch)
-    arch_str = space.format(ops)
+    if arch == REFERENCE:  # the space's reference network, trained like its cells
+        arch_str = space.reference_label
+        build = functools.partial(space.build_reference, dataset.num_classes)
+    else:
+        ops = space.validate(arch)
+        arch_str = space.format(ops)
+        build = functools.partial(space.build, ops, dataset.num_classes)
     train_idx, val_idx = _split(dataset, settings)
     try:
-        return _train(space, ops, arch_str, dataset, train_idx, val_idx, settings, device,
+        return _train(build, arch_str, dataset, train_idx, val_idx, settings, device,
                       on_epoch, should_stop or (lambda: False), test)
     except torch.cuda.OutOfMemoryError:
         pass  # leave the except block, so its traceback and the GPU tensors it holds are freed
@@ -142,11 +155,11 @@ def _split(dataset: readers.Dataset, settings: TrainSettings) -> tuple[np.ndarra
     return train_idx, val_idx
 
 
-def _train(space, ops, arch_str, dataset, train_idx, val_idx, settings, device, on_epoch,
+def _train(build, arch_str, dataset, train_idx, val_idx, settings, device, on_epoch,
            should_stop, test=None):
     start = time.perf_counter()
     torch.manual_seed(settings.seed)
-    net = space.build(ops, dataset.num_classes).to(device)
+    net = build().to(device)
     optimizer = torch.optim.SGD(
         net.parameters(), lr=settings.lr, momentum=settings.momentum,
         weight_decay=settings.weight_decay, nesterov=True,
@@ -158,8 +171,9 @@ def _train(space, ops, arch_str, dataset, train_idx, val_idx, settings, device, 
     # Shuffling and augmentation draw from their own CPU generator: the same on every device.
     generator = torch.Generator().manual_seed(settings.seed)
     # The padding is black pixels, as torchvision pads the image before normalising.
-    pad_value = -(torch.tensor(dataset.mean) / torch.tensor(dataset.std)).view(1, 3, 1, 1)
-    pad_value = pad_value.to(device)
+    if settings.augment:
+        pad_value = -(torch.tensor(dataset.mean) / torch.tensor(dataset.std)).view(1, 3, 1, 1)
+        pad_value = pad_value.to(device)
     history = []
     for epoch in range(1, settings.epochs + 1):
         net.train()

@@ -54,6 +54,8 @@ class Recipe:
 
 def data_digest(split: readers.Dataset) -> str:
     """A split's exact content, so a changed data set never reuses stored results."""
+    if not isinstance(split, readers.Dataset):  # text features
+        return f"{split.name}:{split.digest(range(len(split)))}"
     h = hashlib.sha256()
     h.update(split.images.tobytes())
     h.update(split.labels.tobytes())
@@ -88,8 +90,8 @@ def build(space, dataset: str, data_path, cells: list[int], recipe: Recipe, devi
                 run = store.get(key)
                 if run is None:
                     reused = False
-                    settings = train.TrainSettings(epochs=recipe.epochs, seed=seed,
-                                                   train_samples=recipe.train_samples or None)
+                    settings = train.settings_for(space, epochs=recipe.epochs, seed=seed,
+                                                  train_samples=recipe.train_samples or None)
                     result = train.train_and_evaluate(space, index, train_split, settings,
                                                       device=device, should_stop=should_stop,
                                                       test=test_split)

@@ -21,7 +21,8 @@ from knas.errors import KnasError
 from knas.spaces.base import ArchError, SearchSpace
 
 DEFAULT = "nb201"
-BUILTIN = {"nb201": ("knas.spaces.nb201", "NB201Space")}  # name -> (module, class)
+BUILTIN = {"nb201": ("knas.spaces.nb201", "NB201Space"),  # name -> (module, class)
+           "text": ("knas.spaces.text", "TextSpace")}
 
 __all__ = ["ArchError", "DEFAULT", "BUILTIN", "SearchSpace", "SpaceError", "get", "is_file_spec",
            "absolute"]

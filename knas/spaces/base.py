@@ -100,6 +100,7 @@ class SearchSpace:
     capabilities: frozenset | None = None
     palette: dict = {}  # choice -> colour in diagrams
     published: tuple = ()  # knas.results.references.Reference rows: published results on it
+    train_recipe: dict = {}  # knas.search.train.TrainSettings fields its networks train with
 
     # --- what a subclass defines -------------------------------------------------------------
 

