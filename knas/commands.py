@@ -221,7 +221,7 @@ def cmd_truth(args) -> int:
 
     device = scorer.resolve_device(args.device)
     print(f"training {len(cells)} cells of {space.name} on {args.dataset}: "
-          f"{truth.recipe_text(recipe)}; {device}", file=sys.stderr)
+          f"{truth.recipe_text(recipe, space)}; {device}", file=sys.stderr)
     steps = truth.build(space, args.dataset, args.data, cells, recipe, device)
     reused = 0
     with tqdm(total=len(cells), unit="cell", file=sys.stderr, dynamic_ncols=True) as bar:

@@ -45,7 +45,7 @@ if space is None:
     st.stop()
 sid = space.cache_id  # tables and columns are remembered per space
 default_space = space.spec == spaces.DEFAULT  # the Data page's tables are the default space's
-dataset_names = [d for d in datasets.NAMES if not space.datasets or d in space.datasets]
+dataset_names = [d for d in datasets.all_names() if not space.datasets or d in space.datasets]
 formstate.default(state, {f"ns_dataset_{sid}": dataset_names[0],
                           f"ns_truth_{sid}": settings.truth if default_space else "",
                           f"ns_table12_{sid}": settings.table12 if default_space else "",
@@ -65,11 +65,8 @@ with c1:
                               f"ns_report_txt_{sid}_{dataset}": columns_of.test,
                               f"ns_fine_coltxt_{sid}_{dataset}": columns_of.valid,
                               f"ns_t12_coltxt_{sid}_{dataset}": columns_of.short})
-    data_path = st.text_input(
-        "Dataset path", key=f"ns_data_{dataset}",
-        help="A folder in the official layout (e.g. the one holding cifar-10-batches-py/), an "
-             "image folder with one sub-folder per class, or an .npz with x (uint8 NHWC) and y. "
-             "Prefilled from the Data page.")
+    data_path = st.text_input("Dataset path", key=f"ns_data_{dataset}",
+                              help=forms.data_path_help(dataset))
     slots["data"] = st.empty()
 with c2:
     truth = st.text_input(
@@ -132,8 +129,10 @@ with c2:
                                     "(docs/paper_table.md).")]
     proxy = str(Method.of(chosen)) if chosen else ""
     slots["proxy"] = st.empty()
+    offered = [RANDOM, *forms.reference_methods(space), *STRATEGIES, *names]
+    state["ns_baselines"] = [b for b in state["ns_baselines"] if b in offered]  # another space's
     baselines = st.multiselect(
-        "Baselines", [RANDOM, *STRATEGIES, *names], key="ns_baselines",
+        "Baselines", offered, key="ns_baselines",
         format_func=label,
         help="Run on the same pools with the same fine stage, to compare against: random picks k "
              "cells at random; a proxy runs the same two-stage search with that proxy; rs, rea, "
@@ -166,8 +165,9 @@ c1, c2 = st.columns(2)
 train_samples = 0
 with c1:
     kinds = ["lookup", "table12", "train"] if space.short_epochs else ["lookup", "train"]
-    if state.get("ns_fine_kind") not in kinds:
-        state["ns_fine_kind"] = "train" if not default_space else "lookup"
+    if state.get("ns_fine_kind") not in kinds or state.get("ns_fine_for", sid) != sid:
+        state["ns_fine_kind"] = "lookup" if truth else "train"  # another space: its tables?
+    state["ns_fine_for"] = sid
     fine_kind = st.radio(
         "How", kinds, key="ns_fine_kind",
         format_func={"lookup": "Look up a ground-truth column",

@@ -56,7 +56,7 @@ def test_a_finished_job_is_recorded_and_drives_the_next_estimate(runtime, shared
     state = JobState(queued=1000.0, finished=1070.0)
     recorded = throughput.record(config, state, events, "cpu")
     assert recorded["startup|cpu"] == pytest.approx(12.0)
-    assert json.loads(throughput.path().read_text())["score|mgm|cpu|16"][0][0] == pytest.approx(0.7)
+    assert json.loads(throughput.path().read_text())["score|mgm|nb201:cpu|16"][0][0] == pytest.approx(0.7)
 
     est = estimate.estimate(config, "cpu")  # reads the file
     steps = {s.what: s for s in est.steps}

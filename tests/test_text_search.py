@@ -111,3 +111,30 @@ def test_text_settings_that_cannot_work_are_refused_before_any_work(text_runtime
                                                                str(text_root / "trec")])
     assert "takes sst2" in cli_error(capsys, base + ["--dataset", "cifar10", "--data",
                                                      str(text_root / "trec")])
+
+
+def test_new_search_offers_text_data_and_the_standard_head(text_runtime, text_root):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/new_search.py").run()
+    at.selectbox(key="ns_space").set_value("text").run()
+    assert not at.exception, [e.value for e in at.exception]
+    dataset = at.selectbox(key="ns_dataset_text")
+    assert dataset.options == ["SST-2", "TREC", "MRPC", "RTE", "your text file"]
+    dataset.set_value("trec").run()
+    at.text_input(key="ns_data_trec").set_value(str(text_root / "sst2")).run()
+    assert any("holds sst2, not trec" in e.value for e in at.error)
+    at.text_input(key="ns_data_trec").set_value(str(text_root / "trec")).run()
+    at.number_input(key="ns_pool_count").set_value(6).run()
+    at.number_input(key="ns_k").set_value(2).run()
+    assert any(o.startswith("standard_head — standard head")
+               for o in at.multiselect(key="ns_baselines").options)
+    at.multiselect(key="ns_baselines").set_value(["random", "standard_head"]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.radio(key="ns_fine_kind").value == "train"  # no tables for text: trained
+    assert not at.button(key="ns_start").disabled
+    at.selectbox(key="ns_space").set_value("nb201").run()  # the head is not NAS-Bench-201's
+    assert not at.exception and "standard_head" not in at.multiselect(key="ns_baselines").value

@@ -46,6 +46,11 @@ def text_names() -> tuple:
     return (*text.NAMES, text.USER)
 
 
+def all_names() -> tuple:
+    """Every data set a search can name: the image ones, then the text ones."""
+    return (*NAMES, *text_names())
+
+
 def is_text(name: str) -> bool:
     return name in text_names()
 
@@ -57,6 +62,6 @@ def info(name: str):
     if is_text(name):
         from knas.data import text
 
-        return text.text_info(name) if name in text.CATALOG else None
+        return text.text_info(name) if name in text.CATALOG else text.USER_INFO
     raise UnknownDatasetError(
         f"unknown dataset {name!r}; choose one of {', '.join((*NAMES, *text_names()))}")

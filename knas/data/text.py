@@ -57,6 +57,7 @@ class TextDatasetInfo:
     labels: dict = field(hash=False)  # a label as written in the file -> class index
     columns: tuple = ()  # tsv: the (text, text_b, label) column names
     latin1_ok: bool = False  # lines that are not UTF-8 are read as Latin-1 (TREC's one odd byte)
+    train_split: int = 0  # texts a fine stage trains on (90% of the training file)
 
     @property
     def num_classes(self) -> int:
@@ -83,7 +84,7 @@ CATALOG = {d.name: d for d in [
                 "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b", 193562),
          Remote(_SENT_CONV + "stsa.binary.dev",
                 "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1", 94400)),
-        64, "lines", _ints(2)),
+        64, "lines", _ints(2), train_split=6_228),
     # TREC's coarse labels in this file set's order (checked against the raw "DESC:manner" lines)
     TextDatasetInfo(
         "trec", "TREC", ("DESC", "ENTY", "ABBR", "HUM", "LOC", "NUM"), False,
@@ -92,7 +93,7 @@ CATALOG = {d.name: d for d in [
                 "c8183fd8c2a5cc4a9a1c56548d7c6410a8b71ed7843df9ef1f0a05cd7cf2fb3e", 292402),
          Remote(_SENT_CONV + "TREC.test.all",
                 "92a6a3cede5678b447ef5f1d7ec474134fcda211e6590e6fa627b4a2c68e4566", 19479)),
-        32, "lines", _ints(6), latin1_ok=True),
+        32, "lines", _ints(6), latin1_ok=True, train_split=4_907),
     TextDatasetInfo(
         "mrpc", "MRPC", ("not_equivalent", "equivalent"), True,
         {"train": "train.tsv", "test": "dev.tsv"},
@@ -100,7 +101,7 @@ CATALOG = {d.name: d for d in [
                 "122becc469405bc16f9defcb8715d2a4b7ce600e9d9381e6dc42bfdd1494c51d", 919457),
          Remote(_MRPC + "dev.tsv",
                 "81c8a1a9e1dfe461dd2c1a4f98f43fe18bece44d2bf9e3d0b245b88e5aa5eaf7", 103255)),
-        128, "tsv", _ints(2), ("#1 String", "#2 String", "Quality")),
+        128, "tsv", _ints(2), ("#1 String", "#2 String", "Quality"), train_split=3_301),
     # GLUE's RTE.zip writes the labels as words; other copies write 0/1: both are read
     TextDatasetInfo(
         "rte", "RTE", ("entailment", "not_entailment"), True,
@@ -109,9 +110,11 @@ CATALOG = {d.name: d for d in [
                 "6bf86de103ecd335f3441bd43574d23fef87ecc695977a63b82d5efb206556ee", 697150,
                 ("RTE/train.tsv", "RTE/dev.tsv")),),
         128, "tsv", {**_ints(2), "entailment": 0, "not_entailment": 1},
-        ("sentence1", "sentence2", "label")),
+        ("sentence1", "sentence2", "label"), train_split=2_241),
 ]}
 NAMES = tuple(CATALOG)
+# A user's own CSV/TSV as the catalogue shows it: classes and sizes are known once it is read.
+USER_INFO = TextDatasetInfo(USER, "your text file", (), False, {}, (), 128, "user", {})
 
 
 def text_info(name: str) -> TextDatasetInfo:

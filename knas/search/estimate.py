@@ -17,13 +17,14 @@ from knas.data import datasets
 from knas.jobs import throughput
 from knas.search import constraints
 from knas.search.events import MethodDone, Started, Trained
-from knas.search.specs import STRATEGIES, Method
+from knas.search.specs import REFERENCE, STRATEGIES, Method
 
 DEFAULT_STARTUP = 15.0  # seconds from Start to data loaded, a guess (9-20 s seen on the 2-core CPU)
 GPU_SPEEDUP = 20.0  # catalogue constants are CPU figures; on a GPU a rough guess divides them
 # Seconds per training image per epoch on the 2-core CPU (one torch thread), measured on cells
 # 6111 (0.055 s) and 0 (0.011 s) with 1,000 images: a middle guess until a job measures it.
 DEFAULT_TRAIN_SECONDS = 0.03
+USER_TRAIN_GUESS = 5_000  # training texts of a user's own file, before it is read
 MEASURED, GUESS, FREE, BUDGET = "measured here", "reference guess", "no compute", "its budget"
 
 
@@ -77,7 +78,8 @@ def _scoring_step(method: str, pools, config, device: str, saved: dict) -> Step:
     members = Method.parse(method).members
     networks = sum(_networks(config.search_space, pool, members) for pool in pools)
     cells = sum(len(pool) for pool in pools)
-    measured = throughput.scoring(saved, throughput.pass_key(method), device, config.n)
+    measured = throughput.scoring(saved, throughput.pass_key(method), throughput.on(config, device),
+                                  config.n)
     if measured is not None:
         per, fixed, at_n = measured
         per *= config.n / at_n
@@ -125,22 +127,28 @@ def estimate(config, device: str = "cpu", saved: dict | None = None) -> Estimate
                               f"{config.budget:g} s", BUDGET))
         elif method in STRATEGIES:
             steps.append(Step("baseline", method, 0.0, "simulated on the benchmark tables", FREE))
+        elif method == REFERENCE:
+            steps.append(Step("baseline", method, 0.0, "trained once per repeat (counted under "
+                              "training)", FREE))
         elif not Method.parse(method).members:
             steps.append(Step("baseline", method, 0.0, f"draws k = {config.k} cells", FREE))
         else:
             steps.append(_scoring_step(method, pools, config, device, saved))
             networks += steps[-1].networks
     stage = config.fine_stage
-    trained = config.k * len(config.two_stage_methods) * config.repeats \
-        if stage.kind == "train" else 0
+    trained = (config.k * len(config.two_stage_methods) + (REFERENCE in config.methods)) \
+        * config.repeats if stage.kind == "train" else 0
     if trained:
-        per_image = throughput.training(saved, device)
+        per_image = throughput.training(saved, throughput.on(config, device))
         basis = MEASURED if per_image else GUESS
-        per_image = per_image or DEFAULT_TRAIN_SECONDS / (GPU_SPEEDUP if device != "cpu" else 1)
-        images = config.train_samples or datasets.info(config.dataset).train_split
+        guess = config.search_space.train_seconds_guess or DEFAULT_TRAIN_SECONDS
+        per_image = per_image or guess / (GPU_SPEEDUP if device != "cpu" else 1)
+        noun = "texts" if datasets.is_text(config.dataset) else "images"
+        images = config.train_samples or datasets.info(config.dataset).train_split \
+            or USER_TRAIN_GUESS  # a user's own text file, before it is read
         each = images * stage.epochs * per_image
         steps.append(Step("training", "training", trained * each,
-                          f"{trained:,} candidates × {stage.epochs} epoch(s) × {images:,} images × "
+                          f"{trained:,} candidates × {stage.epochs} epoch(s) × {images:,} {noun} × "
                           f"{per_image * 1000:.1f} ms", basis, trained))
     else:
         steps.append(Step("training", "fine stage", 0.0, f"a lookup of {stage.column}", FREE))

@@ -122,9 +122,14 @@ def _mean(values) -> float:
     return math.fsum(values) / len(values)
 
 
-def recipe_text(recipe: Recipe) -> str:
-    samples = f"{recipe.train_samples:,} training images" if recipe.train_samples \
+def recipe_text(recipe: Recipe, space) -> str:
+    """The recipe in words, as the space's networks are trained (``train.settings_for``)."""
+    from knas.search import train
+
+    s = train.settings_for(space, epochs=recipe.epochs)
+    samples = f"{recipe.train_samples:,} training samples" if recipe.train_samples \
         else "the whole training split"
-    return (f"{recipe.epochs} epoch(s) on {samples} (10% held out for validation), SGD + Nesterov "
-            "0.9, lr 0.1 cosine to 0, weight decay 5e-4, batch 64, crop + flip; "
+    return (f"{recipe.epochs} epoch(s) on {samples} ({s.val_fraction:.0%} held out for "
+            f"validation), SGD + Nesterov {s.momentum:g}, lr {s.lr:g} cosine to 0, weight decay "
+            f"{s.weight_decay:g}, batch {s.batch_size}{', crop + flip' if s.augment else ''}; "
             f"{recipe.seeds} training seed(s)")

@@ -101,6 +101,7 @@ class SearchSpace:
     palette: dict = {}  # choice -> colour in diagrams
     published: tuple = ()  # knas.results.references.Reference rows: published results on it
     train_recipe: dict = {}  # knas.search.train.TrainSettings fields its networks train with
+    train_seconds_guess: float = 0.0  # CPU seconds per training sample before any is measured
 
     # --- what a subclass defines -------------------------------------------------------------
 

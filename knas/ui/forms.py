@@ -13,7 +13,7 @@ from knas.data import benchmark, datasets, latency, readers
 from knas.errors import KnasError
 from knas.search import constraints, strategies
 from knas.search.config import SearchConfig
-from knas.search.specs import RANDOM, STRATEGIES
+from knas.search.specs import RANDOM, REFERENCE, STRATEGIES
 
 # A search that finishes in about a minute on a 2-core CPU: ~50 distinct cells at n = 16, on the
 # default space (its ground truth is what the Data page loads).
@@ -29,6 +29,17 @@ NOT_COLUMNS = ("index", "arch_str")
 def csv_columns(path: str) -> list[str]:
     """The value columns of a CSV table, read from its header only ([] if unreadable or .pth)."""
     return [c for c in benchmark.csv_header(path) if c not in NOT_COLUMNS]
+
+
+def data_path_help(dataset: str) -> str:
+    """What the dataset path field takes, for images or for text."""
+    if datasets.is_text(dataset):
+        return ("A folder holding the data set's official files (e.g. sst2/ with stsa.binary.*, "
+                "or its parent), or your own .csv/.tsv with the columns text, optional text_b, "
+                "label. The frozen encoder's features are computed once and cached.")
+    return ("A folder in the official layout (e.g. the one holding cifar-10-batches-py/), an "
+            "image folder with one sub-folder per class, or an .npz with x (uint8 NHWC) and y. "
+            "Prefilled from the Data page.")
 
 
 def missing(settings, dataset: str = "cifar10") -> list[str]:
@@ -119,6 +130,12 @@ def applicable_methods(space) -> list[str]:
     return names + [name for name in proxies.CATALOG if applies(name)]
 
 
+def reference_methods(space) -> list[str]:
+    """The space's reference network as a baseline, when it has one (the text space's standard
+    head)."""
+    return [REFERENCE] if hasattr(space, "build_reference") else []
+
+
 def takes_params(methods) -> bool:
     """Whether any of these methods (proxies, ensembles, baselines) uses a proxy that takes the
     weight selection ``params`` (MGM and its Gram peers); "" and strategies take none."""
@@ -142,6 +159,8 @@ def proxy_label(name: str, space=None) -> str:
     space = space or spaces.get()
     if name == RANDOM:
         return "random (pick k at random, the fine stage picks among them)"
+    if name == REFERENCE:
+        return f"{name} — {space.reference_label}, trained like the candidates"
     if name in STRATEGIES:
         how = "simulated" if space.short_epochs is not None else "real training"
         return f"{name} — {strategies.info(name).title} ({how}, train-then-test)"

@@ -7,13 +7,14 @@ zeros beyond a text's end as it would see its own zero padding, the pool average
 only and attention never attends to padding. LayerNorm rather than BatchNorm keeps every sample
 independent (MGM's one-pass form is exact) and padding-free.
 
-Network: a linear projection to ``WIDTH`` → ``CELLS`` stacked cells → masked mean over tokens →
+Network: a linear projection to ``WIDTH`` and a ReLU → ``CELLS`` stacked cells → masked mean over tokens →
 LayerNorm → a linear classifier.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 WIDTH, CELLS, HEADS = 64, 2, 4
 
@@ -28,11 +29,12 @@ class Conv(nn.Module):
 
     def __init__(self, width):
         super().__init__()
+        self.relu = nn.ReLU()  # a module: NASWOT and SWAP read its on/off patterns
         self.conv = nn.Conv1d(width, width, 3, padding=1, bias=False)
         self.norm = nn.LayerNorm(width)
 
     def forward(self, h, mask):
-        h = self.conv(torch.relu(h).transpose(1, 2)).transpose(1, 2)
+        h = self.conv(self.relu(h).transpose(1, 2)).transpose(1, 2)
         return self.norm(h) * mask
 
 
@@ -46,7 +48,10 @@ class Attention(nn.Module):
 
     def forward(self, h, mask):
         q = self.norm(h)
-        out, _ = self.attn(q, q, q, key_padding_mask=mask[..., 0] == 0, need_weights=False)
+        # The math kernel: proxies such as GraSP differentiate twice, which the fused CPU
+        # kernel cannot.
+        with sdpa_kernel(SDPBackend.MATH):
+            out, _ = self.attn(q, q, q, key_padding_mask=mask[..., 0] == 0, need_weights=False)
         return out * mask
 
 
@@ -94,13 +99,14 @@ class TextNetwork(nn.Module):
         super().__init__()
         self.arch, self.num_classes = tuple(ops), num_classes
         self.project = nn.Linear(features, width)
+        self.relu = nn.ReLU()  # every network offers ReLU units, whatever its cell
         self.cells = nn.ModuleList(Cell(ops, edges, width) for _ in range(cells))
         self.norm = nn.LayerNorm(width)
         self.classifier = nn.Linear(width, num_classes)
 
     def forward(self, x):
         mask = mask_of(x)
-        h = self.project(x) * mask
+        h = self.relu(self.project(x)) * mask
         for cell in self.cells:
             h = cell(h, mask)
         pooled = h.sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
