@@ -223,8 +223,12 @@ def _result(events, method: str, repeat: int) -> None:
                  + (f", repeat {repeat + 1}" if config.repeats > 1 else ""))
     left, right = st.columns([3, 2])
     with left:
-        st.markdown(f"**Chosen cell: index {card['chosen']}**")
-        widgets.show_arch(space, int(card["chosen"]))
+        if int(card["chosen"]) >= 0:
+            st.markdown(f"**Chosen cell: index {card['chosen']}**")
+            widgets.show_arch(space, int(card["chosen"]))
+        else:  # the space's reference network: trained, not searched
+            st.markdown(f"**Trained: {fmt.md_escape(card['arch_str'])}**, the network the "
+                        "searched cells are compared with (not a cell of the space).")
     with right:
         acc = card["test_accuracy"]
         if pd.notna(acc):

@@ -205,8 +205,12 @@ with c2:
     else:
         epochs = st.number_input("Epochs", min_value=1, max_value=200, key="ns_epochs",
                                  help="Epochs of training per candidate.")
+        noun = "texts" if datasets.is_text(dataset) else "images"
+        split = datasets.info(dataset).train_split
+        if split and state.get("ns_train_samples", 0) > split:
+            state["ns_train_samples"] = 0  # a smaller data set than the last one: all of it
         train_samples = st.number_input(
-            "Training images per candidate", min_value=0, step=1000,
+            f"Training {noun} per candidate", min_value=0, step=1000,
             key="ns_train_samples", help="0 trains on the whole training split.")
         slots["train_samples"] = st.empty()
         fine = FineStage("train", epochs=int(epochs))

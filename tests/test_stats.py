@@ -87,3 +87,15 @@ def test_regret_and_top_precision_speak_of_the_cells_a_search_keeps():
     assert stats.top_overlap(scores, truth, 0.01) == 0.5  # 2 cells: one of the truly best two
     table = stats.correlation_table(pd.DataFrame({"p": scores}), ["p"], pd.Series(truth))
     assert table.loc[0, ["regret_top1", "regret_top10", "top1_precision"]].tolist() == [199.0, 1.0, 0.5]
+
+
+def test_bootstrap_interval_holds_the_statistic_and_narrows_with_more_cells():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=400)
+    scores = truth + rng.normal(size=400)
+    rho = stats.spearman(scores, truth)
+    lo, hi = stats.bootstrap_interval(stats.spearman, scores, truth, draws=300)
+    assert lo < rho < hi and hi - lo < 0.2
+    few_lo, few_hi = stats.bootstrap_interval(stats.spearman, scores[:40], truth[:40], draws=300)
+    assert few_hi - few_lo > hi - lo  # fewer cells, wider interval
+    assert all(math.isnan(v) for v in stats.bootstrap_interval(stats.spearman, scores[:2], truth[:2]))

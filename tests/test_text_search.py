@@ -9,7 +9,9 @@ import pytest
 from knas.results import searchtext
 from knas.search.events import MethodResult
 from knas.text import encoder, features
-from tests.conftest import cli_error
+from knas import jobs, spaces
+from knas.results import report
+from tests.conftest import cli_error, wait_for_job
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +124,7 @@ def test_new_search_offers_text_data_and_the_standard_head(text_runtime, text_ro
     at.switch_page("pages/new_search.py").run()
     at.selectbox(key="ns_space").set_value("text").run()
     assert not at.exception, [e.value for e in at.exception]
-    dataset = at.selectbox(key="ns_dataset_text")
+    dataset = at.selectbox(key=f"ns_dataset_{spaces.get('text').cache_id}")
     assert dataset.options == ["SST-2", "TREC", "MRPC", "RTE", "your text file"]
     dataset.set_value("trec").run()
     at.text_input(key="ns_data_trec").set_value(str(text_root / "sst2")).run()
@@ -136,5 +138,36 @@ def test_new_search_offers_text_data_and_the_standard_head(text_runtime, text_ro
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.radio(key="ns_fine_kind").value == "train"  # no tables for text: trained
     assert not at.button(key="ns_start").disabled
+    at.button(key="ns_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    store = jobs.JobStore()
+    job_id = store.ids()[0]
+    state = wait_for_job(store, job_id, timeout=600)
+    assert state.status == "finished", state.error
+
+    live = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    live.query_params["job"] = job_id
+    live.switch_page("pages/live.py").run()
+    assert not live.exception, [e.value for e in live.exception]
+    text = "\n".join(str(e.value) for kind in ("markdown", "caption", "success", "info")
+                     for e in live.get(kind))
+    assert "over the standard head" in text  # the headline compares with the head
+    cells = [m for m in live.markdown if 'class="knas-cell"' in m.value]
+    assert cells and any("attention" in m.value or "conv k3" in m.value or "pool" in m.value
+                         for m in cells)
+    live.radio(key=f"live_method_{job_id}").set_value("standard_head").run()
+    assert not live.exception, [e.value for e in live.exception]
+    assert "the network the searched cells are compared with" in "\n".join(
+        m.value for m in live.markdown)
+    events = store.events(job_id)
+    page = report.html_report(store.config(job_id).to_dict(), state, events)
+    assert "over the standard head" in page and "standard_head" in page
+    assert report.summary_image(store.config(job_id).to_dict(), state, events)  # PNG bytes
+
+    compare = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    compare.switch_page("pages/compare.py").run()
+    assert not compare.exception, [e.value for e in compare.exception]
+
+    at.switch_page("pages/new_search.py").run()
     at.selectbox(key="ns_space").set_value("nb201").run()  # the head is not NAS-Bench-201's
     assert not at.exception and "standard_head" not in at.multiselect(key="ns_baselines").value

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from knas import fmt
 from knas.results import references, runview
-from knas.search.specs import RANDOM
+from knas.search.specs import RANDOM, REFERENCE
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Headline:
     published: references.Reference | None  # the KNAS paper's figure for this dataset
     constraints: str = ""  # the limits the search kept to ("" : none); gap is to the best that fits
     trained: float = 0.0  # networks trained by the fine stage (mean per search)
+    vs_reference: float | None = None  # accuracy minus the space's reference network's, if run
 
     @property
     def text(self) -> str:
@@ -39,6 +40,8 @@ class Headline:
         else:
             picked = f"picked cell {self.chosen} with {self.accuracy:.2f}%"
         versus = []
+        if self.vs_reference is not None:
+            versus.append(f"{self.vs_reference:+.2f} over the standard head")
         if self.vs_random is not None:
             versus.append(f"{self.vs_random:+.2f} over random")
         if self.gap is not None:
@@ -79,6 +82,7 @@ def headline(events, space, dataset: str = "") -> Headline | None:
         return None
     mean = statistics.fmean(accuracies)
     random_rows = results[results["method"] == RANDOM]["test_accuracy"].astype(float).dropna()
+    head_rows = results[results["method"] == REFERENCE]["test_accuracy"].astype(float).dropna()
     start = runview.started(events)
     best = (start.best_possible or {}).get("value")
     published = references.find(space, "KNAS", dataset) if dataset else []
@@ -93,4 +97,5 @@ def headline(events, space, dataset: str = "") -> Headline | None:
         seconds=float((mine["coarse_seconds"] + mine["fine_seconds"]).mean()),
         networks=float(mine["networks_scored"].mean()),
         published=published[0] if published else None, constraints=start.constraints,
-        trained=float(mine["networks_trained"].mean()))
+        trained=float(mine["networks_trained"].mean()),
+        vs_reference=mean - float(head_rows.mean()) if len(head_rows) else None)

@@ -45,6 +45,21 @@ def top_overlap(scores, truth, fraction: float = 0.1) -> float:
     return len(top_proxy & top_truth) / k
 
 
+def bootstrap_interval(statistic, scores, truth, draws: int = 1000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float]:
+    """The percentile bootstrap interval of ``statistic(scores, truth)``: cells resampled with
+    replacement ``draws`` times (seeded), the middle ``level`` of the values. A small measured
+    table's ρ is uncertain; this says how much."""
+    a, b = _paired(scores, truth)
+    if len(a) < 3:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    values = [statistic(a[idx], b[idx]) for idx in rng.integers(0, len(a), (draws, len(a)))]
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.nanpercentile(values, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
 NDCG_CUTOFF = 1000  # VKDNW's table reports nDCG@1000
 
 

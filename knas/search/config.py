@@ -175,6 +175,11 @@ class SearchConfig:
             return errors  # every other check depends on the space
         check_dataset(errors, self.dataset, space)
         check_data(errors, self.data, self.dataset)
+        if "dataset" not in errors and datasets.is_text(self.dataset):
+            split = datasets.info(self.dataset).train_split
+            if split and self.train_samples > split:
+                errors["train_samples"] = (f"{self.train_samples:,} is more than the {split:,} "
+                                           f"texts of {self.dataset}'s training split (0: all)")
         check_device(errors, self.device)
         check_backend(errors, self.backend, self.ray_address)
         pool = record(errors, "pool", lambda: Pool.parse(self.pool, space.size))
