@@ -6,10 +6,11 @@ from pathlib import Path
 import streamlit as st
 
 from knas import jobs, paths, spaces
-from knas.data import benchmark, datasets, download, latency, readers
+from knas.data import benchmark, datasets, download, latency, readers, textdownload
+from knas.data import text as text_data
 from knas.errors import KnasError
 from knas.scoring.cache import ScoreCache
-from knas.ui import machine, settings, widgets
+from knas.ui import machine, settings, textdata, widgets
 from knas.fmt import md_escape, md_escape_with_links
 
 SPACE = spaces.get()  # the tables set here are the default space's
@@ -73,6 +74,20 @@ def _found_elsewhere() -> None:
         if right.button("Use it", key=f"data_use_{name}"):
             _save(lambda s, n=name, p=path: s.datasets.__setitem__(n, p))
             st.rerun()
+
+
+def _text_boxes() -> None:
+    state, ok = textdata.encoder_state()
+    (st.success if ok else st.warning)(f"**Encoder**: {md_escape(state)}")
+    app = widgets.app_settings()
+    for name in text_data.NAMES:
+        state, ok = textdata.dataset_state(name, app.dataset_path(name))
+        label = text_data.text_info(name).label
+        if ok:
+            st.success(f"**{label}**: {md_escape(state)}")
+        else:
+            st.warning(f"**{label}**: missing — {md_escape(state)}. Download it below or give "
+                       "its folder.")
 
 
 def _table_boxes() -> None:
@@ -149,6 +164,34 @@ for name in download.SOURCES:
             _save(lambda s, n=name, f=folder: s.datasets.__setitem__(n, str(f)))
             st.success(f"{datasets.info(name).label} is ready at {md_escape(folder)} and saved as the {datasets.info(name).label} dataset.")
 
+# --- text ----------------------------------------------------------------------------------------
+st.header("Text data")
+st.caption("For the text space: sentence classification on a frozen MiniLM encoder.")
+text_boxes = st.container()  # filled at the end of the page, after any save below
+with st.form("text_form"):
+    name = st.selectbox("Text data set", text_data.NAMES, key="data_text_name",
+                        format_func=lambda n: text_data.text_info(n).label)
+    typed = st.text_input("Folder holding its files (or their parent)", key="data_text_path",
+                          max_chars=4096)
+    submitted = st.form_submit_button("Check and save", key="data_text_submit")
+if submitted and typed.strip():
+    try:
+        sizes = textdata.check(name, _path(typed))
+    except (KnasError, OSError) as err:
+        st.error(f"Not saved: {md_escape(err)}")
+    else:
+        _save(lambda s, n=name, p=str(_path(typed)): s.datasets.__setitem__(n, p))
+        st.success(f"Saved {text_data.text_info(name).label} = {md_escape(_path(typed))}: {sizes}.")
+for column, name in zip(st.columns(len(text_data.NAMES)), text_data.NAMES):
+    if column.button(f"Download {text_data.text_info(name).label}", key=f"data_text_download_{name}"):
+        try:
+            folder = textdownload.download_text(name, paths.data_root())
+        except (KnasError, OSError) as err:
+            st.error(md_escape_with_links(err))
+        else:
+            _save(lambda s, n=name, f=str(folder): s.datasets.__setitem__(n, f))
+            st.success(f"{text_data.text_info(name).label} is ready at {md_escape(folder)}.")
+
 # --- ground truth --------------------------------------------------------------------------------
 st.header("Ground-truth tables")
 table_boxes = st.container()  # filled at the end of the page, after any save below
@@ -220,3 +263,5 @@ with dataset_boxes:
     _dataset_boxes()
 with table_boxes:
     _table_boxes()
+with text_boxes:
+    _text_boxes()

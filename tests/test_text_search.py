@@ -171,3 +171,30 @@ def test_new_search_offers_text_data_and_the_standard_head(text_runtime, text_ro
     at.switch_page("pages/new_search.py").run()
     at.selectbox(key="ns_space").set_value("nb201").run()  # the head is not NAS-Bench-201's
     assert not at.exception and "standard_head" not in at.multiselect(key="ns_baselines").value
+
+
+def test_data_page_finds_text_data_and_the_encoder(runtime, text_root, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    data = runtime / "data"
+    data.mkdir()
+    (data / "trec").symlink_to(text_root / "trec")  # found in the data folder
+    monkeypatch.setenv("KNAS_DATA_DIR", str(data))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [e.value for e in at.success] + [e.value for e in at.warning]
+    assert any(s.startswith("**Encoder**: all-MiniLM-L6-v2") for s in shown), shown
+    assert any(s.startswith("**TREC**: at") for s in shown), shown
+    assert any(s.startswith("**SST-2**: missing") for s in shown), shown
+    at.selectbox(key="data_text_name").set_value("rte")
+    at.text_input(key="data_text_path").set_value(str(text_root / "trec"))
+    at.button(key="data_text_submit").click().run()
+    assert any("holds" in e.value or "RTE" in e.value for e in at.error), [e.value for e in at.error]
+    at.selectbox(key="data_text_name").set_value("rte")
+    at.text_input(key="data_text_path").set_value(str(text_root / "rte"))
+    at.button(key="data_text_submit").click().run()
+    assert any("2,490 training and 277 test sentence pairs" in e.value for e in at.success)
+    assert any(s.value.startswith("**RTE**: at") for s in at.success)

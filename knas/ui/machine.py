@@ -118,6 +118,24 @@ def find_datasets(roots=None) -> dict[str, str]:
     return found
 
 
+def find_text_datasets(roots=None) -> dict[str, str]:
+    """Text data set name -> folder for each catalogued text data set under the given folders
+    (default: the app's data folder), found by file names (``knas.data.text.text_kinds``)."""
+    from knas.data import text
+
+    found = {}
+    for root in roots or [paths.data_root()]:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for candidate in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
+            for kind in text.text_kinds(candidate):
+                if kind in text.CATALOG and kind not in found:
+                    inner = candidate / kind
+                    found[kind] = str(inner if inner.is_dir() else candidate)
+    return found
+
+
 def folder_size(path) -> int:
     """Bytes under ``path``; files that workers rename or delete mid-scan are skipped."""
     total = 0

@@ -47,11 +47,11 @@ def load() -> AppSettings:
         problems.append(f"datasets must map dataset names to paths, not {_kind(found)}: ignored")
         found = {}
     for name, value in found.items():
-        if name in datasets.CATALOG and isinstance(value, str):
+        if name in datasets.all_names() and isinstance(value, str):
             settings.datasets[name] = value
         else:
             problems.append(f"datasets entry {name!r} is not a known dataset with a path: ignored")
-    for name, found_path in machine.find_datasets().items():
+    for name, found_path in {**machine.find_datasets(), **machine.find_text_datasets()}.items():
         settings.datasets.setdefault(name, found_path)
     if problems:
         settings.problems = [f"Settings file {path()}: {p}. Set it again on the Data page."
