@@ -198,3 +198,18 @@ def test_data_page_finds_text_data_and_the_encoder(runtime, text_root, monkeypat
     at.button(key="data_text_submit").click().run()
     assert any("2,490 training and 277 test sentence pairs" in e.value for e in at.success)
     assert any(s.value.startswith("**RTE**: at") for s in at.success)
+
+
+def test_explorer_shows_a_text_cell_by_deep_link(runtime):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at.query_params.update({"space": "text", "arch": "6111"})
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = "\n".join(m.value for m in at.markdown)
+    assert 'class="knas-cell"' in shown
+    assert spaces.get("text").format(6111) in "\n".join(
+        [shown] + [str(c.value) for c in at.get("code")] + [str(t.value) for t in at.text_input])
