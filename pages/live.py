@@ -320,6 +320,8 @@ def details() -> None:
         st.info("Waiting for the worker: it loads the data and the tables first.")
         return
     stamp = (state.attempts, state.created)
+    if runview.started(events).data_note:
+        st.caption(fmt.md_escape(runview.started(events).data_note))
 
     _headline(events)
     if state.status.is_finished:

@@ -152,6 +152,7 @@ def test_new_search_offers_text_data_and_the_standard_head(text_runtime, text_ro
     text = "\n".join(str(e.value) for kind in ("markdown", "caption", "success", "info")
                      for e in live.get(kind))
     assert "over the standard head" in text  # the headline compares with the head
+    assert "training texts are longer than 32 tokens and were cut there" in text
     cells = [m for m in live.markdown if 'class="knas-cell"' in m.value]
     assert cells and any("attention" in m.value or "conv k3" in m.value or "pool" in m.value
                          for m in cells)

@@ -95,6 +95,7 @@ class Started(Event):
     feasible_cells: int | None = None  # cells of the space that fit (None: unknown or no limits)
     pareto: str = ""  # the Pareto mode's device ("" : one cell per method)
     feasible_pool: int | None = None  # cells of the first repeat's pool that fit
+    data_note: str = ""  # what reading the data changed, for people ("" : nothing)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ class Search:
                       at=time.time(), train_images=len(self.dataset), space=space.spec,
                       truth_cells=self._truth_cells(), constraints=self.deployment.text,
                       feasible_cells=self.deployment.feasible_cells(), pareto=cfg.pareto,
-                      feasible_pool=len(pools[0]))
+                      feasible_pool=len(pools[0]), data_note=_data_note(self.dataset))
         for repeat, pool in enumerate(pools):
             if self.deployment.measure_names:
                 yield self.deployment.measured_event(repeat, pool)
@@ -357,6 +357,15 @@ def strategy_budget(config: SearchConfig) -> float:
     if config.budget is not None:
         return config.budget
     return config.search_space.default_budget(config.dataset)
+
+
+def _data_note(dataset) -> str:
+    """What reading the data changed (texts cut at the token limit), for the Live page."""
+    cut = getattr(dataset, "truncated", 0)
+    if not cut:
+        return ""
+    return (f"{cut:,} of {len(dataset):,} training texts are longer than {dataset.max_tokens} "
+            "tokens and were cut there.")
 
 
 def _finite(value: float) -> float:
