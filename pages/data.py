@@ -12,6 +12,7 @@ from knas.errors import KnasError
 from knas.scoring.cache import ScoreCache
 from knas.ui import machine, settings, textdata, widgets
 from knas.fmt import md_escape, md_escape_with_links
+from knas.search.checks import MAX_TEXT
 
 SPACE = spaces.get()  # the tables set here are the default space's
 TABLES = {"truth": "Ground truth (200 epochs)", "table12": "12-epoch table (cheap fine stage)",
@@ -122,7 +123,7 @@ with st.form("dataset_form"):
     name = st.selectbox("Dataset", readers.BENCHMARK_DATASETS, format_func=lambda n: datasets.info(n).label,
                         key="data_ds_name")
     text = st.text_input("Folder (official layout or one sub-folder per class) or .npz file",
-                         key="data_ds_path", placeholder=str(paths.data_root() / "cifar-10-batches-py"))
+                         key="data_ds_path", placeholder=str(paths.data_root() / "cifar-10-batches-py"), max_chars=MAX_TEXT)
     st.caption("The CIFAR and ImageNet16 files are Python pickles: reading them runs code stored in "
                "them. Point only at copies you trust. `.npz` files are read without pickle.")
     submitted = st.form_submit_button("Check and save", key="data_ds_submit")
@@ -172,7 +173,7 @@ with st.form("text_form"):
     name = st.selectbox("Text data set", text_data.NAMES, key="data_text_name",
                         format_func=lambda n: text_data.text_info(n).label)
     typed = st.text_input("Folder holding its files (or their parent)", key="data_text_path",
-                          max_chars=4096)
+                          max_chars=MAX_TEXT)
     submitted = st.form_submit_button("Check and save", key="data_text_submit")
 if submitted and typed.strip():
     try:
@@ -199,7 +200,7 @@ table_boxes = st.container()  # filled at the end of the page, after any save be
 with st.form("table_form"):
     st.subheader("Use a table at a path")
     field = st.selectbox("Table", list(TABLES), format_func=TABLES.get, key="data_table_field")
-    text = st.text_input(f"CSV or official {SPACE.label} .pth", key="data_table_path")
+    text = st.text_input(f"CSV or official {SPACE.label} .pth", key="data_table_path", max_chars=MAX_TEXT)
     st.caption("⚠️ Converting a `.pth` unpickles it, which can run code stored in the file. It runs "
                "once, in a separate process, for a file you name here; the converted table is cached "
                "and later loads read only the cache.")
@@ -250,7 +251,7 @@ with st.expander("Clear the score cache"):
              "scores its cells from scratch.")
     if running:
         st.info(f"{len(running)} job(s) are queued or running; the cache cannot be cleared until they end.")
-    typed = st.text_input(f"Type {jobs.CONFIRM_WORD} to confirm", key="data_clear_word")
+    typed = st.text_input(f"Type {jobs.CONFIRM_WORD} to confirm", key="data_clear_word", max_chars=MAX_TEXT)
     if st.button("Clear score cache", type="primary", key="data_clear"):
         try:
             removed = jobs.clear_score_cache(typed, store=store)

@@ -11,6 +11,7 @@ from knas.data import benchmark, datasets
 from knas.results import plots
 from knas.scoring import cache
 from knas.ui import explore, forms, widgets
+from knas.search.checks import MAX_TEXT
 
 CURRENT = "explorer_index"  # the cell shown (index in the space)
 SHOWN_SPACE = "explorer_shown_space"  # the space CURRENT belongs to
@@ -128,7 +129,7 @@ left, right = st.columns([1, 3])
 left.number_input("Cell index", min_value=0, max_value=space.size - 1, step=1,
                   key="explorer_number", on_change=_on_number)
 right.text_input("Arch string", key="explorer_str", on_change=_on_str,
-                 help="The space's form, as in the box under the cell below; press Enter to go")
+                 help="The space's form, as in the box under the cell below; press Enter to go", max_chars=MAX_TEXT)
 if st.session_state.get(STR_ERROR):
     st.error(f"Not a valid arch string: {fmt.md_escape(st.session_state[STR_ERROR])}. "
              f"Still showing cell {index}.")

@@ -11,6 +11,7 @@ from knas.ui import formstate, forms, widgets
 from knas.search.checks import BACKENDS
 from knas.search.config import SearchConfig
 from knas.search.specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
+from knas.search.checks import MAX_TEXT
 
 widgets.page_setup("New search")
 st.title("New search")
@@ -66,14 +67,14 @@ with c1:
                               f"ns_fine_coltxt_{sid}_{dataset}": columns_of.valid,
                               f"ns_t12_coltxt_{sid}_{dataset}": columns_of.short})
     data_path = st.text_input("Dataset path", key=f"ns_data_{dataset}",
-                              help=forms.data_path_help(dataset))
+                              help=forms.data_path_help(dataset), max_chars=MAX_TEXT)
     slots["data"] = st.empty()
 with c2:
     truth = st.text_input(
         "Ground-truth table", key=f"ns_truth_{sid}",
         help=f"{space.label} accuracies (CSV, or a benchmark's own file). Used to report the "
              "chosen cell's accuracy and by the lookup fine stage. Leave empty to search without "
-             "one.")
+             "one.", max_chars=MAX_TEXT)
     slots["truth"] = st.empty()
     report_options = forms.report_options(space, dataset, truth)
     default_report = columns_of.test
@@ -82,7 +83,7 @@ with c2:
                               help="The truth column reported as the chosen cell's accuracy.")
     else:
         report = st.text_input("Report column", key=f"ns_report_txt_{sid}_{dataset}",
-                               help="The truth column reported as the chosen cell's accuracy.")
+                               help="The truth column reported as the chosen cell's accuracy.", max_chars=MAX_TEXT)
     report = "" if report == default_report else report
     slots["report"] = st.empty()
 if not settings.dataset_path(dataset) or not settings.truth:
@@ -187,12 +188,12 @@ with c2:
                                        "(a validation column keeps the test set unseen).")
         else:
             column = st.text_input("Column", key=f"ns_fine_coltxt_{sid}_{dataset}",
-                                   help="The truth column the fine stage picks the best by.")
+                                   help="The truth column the fine stage picks the best by.", max_chars=MAX_TEXT)
         fine = FineStage("lookup", column=column)
     elif fine_kind == "table12":
         table = st.text_input(f"{space.short_epochs}-epoch table", key=f"ns_table12_{sid}",
                               help=f"{space.label}'s short-schedule results (CSV); set it on the "
-                                   "Data page.")
+                                   "Data page.", max_chars=MAX_TEXT)
         columns = forms.csv_columns(table)
         wanted = columns_of.short
         if columns:
@@ -200,7 +201,7 @@ with c2:
                                       else columns[0]})
             column = st.selectbox("Column", columns, key=f"ns_t12_col_{sid}_{dataset}")
         else:
-            column = st.text_input("Column", key=f"ns_t12_coltxt_{sid}_{dataset}")
+            column = st.text_input("Column", key=f"ns_t12_coltxt_{sid}_{dataset}", max_chars=MAX_TEXT)
         fine = FineStage("lookup", column=column, table=table.strip())
     else:
         epochs = st.number_input("Epochs", min_value=1, max_value=200, key="ns_epochs",
@@ -229,7 +230,7 @@ c1, c2, c3 = st.columns(3)
 costs = c1.text_input(
     "Training-cost table", key=f"ns_costs_{sid}",
     help=f"{space.label}'s recorded training seconds per cell. It puts every method on one cost "
-         "axis; the simulated classic strategies need it. Set it on the Data page.")
+         "axis; the simulated classic strategies need it. Set it on the Data page.", max_chars=MAX_TEXT)
 slots["costs"] = c1.empty()
 table12 = ""
 budget = None
@@ -238,7 +239,7 @@ if any(b in STRATEGIES for b in baselines):
         table12 = c2.text_input(f"{space.short_epochs}-epoch table",
                                 key=f"ns_t12_strategies_{sid}",
                                 help="The classic strategies' reward: each evaluation looks up a "
-                                     f"cell's {space.short_epochs}-epoch accuracy here.")
+                                     f"cell's {space.short_epochs}-epoch accuracy here.", max_chars=MAX_TEXT)
         slots["table12"] = c2.empty()
         budget_label = "Budget (simulated seconds, 0: the dataset's default)"
     else:
@@ -257,7 +258,7 @@ with st.expander("Deploy to a device: latency and size limits, accuracy-latency 
         "Latency table", key=f"ns_latency_{sid}",
         help="Milliseconds per forward pass of every cell on each device (NAS-Bench-201: "
              "hw/nb201_latency.csv, 27 devices). Without one, limit the latency on this machine "
-             "(here), measured as the search runs. Set it on the Data page.")
+             "(here), measured as the search runs. Set it on the Data page.", max_chars=MAX_TEXT)
     slots["latency"] = c1.empty()
     devices = forms.latency_devices(latency_table.strip())
     state["ns_limit_devices"] = [d for d in state["ns_limit_devices"] if d in devices]
@@ -296,7 +297,7 @@ with st.expander("Run on a Ray cluster"):
     ray_address = ""
     if backend == "ray":
         ray_address = st.text_input("Cluster address (empty: a private local instance)",
-                                    key="ns_ray_address", help="HOST:PORT of the head node, or auto.")
+                                    key="ns_ray_address", help="HOST:PORT of the head node, or auto.", max_chars=MAX_TEXT)
         if ray_address and st.button("Connect and show the cluster", key="ns_ray_info"):
             with st.spinner("Asking the cluster (up to 30 s)…"):
                 cluster = forms.cluster_info(ray_address)

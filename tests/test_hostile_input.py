@@ -199,3 +199,18 @@ def test_a_scores_file_error_quotes_a_short_excerpt():
         scorefile.read_scores_csv(text, spaces.get("nb201"))
     assert "row 1: arch_str" in str(err.value) and "characters, cut" in str(err.value)
     assert len(str(err.value)) < 400
+
+
+def test_every_text_field_of_the_dashboard_is_bounded():
+    """A field takes at most MAX_TEXT characters in the browser, so no paste of megabytes reaches
+    a check or a path lookup (#23)."""
+    import ast
+
+    unbounded = []
+    for path in [*(REPO / "pages").glob("*.py"), *(REPO / "knas" / "ui").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in (
+                    "text_input", "text_area", "chat_input"):
+                if not any(k.arg == "max_chars" for k in node.keywords):
+                    unbounded.append(f"{path.name}:{node.lineno}")
+    assert unbounded == []

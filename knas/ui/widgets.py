@@ -12,6 +12,7 @@ from knas.data import benchmark
 from knas.errors import KnasError
 from knas.results import cellsvg, columns, runview
 from knas.ui import formstate, machine, settings
+from knas.search.checks import MAX_TEXT
 
 
 def device_info() -> dict:
@@ -97,7 +98,7 @@ def space_picker(key: str, current: str = spaces.DEFAULT):
                                "knas.spaces.SearchSpace in a Python file (examples/ has one).")
     if choice != FILE_SPACE:
         return spaces.get(choice)
-    text = st.text_input("Space file", key=f"{key}_file", placeholder="path/to/file.py:ClassName")
+    text = st.text_input("Space file", key=f"{key}_file", placeholder="path/to/file.py:ClassName", max_chars=MAX_TEXT)
     trusted = st.checkbox("I trust this file: loading it runs it as Python, here and in the "
                           "search's workers", key=f"{key}_trust")
     text = text.strip()
@@ -125,7 +126,7 @@ def setting_input(setting, help: str = ""):
     if setting.kind in (int, float):
         value = st.number_input(setting.label, min_value=setting.minimum, key=key, help=help)
         return setting.kind(value)
-    return st.text_input(setting.label, key=key, help=help).strip()
+    return st.text_input(setting.label, key=key, help=help, max_chars=MAX_TEXT).strip()
 
 
 def show_arch(space, arch, title: str | None = None) -> None:
