@@ -1,6 +1,7 @@
 """Text search end to end on real data: the frozen MiniLM encoder's cached features, a KNAS
 search with a trained fine stage against random cells and the encoder's standard head."""
 import json
+import re
 import os
 
 import numpy as np
@@ -214,3 +215,48 @@ def test_explorer_shows_a_text_cell_by_deep_link(runtime):
     assert 'class="knas-cell"' in shown
     assert spaces.get("text").format(6111) in "\n".join(
         [shown] + [str(c.value) for c in at.get("code")] + [str(t.value) for t in at.text_input])
+
+
+def test_text_search_in_a_real_browser(encoded, text_root, tmp_path, monkeypatch):
+    """New search to the result in the system Chromium: the text space, TREC, the standard head."""
+    from knas.ui import settings
+    from knas.ui.settings import AppSettings
+    from tests.appserver import running_app
+    from tests.test_browser import (CHROMIUM, CHROMIUM_ARGS, _open, _require_browser,
+                                    _set_number, _settle)
+
+    sync_api = _require_browser()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "text_features").symlink_to(encoded[0] / "text_features")  # encoded once a session
+    monkeypatch.setenv("KNAS_CACHE_DIR", str(cache))
+    monkeypatch.setenv("KNAS_DATA_DIR", str(tmp_path / "data"))
+    settings.save(AppSettings(datasets={"trec": str(text_root / "trec")}))
+    with running_app(tmp_path / "server.log") as app, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        _open(page, f"{app.url}/new_search", "New search")
+
+        def choose(label, option):
+            page.get_by_role("combobox", name=label, exact=True).first.click()
+            page.get_by_role("option", name=option).first.click()
+            page.wait_for_timeout(500)
+            _settle(page)
+
+        choose("Search space", "Text cells (frozen MiniLM encoder) (text)")
+        choose("Dataset", "TREC")
+        _set_number(page, "Cells", 6)
+        _set_number(page, "Top-k kept", 2)
+        page.get_by_role("combobox", name="Baselines", exact=True).first.click()
+        page.get_by_role("option", name=re.compile("^standard_head")).first.click()
+        page.keyboard.press("Escape")
+        _settle(page)
+        page.get_by_role("button", name="Start search").click()
+        page.wait_for_url("**/live?job=*", timeout=60_000)
+        page.get_by_text("Chosen cell: index").first.wait_for(timeout=300_000)
+        _settle(page)
+        page.get_by_text("over the standard head").first.wait_for()
+        assert page.locator("svg.knas-cell").count() >= 2  # text cells drawn
+        assert page.get_by_text("Traceback").count() == 0
+        browser.close()
