@@ -84,3 +84,16 @@ def test_tables_for_people_count_repeats_from_one():
     assert shown["repeat"].tolist() == ["1", "2"]
     assert shown["test accuracy (%)"].tolist() == ["93.42", "92.00"]
     assert frame["repeat"].tolist() == [0, 1]  # the original is left alone
+
+
+def test_the_cli_summary_shows_a_spread_only_for_several_runs():
+    from knas.results import searchtext
+
+    row = {"method": "mgm", "runs": 1, "test_accuracy_mean": 93.1, "test_accuracy_std": 0.0,
+           "search_seconds_mean": 10.0, "coarse_seconds_mean": 1.0, "fine_seconds_mean": 9.0,
+           "networks_scored_mean": 9, "networks_trained_mean": 3, "gap_mean": math.nan,
+           "hypervolume_mean": math.nan, "igd_mean": math.nan}
+    one = searchtext.summary_lines([row])[1]
+    two = searchtext.summary_lines([{**row, "runs": 2, "test_accuracy_std": 0.25}])[1]
+    assert "93.10" in one and "±" not in one
+    assert "93.10 ± 0.25" in two

@@ -34,8 +34,9 @@ def summary_lines(summary: list[dict]) -> list[str]:
     lines = [f"{'method':>14} {'runs':>4} {'test acc':>16} {'search s':>9} {'coarse s':>9} "
              f"{'fine s':>8} {'scored':>7} {'trained':>7}" + "".join(f" {label:>11}" for _, label in extra)]
     for row in summary:
-        lines.append(f"{row['method']:>14} {row['runs']:>4} {row['test_accuracy_mean']:>8.2f} ± "
-                     f"{row['test_accuracy_std']:<5.2f} {row['search_seconds_mean']:>9.0f} "
+        spread = f"± {row['test_accuracy_std']:<5.2f}" if row["runs"] > 1 else " " * 7  # one run
+        lines.append(f"{row['method']:>14} {row['runs']:>4} {row['test_accuracy_mean']:>8.2f} "
+                     f"{spread} {row['search_seconds_mean']:>9.0f} "
                      f"{row['coarse_seconds_mean']:>9.1f} {row['fine_seconds_mean']:>8.1f} "
                      f"{row['networks_scored_mean']:>7.0f} {row['networks_trained_mean']:>7.0f}"
                      + "".join(f" {row[key]:>11.3f}" for key, _ in extra))
