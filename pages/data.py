@@ -220,8 +220,12 @@ if submitted:
                     raise benchmark.BenchmarkError("tick “I trust this .pth file” to convert it")
                 with st.spinner("Converting (a few minutes for the full benchmark)…"):
                     st.caption(md_escape(SPACE.convert_native_table(path)))
-            table = benchmark.load_table(path, SPACE) if field != "latency" \
+            loaded = benchmark.load_table(path, SPACE) if field != "latency" \
                 else latency.load(path, SPACE).frame
+            problem = benchmark.kind_problem(loaded, field, SPACE) if field != "latency" else None
+            if problem:  # e.g. a 12-epoch table offered as the costs table
+                raise benchmark.BenchmarkError(problem)
+            table = loaded
         except (KnasError, OSError) as err:
             st.error(f"Not saved: {md_escape(err)}")
         if table is not None:

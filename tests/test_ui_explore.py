@@ -161,6 +161,22 @@ def test_data_page_validates_and_saves_a_dataset_path(runtime, shared_data):
     assert settings.load().dataset_path("cifar10") == str(npz)
 
 
+def test_data_page_refuses_a_table_of_the_wrong_kind(runtime, shared_data):
+    """A 12-epoch table offered as the costs table is refused with the reason (#24)."""
+    at = open_page("data")
+    at.selectbox(key="data_table_field").set_value("costs")
+    at.text_input(key="data_table_path").set_value(str(shared_data / "nb201" / "nb201_12epoch.csv"))
+    at.button(key="data_table_submit").click().run()
+    assert not at.exception
+    refused = [e for e in texts(at.error) if "Not saved" in e]
+    assert refused and "recorded training seconds" in refused[0], texts(at.error)
+    assert settings.load().costs == ""
+    at.selectbox(key="data_table_field").set_value("table12")
+    at.button(key="data_table_submit").click().run()
+    assert any("Saved" in s for s in texts(at.success)), texts(at.error)
+    assert settings.load().table12.endswith("nb201_12epoch.csv")
+
+
 def test_data_page_shows_an_offline_download_error(runtime, monkeypatch):
     from knas.data import readers, download
 

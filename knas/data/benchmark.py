@@ -295,3 +295,22 @@ def require_column(path, name: str, space=None) -> None:
                          f"header naming {' and '.join(REQUIRED_COLUMNS)} columns")
     if name not in header:
         raise NotInTable(f"{path.name} has no column {name!r}; it has: {', '.join(header)}")
+
+
+# What each kind of table the Data page saves must hold: a truth column of some data set.
+KINDS = {"truth": ("test", "ground-truth accuracies"),
+         "table12": ("short", "short-schedule accuracies"),
+         "costs": ("cost", "recorded training seconds")}
+
+
+def kind_problem(table: pd.DataFrame, kind: str, space) -> str | None:
+    """Why ``table`` cannot serve as a ``kind`` table of ``space`` (None: it can): it must hold
+    that kind's column for at least one of the space's data sets (a 12-epoch table offered as
+    the costs table is refused, naming the columns it would need)."""
+    field, what = KINDS[kind]
+    wanted = [getattr(space.truth_columns(d), field) for d in space.datasets]
+    wanted = [c for c in wanted if c]
+    if not wanted or any(c in table.columns for c in wanted):
+        return None
+    return (f"it holds no {what}: a {kind} table of {space.label or space.name} has a column "
+            f"such as {', '.join(wanted[:3])}; this one has {fmt.clip(', '.join(map(str, table.columns)), 200)}")
