@@ -110,14 +110,15 @@ class Measures:
 @functools.lru_cache(maxsize=8)
 def _counted(space, dataset: str, measure: str) -> np.ndarray | None:
     info = datasets.info(dataset)
+    side = getattr(info, "image_side", 0)  # text has no image side (and no FLOP count here)
     first = space.arch_at(0)
     if (space.count_params(first, info.num_classes) if measure == PARAMS
-            else space.count_flops(first, info.num_classes, info.image_side)) is None:
+            else space.count_flops(first, info.num_classes, side)) is None:
         return None
     if measure == PARAMS:
         values = [space.count_params(space.arch_at(i), info.num_classes) for i in range(space.size)]
     else:
-        values = [space.count_flops(space.arch_at(i), info.num_classes, info.image_side)
+        values = [space.count_flops(space.arch_at(i), info.num_classes, side)
                   for i in range(space.size)]
     return np.asarray(values, dtype=float) / 1e6
 
