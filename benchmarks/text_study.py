@@ -15,6 +15,7 @@ head are then trained with ``--seeds`` seeds each and tested on the data set's t
 """
 import argparse
 import statistics
+import tempfile
 import time
 
 import numpy as np
@@ -38,8 +39,10 @@ def score(dataset, cells, names, n=32):
     batch = scorer.make_batch(dataset, n, 0, SPACE)
     settings = scorer.ScoreSettings(n=n, seed=0)
     start = time.perf_counter()
-    with backends.open_backend(SPACE, "local", "cpu", 1) as backend:
-        rows = {r.index: r.values for r in backend.score(cells, names, batch, settings, ScoreCache())}
+    with backends.open_backend(SPACE, "local", "cpu", 1) as backend, \
+            tempfile.TemporaryDirectory() as fresh:  # measured, never read from a cache
+        rows = {r.index: r.values
+                for r in backend.score(cells, names, batch, settings, ScoreCache(fresh))}
     return pd.DataFrame.from_dict(rows, orient="index"), time.perf_counter() - start
 
 
@@ -59,17 +62,15 @@ def correlations(table, scores, names, test_column):
 
 def search_on_table(table, scores, columns, rankings, pools, pool_size, k, score_seconds):
     """Mean (± std) test accuracy of the two-stage search per ranking over seeded pools."""
-    rng = np.random.default_rng(0)
     cells = np.array(scores.index)
     valid, test = table[columns.valid], table[columns.test]
     out = {}
     for name in ["random", *rankings]:
         picked, costs = [], []
-        for p in range(pools):
-            pool = rng.permutation(cells)[:pool_size] if name == "random" else \
-                np.random.default_rng(p).permutation(cells)[:pool_size]
+        for p in range(pools):  # pool p is the same for every method
+            pool = np.random.default_rng(p).permutation(cells)[:pool_size]
             if name == "random":
-                top = list(pool[:k])
+                top = list(np.random.default_rng(pools + p).permutation(pool)[:k])
             else:
                 ranked = stats.oriented(scores.loc[pool], name).sort_values(ascending=False)
                 top = list(ranked.index[:k])
@@ -80,7 +81,7 @@ def search_on_table(table, scores, columns, rankings, pools, pool_size, k, score
     return out
 
 
-def head_to_head(name, root, names, pool, k, epochs, seeds):
+def head_to_head(name, root, pool, k, epochs, seeds):
     """KNAS (mgm) picks a cell; it and the standard head are trained with each seed."""
     train_split = readers.load_named(name, root / name, "train")
     test_split = readers.load_named(name, root / name, "test")
@@ -132,7 +133,7 @@ def main():
         dataset = readers.load_named(name, root / name, "train")
         cells = [int(i) for i in table.index]
         scores, seconds = score(dataset, cells, names)
-        per_cell = {n: seconds / len(cells) / len(names) for n in names}  # rough: shared passes
+        per_cell = {n: seconds / len(cells) / len(names) for n in names}  # rough: passes are shared
         seeds = [c for c in table.columns if c.startswith(f"{columns.test}_seed")]
         noise = stats.spearman(table[seeds[0]], table[seeds[1]]) if len(seeds) > 1 else float("nan")
         lines += [f"## {name}: {len(table)} measured cells", "",
@@ -140,7 +141,9 @@ def main():
                   f"training seconds recorded: {table[columns.cost].sum() * len(seeds):,.0f} s in all. "
                   f"Seed-to-seed Spearman ρ of test accuracy (the noise ceiling): {noise:.3f}. "
                   f"Best cell: {table[columns.test].max():.2f}, median {table[columns.test].median():.2f}.", "",
-                  f"Scores of the {len(cells)} cells by {len(names)} proxies: {seconds:.0f} s.", ""]
+                  f"Scores of the {len(cells)} cells by {len(names)} proxies, fresh cache: "
+                  f"{seconds:.0f} s (a proxy's scoring cost below: that time / cells / proxies, "
+                  "rough).", ""]
         lines += correlations(table, scores, names, columns.test) + [""]
         found = search_on_table(table, scores, columns, ["mgm", "mgm_official", "params",
                                                           "synflow", "naswot", "zico"],
@@ -160,8 +163,8 @@ def main():
               "|---|---|---|---|---|---|---|"]
     for name in [d for d in args.head_datasets.split(",") if d]:
         started = time.time()
-        chosen, results, cut_train, cut_test = head_to_head(name, root, names, args.head_pool,
-                                                             args.k, args.epochs, args.seeds)
+        chosen, results, cut_train, cut_test = head_to_head(name, root, args.head_pool, args.k,
+                                                             args.epochs, args.seeds)
         (a, sa, _), (b, sb, _) = results[int(chosen)], results[REFERENCE]
         c, sc, _ = results["long"]
         lines.append(f"| {name} | {chosen} | {a:.2f} ± {sa:.2f} | {b:.2f} ± {sb:.2f} | "
