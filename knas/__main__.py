@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scores", help="CSV written by `score`")
     p.add_argument("--truth", required=True, help="ground-truth table (CSV or .pth)")
     p.add_argument("--column", default=None,
-                   help="accuracy column to compare with (default: the space's CIFAR-10 test column)")
+                   help="accuracy column to compare with (default: the test column of the space's "
+                        "first data set the table holds)")
     p.set_defaults(func=commands.cmd_correlate)
     return parser
 

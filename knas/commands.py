@@ -183,9 +183,11 @@ def cmd_correlate(args) -> int:
     except OSError as err:
         raise scorefile.ScoreFileError(f"{args.scores}: cannot read it ({err.strerror})") from err
     space = _space(args)
-    column = args.column or space.truth_columns("cifar10").test
     scores = scorefile.read_scores_csv(text, space)
     table = benchmark.load_table(args.truth, space)
+    held = [space.truth_columns(d).test for d in space.datasets
+            if space.truth_columns(d).test in table.columns]
+    column = args.column or (held[0] if held else space.truth_columns("cifar10").test)
     truth = scorefile.truth_for(scores, table, column)
     names = scorefile.proxy_columns(scores)
     result = stats.correlation_table(scores, names, truth)

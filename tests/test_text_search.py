@@ -260,3 +260,19 @@ def test_text_search_in_a_real_browser(encoded, text_root, tmp_path, monkeypatch
         assert page.locator("svg.knas-cell").count() >= 2  # text cells drawn
         assert page.get_by_text("Traceback").count() == 0
         browser.close()
+
+
+def test_correlate_reads_the_committed_text_ground_truth(text_runtime, text_root, capsys):
+    """docs/text_truth/trec.csv (made by `knas truth --space text`) against fresh scores; the
+    column defaults to the table's own data set."""
+    from knas.__main__ import main
+    from tests.conftest import REPO
+
+    scores = text_runtime / "scores.csv"
+    assert main(["score", "--space", "text", "--dataset", "trec", "--data", str(text_root / "trec"),
+                 "--pool", "random:12", "--n", "4", "--proxies", "params",
+                 "--out", str(scores)]) == 0
+    assert main(["correlate", "--space", "text", str(scores), "--truth",
+                 str(REPO / "docs" / "text_truth" / "trec.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "12 cells against trec_test" in out and "params" in out
