@@ -12,6 +12,7 @@ each round, their median and spread, and whether both wrote the same output file
 
 ``{out}`` in the command is replaced by a file per tree and round; the outputs of the two trees
 are compared byte for byte (scores bitwise identical, or the ratio compares different work).
+Give absolute paths: each tree runs in its own folder.
 """
 import argparse
 import filecmp
