@@ -316,12 +316,13 @@ def details() -> None:
         return  # the progress line says so
     events = widgets.event_feed(str(store.directory), job_id).snapshot(
         store, job_id, state, every=DETAILS_SECONDS if active else 0.0)
-    if runview.started(events).at is None:
+    start = runview.started(events)
+    if start.at is None:
         st.info("Waiting for the worker: it loads the data and the tables first.")
         return
     stamp = (state.attempts, state.created)
-    if runview.started(events).data_note:
-        st.caption(fmt.md_escape(runview.started(events).data_note))
+    if start.data_note:
+        st.caption(fmt.md_escape(start.data_note))
 
     _headline(events)
     if state.status.is_finished:

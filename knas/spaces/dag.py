@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knas.spaces.base import RADIUS, ArchError, Diagram, Edge, Node, did_you_mean
 
@@ -24,8 +24,8 @@ class CellGrammar:
     ops: tuple  # in index order
     zero: str  # the op that carries nothing
     identity: str  # the op that passes its input unchanged
-    labels: dict  # op -> short label for diagrams
-    colours: dict  # op -> colour (the zero op has none: it is not drawn)
+    labels: dict = field(default_factory=dict)  # op -> short label for diagrams
+    colours: dict = field(default_factory=dict)  # op -> colour (the zero op is not drawn)
 
     def parse(self, text) -> tuple:
         if not isinstance(text, str):

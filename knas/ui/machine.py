@@ -103,18 +103,22 @@ def usual_data_roots() -> list[Path]:
     return list(dict.fromkeys(r.resolve() for r in roots))
 
 
+def _candidate_folders(roots):
+    """Each existing root and its sub-folders, where a data set may sit."""
+    for root in roots or [paths.data_root()]:
+        root = Path(root)
+        if root.is_dir():
+            yield from [root, *sorted(p for p in root.iterdir() if p.is_dir())]
+
+
 def find_datasets(roots=None) -> dict[str, str]:
     """Dataset name -> path for every benchmark dataset found in its official layout under the
     given folders (default: the app's data folder)."""
     found = {}
-    for root in roots or [paths.data_root()]:
-        root = Path(root)
-        if not root.is_dir():
-            continue
-        for candidate in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
-            kind = readers.detect(candidate)
-            if kind in readers.BENCHMARK_DATASETS and kind not in found:
-                found[kind] = str(candidate)
+    for candidate in _candidate_folders(roots):
+        kind = readers.detect(candidate)
+        if kind in readers.BENCHMARK_DATASETS and kind not in found:
+            found[kind] = str(candidate)
     return found
 
 
@@ -124,15 +128,11 @@ def find_text_datasets(roots=None) -> dict[str, str]:
     from knas.data import text
 
     found = {}
-    for root in roots or [paths.data_root()]:
-        root = Path(root)
-        if not root.is_dir():
-            continue
-        for candidate in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
-            for kind in text.text_kinds(candidate):
-                if kind in text.CATALOG and kind not in found:
-                    inner = candidate / kind
-                    found[kind] = str(inner if inner.is_dir() else candidate)
+    for candidate in _candidate_folders(roots):
+        for kind in text.text_kinds(candidate):
+            if kind in text.CATALOG and kind not in found:
+                inner = candidate / kind
+                found[kind] = str(inner if inner.is_dir() else candidate)
     return found
 
 

@@ -13,16 +13,16 @@ import itertools
 import random
 import re
 
+from knas.spaces import dag
 from knas.spaces.base import ArchError
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-# (to_node, from_node) in the order the arch string lists them.
-EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
-N_NODES = 4
+EDGES, N_NODES = dag.EDGES, dag.N_NODES  # (to_node, from_node) in arch-string order; 4 nodes
 N_ARCHS = len(OPS) ** len(EDGES)  # 15,625
 _BENCHMARK_SHUFFLE_SEED = 88  # NAS-Bench-201's generate_meta_info
 
 Arch = tuple  # tuple[str, ...] of length 6
+GRAMMAR = dag.CellGrammar(OPS, "none", "skip_connect")  # edge liveness and the canonical form
 
 
 _NODE_RE = re.compile(r"^\|(.*)\|$")
@@ -164,38 +164,14 @@ def neighbours(arch) -> list[Arch]:
 
 def live_edges(arch) -> tuple[bool, ...]:
     """Which edges can affect the cell output: not ``none``, fed from the input, reaching the output."""
-    ops = validate(arch)
-    fed = {0}
-    for (dst, src), op in zip(EDGES, ops):
-        if op != "none" and src in fed:
-            fed.add(dst)
-    reaches = {N_NODES - 1}
-    for (dst, src), op in reversed(list(zip(EDGES, ops))):
-        if op != "none" and dst in reaches:
-            reaches.add(src)
-    return tuple(
-        op != "none" and src in fed and dst in reaches for (dst, src), op in zip(EDGES, ops)
-    )
+    return GRAMMAR.live(validate(arch))
 
 
 def canonical(arch) -> str:
-    """A key equal for cells that compute the same function at initialisation.
-
-    Each node is the sorted sum of its live inputs; ``skip_connect`` is the identity, ``none``
-    and inputs from a node that carries nothing drop out, and an output that carries nothing
-    is ``zero``. Parameterised ops keep their identity, so two convs on the same input are two
-    terms (they hold different weights).
-    """
-    ops = validate(arch)
-    exprs: list = ["x"] + [None] * (N_NODES - 1)
-    for node in range(1, N_NODES):
-        terms = []
-        for (dst, src), op in zip(EDGES, ops):
-            if dst != node or op == "none" or exprs[src] is None:
-                continue
-            terms.append(exprs[src] if op == "skip_connect" else f"{op}({exprs[src]})")
-        exprs[node] = "+".join(sorted(terms)) if terms else None
-    return exprs[-1] or "zero"
+    """A key equal for cells that compute the same function at initialisation (``skip_connect``
+    is the identity, ``none`` and inputs that carry nothing drop out, two convs on the same
+    input are two terms: ``knas.spaces.dag.CellGrammar.canonical``)."""
+    return GRAMMAR.canonical(validate(arch))
 
 
 @functools.lru_cache(maxsize=1)

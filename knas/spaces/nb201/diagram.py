@@ -5,7 +5,8 @@ shape). Colours are the Okabe-Ito palette (readable with colour blindness).
 Torch-free."""
 from __future__ import annotations
 
-from knas.spaces import dag
+import dataclasses
+
 from knas.spaces.base import Diagram
 from knas.spaces.nb201 import cells
 
@@ -24,7 +25,7 @@ OP_LABELS = {
     "none": "none",
 }
 
-GRAMMAR = dag.CellGrammar(cells.OPS, "none", "skip_connect", OP_LABELS, OP_COLOURS)
+GRAMMAR = dataclasses.replace(cells.GRAMMAR, labels=OP_LABELS, colours=OP_COLOURS)
 
 
 def diagram(arch) -> Diagram:
