@@ -23,7 +23,7 @@ import pandas as pd
 
 from benchmarks._report import header, publish
 from knas import spaces
-from knas.data import benchmark, readers
+from knas.data import benchmark
 from knas.results import stats
 from knas.scoring import backends, scorer
 from knas.scoring.cache import ScoreCache
@@ -31,15 +31,14 @@ from knas.search import train
 from knas.search.specs import REFERENCE
 from knas.ui import forms
 
-SPACE = spaces.get("text")
 DATASETS = ("sst2", "trec", "mrpc", "rte")
 
 
-def score(dataset, cells, names, n=32):
-    batch = scorer.make_batch(dataset, n, 0, SPACE)
+def score(space, dataset, cells, names, n=32):
+    batch = scorer.make_batch(dataset, n, 0, space)
     settings = scorer.ScoreSettings(n=n, seed=0)
     start = time.perf_counter()
-    with backends.open_backend(SPACE, "local", "cpu", 1) as backend, \
+    with backends.open_backend(space, "local", "cpu", 1) as backend, \
             tempfile.TemporaryDirectory() as fresh:  # measured, never read from a cache
         rows = {r.index: r.values
                 for r in backend.score(cells, names, batch, settings, ScoreCache(fresh))}
@@ -81,22 +80,22 @@ def search_on_table(table, scores, columns, rankings, pools, pool_size, k, score
     return out
 
 
-def head_to_head(name, root, pool, k, epochs, seeds):
+def head_to_head(space, name, root, pool, k, epochs, seeds):
     """KNAS (mgm) picks a cell; it and the standard head are trained with each seed."""
-    train_split = readers.load_named(name, root / name, "train")
-    test_split = readers.load_named(name, root / name, "test")
-    cells = SPACE.sample(pool, 0)
-    scores, _ = score(train_split, cells, ["mgm"])
+    train_split = space.load_data(name, root / name, "train")
+    test_split = space.load_data(name, root / name, "test")
+    cells = space.sample(pool, 0)
+    scores, _ = score(space, train_split, cells, ["mgm"])
     top = list(stats.oriented(scores, "mgm").sort_values(ascending=False).index[:k])
-    settings = train.settings_for(SPACE, epochs=epochs, seed=0)
-    fine = {i: train.train_and_evaluate(SPACE, int(i), train_split, settings).val_accuracy for i in top}
+    settings = train.settings_for(space, epochs=epochs, seed=0)
+    fine = {i: train.train_and_evaluate(space, int(i), train_split, settings).val_accuracy for i in top}
     chosen = max(top, key=lambda i: (fine[i], -i))
     results = {}
     for arch, run_epochs in ((int(chosen), epochs), (REFERENCE, epochs), ("long", 10 * epochs)):
         accs, secs = [], []
         for seed in range(seeds):
-            r = train.train_and_evaluate(SPACE, REFERENCE if arch == "long" else arch, train_split,
-                                         train.settings_for(SPACE, epochs=run_epochs, seed=seed),
+            r = train.train_and_evaluate(space, REFERENCE if arch == "long" else arch, train_split,
+                                         train.settings_for(space, epochs=run_epochs, seed=seed),
                                          test=test_split)
             accs.append(r.test_accuracy)
             secs.append(r.seconds)
@@ -107,6 +106,7 @@ def head_to_head(name, root, pool, k, epochs, seeds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True, help="folder holding sst2/ trec/ mrpc/ rte/")
+    parser.add_argument("--space", default="text", help="text (frozen encoder) or text-scratch")
     parser.add_argument("--truth", action="append", default=[], help="DATASET=CSV (repeatable)")
     parser.add_argument("--pools", type=int, default=100)
     parser.add_argument("--pool", type=int, default=100)
@@ -120,19 +120,20 @@ def main():
     from pathlib import Path
 
     root = Path(args.root)
-    names = [n for n in forms.applicable_methods(SPACE) if n != "recommended"]
-    lines = header("KNAS on text: the text cell space on a frozen MiniLM encoder",
+    space = spaces.get(args.space)
+    names = [n for n in forms.applicable_methods(space) if n != "recommended"]
+    lines = header(f"KNAS on text: {space.label}",
                    "Proxies against measured ground truth, the search each ranking makes on that "
                    "table, and the searched network against the encoder's standard head.",
                    "benchmarks.text_study", "no GPU")
     for spec in args.truth:
         name, _, path = spec.partition("=")
         started = time.time()
-        table = benchmark.load_table(path, SPACE)
-        columns = SPACE.truth_columns(name)
-        dataset = readers.load_named(name, root / name, "train")
+        table = benchmark.load_table(path, space)
+        columns = space.truth_columns(name)
+        dataset = space.load_data(name, root / name, "train")
         cells = [int(i) for i in table.index]
-        scores, seconds = score(dataset, cells, names)
+        scores, seconds = score(space, dataset, cells, names)
         per_cell = {n: seconds / len(cells) / len(names) for n in names}  # rough: passes are shared
         seeds = [c for c in table.columns if c.startswith(f"{columns.test}_seed")]
         noise = stats.spearman(table[seeds[0]], table[seeds[1]]) if len(seeds) > 1 else float("nan")
@@ -154,7 +155,7 @@ def main():
                   "| method | test accuracy | cost (s) |", "|---|---|---|"]
         lines += [f"| {m} | {mean:.2f} ± {std:.2f} | {cost:,.0f} |" for m, (mean, std, cost) in found.items()]
         lines += ["", f"(section computed in {time.time() - started:.0f} s)", ""]
-    lines += ["## The searched network against the standard head", "",
+    lines += [f"## The searched network against the {space.reference_label}", "",
               f"KNAS (mgm) on {args.head_pool} random cells, top {args.k} trained {args.epochs} "
               f"epoch(s), best on validation; then it and the head, {args.seeds} seeds each, "
               "tested on the test split (dev for MRPC and RTE). The last column trains the head ten "
@@ -163,7 +164,7 @@ def main():
               "|---|---|---|---|---|---|---|"]
     for name in [d for d in args.head_datasets.split(",") if d]:
         started = time.time()
-        chosen, results, cut_train, cut_test = head_to_head(name, root, args.head_pool, args.k,
+        chosen, results, cut_train, cut_test = head_to_head(space, name, root, args.head_pool, args.k,
                                                              args.epochs, args.seeds)
         (a, sa, _), (b, sb, _) = results[int(chosen)], results[REFERENCE]
         c, sc, _ = results["long"]

@@ -106,7 +106,6 @@ def cmd_score(args) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from knas.data import readers
     from knas.results import stats
     from knas.scoring import backends, scorer
     from knas.scoring.cache import ScoreCache
@@ -115,7 +114,7 @@ def cmd_score(args) -> int:
     space = config.search_space
     names, methods = config.names, config.methods
     pool = Pool.parse(config.pool, space.size).indices(space, config.seed)
-    dataset = readers.load_named(config.dataset, config.data)
+    dataset = space.load_data(config.dataset, config.data)
     settings = scorer.ScoreSettings(n=config.n, seed=config.seed, params=config.params)
     batch = scorer.make_batch(dataset, settings.n, settings.seed, space)
     cache = ScoreCache(args.cache)
@@ -158,12 +157,10 @@ def cmd_gram(args) -> int:
                 seed=args.seed).validate()
     import torch
 
-    from knas.data import readers
     from knas.proxies import gram
     from knas.scoring import scorer
 
-    batch = scorer.make_batch(readers.load_named(args.dataset, args.data), args.n, args.seed,
-                              space)
+    batch = scorer.make_batch(space.load_data(args.dataset, args.data), args.n, args.seed, space)
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     net = space.build(space.arch_at(index), batch.num_classes)

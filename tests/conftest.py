@@ -33,6 +33,16 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def text_root(shared_data):
+    root = shared_data / "text"
+    if not (root / "trec").is_dir():
+        if os.environ.get("KNAS_REQUIRE_SHARED") == "1":
+            pytest.fail(f"text data not found at {root} (KNAS_REQUIRE_SHARED=1)")
+        pytest.skip(f"text data not found at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
 def cifar16(shared_data):
     """16 real CIFAR-10 images of the shared subset as (x, y) tensors, the same in every test."""
     from knas.data import readers, samples

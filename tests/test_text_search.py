@@ -16,16 +16,6 @@ from tests.conftest import cli_error, wait_for_job
 
 
 @pytest.fixture(scope="session")
-def text_root(shared_data):
-    root = shared_data / "text"
-    if not (root / "trec").is_dir():
-        if os.environ.get("KNAS_REQUIRE_SHARED") == "1":
-            pytest.fail(f"text data not found at {root} (KNAS_REQUIRE_SHARED=1)")
-        pytest.skip(f"text data not found at {root}")
-    return root
-
-
-@pytest.fixture(scope="session")
 def encoded(text_root, tmp_path_factory):
     """TREC's and RTE's features, encoded once for the session (the encoder's real weights)."""
     cache = tmp_path_factory.mktemp("text_cache")

@@ -130,12 +130,8 @@ BENCHMARK_DATASETS = datasets.NAMES
 
 def load_named(name: str, path, split: str = "train") -> Dataset:
     """The benchmark dataset ``name`` from ``path``: its official layout, or an ``.npz`` or image
-    folder holding it. Says what was found instead when the path holds something else. A text
-    data set comes back as its frozen encoder's cached features (``knas.text.features``)."""
-    if datasets.is_text(name):
-        from knas.text import features
-
-        return features.load(name, path, split)
+    folder holding it. Says what was found instead when the path holds something else. (A text
+    data set is read by its space: ``SearchSpace.load_data``.)"""
     if name not in BENCHMARK_DATASETS:
         raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(BENCHMARK_DATASETS)}")
     path = Path(path)

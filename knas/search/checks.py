@@ -56,21 +56,20 @@ def check_texts(errors: dict, values: dict, names) -> None:
             errors[name] = f"at most {MAX_TEXT:,} characters, got {len(value):,}: {fmt.clip(value, 40)}"
 
 
-def check_data(errors: dict, path: str, dataset: str = "") -> None:
+def check_data(errors: dict, path: str, dataset: str, space) -> None:
     if not path:
         errors["data"] = "no dataset path given"
     elif not Path(path).exists():
         errors["data"] = f"{path} not found: the path does not exist"
     elif datasets.is_text(dataset):
-        check_text_data(errors, path, dataset)
+        check_text_data(errors, path, dataset, space)
     elif readers.detect(path) is None:
         errors["data"] = f"{path} holds no dataset in a known layout"
 
 
-def check_text_data(errors: dict, path: str, dataset: str) -> None:
-    """Text data the name's reader finds, and the frozen encoder its features come from."""
+def check_text_data(errors: dict, path: str, dataset: str, space) -> None:
+    """Text data the name's reader finds, and what the space reads it with (a frozen encoder)."""
     from knas.data import text
-    from knas.text import encoder
 
     found = text.text_kinds(path)
     if dataset not in found and not (dataset == text.USER and text.detect_text(path)):
@@ -78,7 +77,7 @@ def check_text_data(errors: dict, path: str, dataset: str) -> None:
         held = ", ".join(found) or "no text data set"
         errors["data"] = f"{path} holds {held}, not {dataset} ({what})"
         return
-    record(errors, "data", encoder.locate)
+    record(errors, "data", space.check_inputs)
 
 
 def check_device(errors: dict, device: str) -> None:

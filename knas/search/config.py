@@ -174,7 +174,7 @@ class SearchConfig:
         if space is None:
             return errors  # every other check depends on the space
         check_dataset(errors, self.dataset, space)
-        check_data(errors, self.data, self.dataset)
+        check_data(errors, self.data, self.dataset, space)
         if "dataset" not in errors and datasets.is_text(self.dataset):
             split = datasets.info(self.dataset).train_split
             if split and self.train_samples > split:
@@ -314,7 +314,7 @@ class ScoreConfig:
         if space is None:
             return errors
         check_dataset(errors, self.dataset, space)
-        check_data(errors, self.data, self.dataset)
+        check_data(errors, self.data, self.dataset, space)
         check_device(errors, self.device)
         check_backend(errors, self.backend, self.ray_address)
         record(errors, "pool", lambda: Pool.parse(self.pool, space.size))

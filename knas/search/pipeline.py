@@ -92,7 +92,7 @@ class Search:
     def _events(self):
         cfg, space = self.config, self.space
         start = time.time()
-        self.dataset = readers.load_named(cfg.dataset, cfg.data, "train")
+        self.dataset = space.load_data(cfg.dataset, cfg.data, "train")
         self.truth = benchmark.load_table(cfg.truth, space) if cfg.truth else None
         stage, self.fine_table = cfg.fine_stage, None
         drawn = cfg.pools()
@@ -131,7 +131,7 @@ class Search:
         if self.truth is not None or not trains:
             return None
         try:
-            return readers.load_named(cfg.dataset, cfg.data, "test")
+            return self.space.load_data(cfg.dataset, cfg.data, "test")
         except readers.DataError:
             return None
 

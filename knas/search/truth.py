@@ -77,8 +77,8 @@ def build(space, dataset: str, data_path, cells: list[int], recipe: Recipe, devi
     from knas.search import train
 
     recipe.check()
-    train_split = readers.load_named(dataset, data_path, "train")
-    test_split = readers.load_named(dataset, data_path, "test")
+    train_split = space.load_data(dataset, data_path, "train")
+    test_split = space.load_data(dataset, data_path, "test")
     where = f"{space.cache_id}|{data_digest(train_split)}|{data_digest(test_split)}|{recipe.digest()}"
     store = stores.open_store(store_dir or paths.root() / "truth", "ground-truth store")
     rows = []

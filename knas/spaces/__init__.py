@@ -22,7 +22,8 @@ from knas.spaces.base import ArchError, SearchSpace
 
 DEFAULT = "nb201"
 BUILTIN = {"nb201": ("knas.spaces.nb201", "NB201Space"),  # name -> (module, class)
-           "text": ("knas.spaces.text", "TextSpace")}
+           "text": ("knas.spaces.text", "TextSpace"),
+           "text-scratch": ("knas.spaces.text", "ScratchTextSpace")}
 
 __all__ = ["ArchError", "DEFAULT", "BUILTIN", "SearchSpace", "SpaceError", "get", "is_file_spec",
            "absolute"]

@@ -289,6 +289,19 @@ class SearchSpace:
         """Why images of this size cannot go through the space's networks (None: they can)."""
         return None
 
+    # --- data --------------------------------------------------------------------------------------
+
+    def load_data(self, dataset: str, path, split: str = "train"):
+        """One split of ``dataset`` as this space's networks read it (a text space: encoder
+        features or token ids); images by default."""
+        from knas.data import readers
+
+        return readers.load_named(dataset, path, split)
+
+    def check_inputs(self) -> None:
+        """Raise a ``KnasError`` saying how to fix it when something the networks read is missing
+        on this machine (a frozen encoder's weights); nothing by default."""
+
     # --- ground truth ------------------------------------------------------------------------------
 
     def truth_columns(self, dataset: str) -> TruthColumns:

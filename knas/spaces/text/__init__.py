@@ -6,7 +6,9 @@ computed once and cached; the searched module is a NAS-Bench-201-shaped cell ove
 sequences: 4 nodes, 6 edges, 5 ops (none, skip, a 1-D convolution of kernel 3, masked multi-head
 self-attention, a masked average pool of 3 tokens) — 5^6 cells, indexed first edge most
 significant, with the same arch-string grammar and the same dedupe of cells that compute the
-same function (``knas.spaces.dag``). Torch-free except ``build``.
+same function (``knas.spaces.dag``). ``text-scratch`` is the same cells for a user without the
+encoder's weights: its networks learn their own token embeddings from ids made by a tokenizer
+trained on the data (``knas.text.tokens``). Torch-free except ``build``.
 """
 from __future__ import annotations
 
@@ -59,6 +61,17 @@ class TextSpace(SearchSpace):
 
     reference_label = "standard head (mean pooling + linear)"
 
+    def load_data(self, dataset: str, path, split: str = "train"):
+        """The frozen encoder's cached token features of one split."""
+        from knas.text import features
+
+        return features.load(dataset, path, split)
+
+    def check_inputs(self) -> None:
+        from knas.text import encoder
+
+        encoder.locate()
+
     def parse(self, text) -> tuple:
         return GRAMMAR.parse(text)
 
@@ -93,7 +106,49 @@ class TextSpace(SearchSpace):
         return FEATURES * C + C + CELLS * cell + 2 * C + C * num_classes + num_classes
 
 
-@functools.lru_cache(maxsize=1)
+class ScratchTextSpace(TextSpace):
+    """The text cells without pretrained weights: token ids in, embeddings learned from scratch
+    (``VOCAB`` x ``nets.WIDTH``) in place of the frozen encoder and its projection."""
+    name = "text-scratch"
+    label = "Text cells (embeddings learned from scratch)"
+    description = ("the text cells for a machine without the encoder's weights: a tokenizer "
+                   "trained on the data, token embeddings learned from scratch, then the same "
+                   "cells, pooling and classifier")
+    capabilities = frozenset({contract.RELU})  # ids are not a continuous input
+    cache_id = "text-scratch@1"
+    reference_label = "fastText head (mean of learned embeddings + linear)"
+
+    def build(self, arch, num_classes: int, prune: bool = False):
+        from knas.spaces.text import nets
+        from knas.text.tokens import VOCAB
+
+        return nets.TextNetwork(self.validate(arch), dag.EDGES, 0, num_classes, vocab=VOCAB)
+
+    def build_reference(self, num_classes: int):
+        from knas.spaces.text import nets
+        from knas.text.tokens import VOCAB
+
+        return nets.StandardHead(nets.WIDTH, num_classes, vocab=VOCAB)
+
+    def load_data(self, dataset: str, path, split: str = "train"):
+        """Token ids of one split, from the tokenizer trained on its training split."""
+        from knas.text import tokens
+
+        return tokens.load(dataset, path, split)
+
+    def check_inputs(self) -> None:
+        """Nothing to fetch: the tokenizer is trained on the data."""
+
+    def count_params(self, arch, num_classes: int) -> int:
+        """The frozen-encoder network's count with the projection (``FEATURES`` x C + C) replaced
+        by the embedding table (``VOCAB`` x C)."""
+        from knas.spaces.text.nets import WIDTH as C
+        from knas.text.tokens import VOCAB
+
+        return super().count_params(arch, num_classes) - (FEATURES * C + C) + VOCAB * C
+
+
+@functools.lru_cache(maxsize=4)
 def _groups(space) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for index in range(space.size):

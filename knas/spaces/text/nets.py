@@ -1,13 +1,15 @@
 """The text cell network: frozen-encoder token features in, class logits out.
 
 ``x`` is a batch of token features (B, L, D) from the frozen encoder, padded on the right with
-all-zero rows (``knas.text.features``); the mask is read off those rows once and handed to every
-op, so padding never changes an output: every op zeroes padded positions, the convolution sees
+all-zero rows (``knas.text.features``), or of token ids (B, L) padded with id 0 for networks that
+learn their own embeddings (``knas.text.tokens``); the mask is read off the padding once and
+handed to every op, so padding never changes an output: every op zeroes padded positions, the convolution sees
 zeros beyond a text's end as it would see its own zero padding, the pool averages real tokens
 only and attention never attends to padding. LayerNorm rather than BatchNorm keeps every sample
 independent (MGM's one-pass form is exact) and padding-free.
 
-Network: a linear projection to ``WIDTH`` and a ReLU → ``CELLS`` stacked cells → masked mean over tokens →
+Network: a linear projection to ``WIDTH`` (or an embedding table of ``WIDTH``-wide vectors learned
+from scratch) and a ReLU → ``CELLS`` stacked cells → masked mean over tokens →
 LayerNorm → a linear classifier.
 """
 from __future__ import annotations
@@ -20,8 +22,16 @@ WIDTH, CELLS, HEADS = 64, 2, 4
 
 
 def mask_of(x: torch.Tensor) -> torch.Tensor:
-    """(B, L, 1) float: 1 for real tokens, 0 for padding (all-zero feature rows)."""
+    """(B, L, 1) float: 1 for real tokens, 0 for padding (all-zero feature rows, or id 0)."""
+    if not x.is_floating_point():
+        return (x != 0).unsqueeze(-1).float()
     return (x != 0).any(dim=-1, keepdim=True).to(x.dtype)
+
+
+def first_stage(features: int, vocab: int, width: int) -> nn.Module:
+    """What turns the input into ``width``-wide tokens: a linear projection of the frozen
+    encoder's features, or (``vocab`` > 0) an embedding table learned from scratch."""
+    return nn.Embedding(vocab, width, padding_idx=0) if vocab else nn.Linear(features, width)
 
 
 class Conv(nn.Module):
@@ -93,12 +103,12 @@ class Cell(nn.Module):
 
 
 class TextNetwork(nn.Module):
-    input_kind = "continuous"
-
-    def __init__(self, ops, edges, features: int, num_classes: int, width=WIDTH, cells=CELLS):
+    def __init__(self, ops, edges, features: int, num_classes: int, width=WIDTH, cells=CELLS,
+                 vocab: int = 0):
         super().__init__()
         self.arch, self.num_classes = tuple(ops), num_classes
-        self.project = nn.Linear(features, width)
+        self.input_kind = "tokens" if vocab else "continuous"
+        self.project = first_stage(features, vocab, width)
         self.relu = nn.ReLU()  # every network offers ReLU units, whatever its cell
         self.cells = nn.ModuleList(Cell(ops, edges, width) for _ in range(cells))
         self.norm = nn.LayerNorm(width)
@@ -115,14 +125,19 @@ class TextNetwork(nn.Module):
 
 class StandardHead(nn.Module):
     """The encoder's usual classification head: the mean of the token features, then a linear
-    classifier (what sentence-transformers' mean pooling feeds a classifier)."""
-    input_kind = "continuous"
+    classifier (what sentence-transformers' mean pooling feeds a classifier). With ``vocab`` > 0
+    the tokens are ids and the features an embedding table learned from scratch, ``features``
+    wide: the mean of a text's embeddings into a linear classifier, fastText's model (Joulin et
+    al., EACL 2017)."""
 
-    def __init__(self, features: int, num_classes: int):
+    def __init__(self, features: int, num_classes: int, vocab: int = 0):
         super().__init__()
         self.arch, self.num_classes = ("standard_head",), num_classes
+        self.input_kind = "tokens" if vocab else "continuous"
+        self.embed = nn.Embedding(vocab, features, padding_idx=0) if vocab else None
         self.classifier = nn.Linear(features, num_classes)
 
     def forward(self, x):
         mask = mask_of(x)
-        return self.classifier((x * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0))
+        h = self.embed(x) if self.embed is not None else x
+        return self.classifier((h * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0))
