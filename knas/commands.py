@@ -71,6 +71,15 @@ def _check_workers(workers: int, backend: str = "local") -> int:
     return workers
 
 
+def _warn_memory(config) -> None:
+    """Say before any work when scoring will not fit in this machine's memory (it still runs:
+    the user may know better, e.g. a Ray cluster's nodes)."""
+    from knas.search import memory
+
+    if (text := memory.warning(config)) is not None:
+        print(f"warning: {text}", file=sys.stderr)
+
+
 MAX_CLASSES = 100_000  # an exported module's head
 
 
@@ -101,6 +110,7 @@ def cmd_score(args) -> int:
     config = form.config_from_args(ScoreConfig, args, space=spaces.absolute(args.space)).validate()
     _check_out(args.out)
     args.workers = _check_workers(args.workers, config.backend)
+    _warn_memory(config)
     import time
 
     import pandas as pd
@@ -248,6 +258,7 @@ def _config_from_args(args):
 def cmd_search(args) -> int:
     config = _config_from_args(args).validate()
     args.workers = _check_workers(args.workers, config.backend)
+    _warn_memory(config)
     from knas import jobs
 
     if args.background:

@@ -98,6 +98,15 @@ def md_escape_with_links(text) -> str:
     return "".join(out) + md_escape(text[last:])
 
 
+def size(n: int) -> str:
+    """A byte count for people: 512 B, 1.5 MB, 7.4 GB (units of 1,024)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
 def ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 1,203rd."""
     suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from knas import jobs, paths, spaces
+from knas import fmt, jobs, paths, spaces
 from knas.data import benchmark, datasets, download, latency, readers, textdownload
 from knas.data import text as text_data
 from knas.errors import KnasError
@@ -152,7 +152,7 @@ for name in download.SOURCES:
 
         def progress(done: int, total: int | None, bar=bar) -> None:
             fraction = min(done / total, 1.0) if total else 0.0
-            size = machine.human_bytes(done) + (f" of {machine.human_bytes(total)}" if total else "")
+            size = fmt.size(done) + (f" of {fmt.size(total)}" if total else "")
             bar.progress(fraction, text=f"Downloading: {size}")
 
         try:
@@ -242,10 +242,10 @@ finally:
     scores.close()
 a, b, c = st.columns(3)
 a.metric("Cached scores", f"{entries:,}",
-         help=f"{machine.human_bytes(score_bytes)} in {md_escape(scores.directory)}")
-b.metric("Runtime folder", machine.human_bytes(machine.folder_size(paths.root())),
+         help=f"{fmt.size(score_bytes)} in {md_escape(scores.directory)}")
+b.metric("Runtime folder", fmt.size(machine.folder_size(paths.root())),
          help=f"{md_escape(paths.root())}: scores, jobs and settings")
-c.metric("Converted tables", machine.human_bytes(machine.folder_size(paths.tables_dir())),
+c.metric("Converted tables", fmt.size(machine.folder_size(paths.tables_dir())),
          help=md_escape(paths.tables_dir()))
 
 store = widgets.job_store()

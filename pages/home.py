@@ -3,7 +3,7 @@ The sidebar (navigation, device, cache size, running jobs) comes from ``knas.ui.
 import streamlit as st
 
 from knas import fmt, jobs, paths, spaces
-from knas.ui import formstate, machine, widgets, forms
+from knas.ui import formstate, widgets, forms
 from knas.results import headline, runview
 from knas.errors import KnasError
 
@@ -30,7 +30,7 @@ cols[1].metric("Datasets", len(found), help=", ".join(found) or "none found")
 truth = widgets.load_truth(settings.truth) if settings.truth else None
 cols[2].metric("Ground truth", "loaded" if truth is not None else "not set" if not settings.truth
                else "not usable")
-cols[3].metric("Cache", machine.human_bytes(widgets.folder_size(str(paths.root()))))
+cols[3].metric("Cache", fmt.size(widgets.folder_size(str(paths.root()))))
 if info.get("error"):
     st.warning(f"Device check: {fmt.md_escape(info['error'])}. Searches run on the CPU.")
 for name, path in found.items():

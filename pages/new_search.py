@@ -6,7 +6,7 @@ import streamlit as st
 from knas import fmt, jobs, spaces
 from knas.data import datasets
 from knas.jobs import throughput
-from knas.search import estimate, form
+from knas.search import estimate, form, memory
 from knas.ui import formstate, forms, widgets
 from knas.search.checks import BACKENDS
 from knas.search.config import SearchConfig
@@ -34,6 +34,12 @@ formstate.restore(state, {
 def _estimate(values: dict, device: str, measured: dict) -> estimate.Estimate:
     """The work estimate (a pool of a whole space takes a moment to deduplicate)."""
     return estimate.estimate(SearchConfig.from_dict(values), device, measured)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=60)
+def _memory_warning(values: dict) -> str | None:
+    """Whether scoring fits in this machine's memory (reads at most a few image headers)."""
+    return memory.warning(SearchConfig.from_dict(values))
 
 
 slots = {}  # field -> placeholder under its widget, filled with its error once the config is built
@@ -338,6 +344,8 @@ else:
              help="Start-up, scoring and training; the steps below show the arithmetic.")
     if (long_run := estimate.warning(est, config)) is not None:
         st.warning(fmt.md_escape(long_run), icon="⏳")
+    if (too_big := _memory_warning(config.to_dict())) is not None:
+        st.warning(fmt.md_escape(too_big), icon="🧠")
     st.info(fmt.md_escape(estimate.summary(est, config)) + "\n\n"
             + "\n".join(f"- {fmt.md_escape(line)}" for line in est.lines()))
     st.caption("Seconds per network come from the jobs this machine has run (\"measured here\"); "

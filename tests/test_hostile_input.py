@@ -214,3 +214,25 @@ def test_every_text_field_of_the_dashboard_is_bounded():
                 if not any(k.arg == "max_chars" for k in node.keywords):
                     unbounded.append(f"{path.name}:{node.lineno}")
     assert unbounded == []
+
+
+def test_folder_scans_are_bounded(tmp_path, monkeypatch):
+    """A data folder with thousands of sub-folders (a home directory, a photo archive) is looked
+    into a bounded number of times, so the Data page answers in a moment."""
+    from knas.ui import machine
+
+    for i in range(machine.SCAN_FOLDERS * 3):
+        (tmp_path / f"folder{i:05d}").mkdir()
+    looked = []
+    real_detect = readers.detect
+    monkeypatch.setattr(readers, "detect", lambda p: looked.append(p) or real_detect(p))
+    assert machine.find_datasets([tmp_path]) == {}
+    assert len(looked) == machine.SCAN_FOLDERS + 1  # the root and at most SCAN_FOLDERS inside
+    many = tmp_path / "folder00000"
+    for i in range(readers.DETECT_ENTRIES + 10):
+        (many / f"class{i:05d}").mkdir()
+    opened = []
+    real_iterdir = type(many).iterdir
+    monkeypatch.setattr(type(many), "iterdir", lambda self: opened.append(self) or real_iterdir(self))
+    assert real_detect(many) is None
+    assert len(opened) <= readers.DETECT_ENTRIES + 1 + 2  # root, its class folders, the splits

@@ -15,6 +15,7 @@ named like CIFAR-10's if it names them), else the per-channel statistics of the 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import pickle
 import zipfile
 from dataclasses import dataclass, replace
@@ -292,8 +293,18 @@ def _channel_stats(images: np.ndarray):
     return tuple(mean), tuple(std)
 
 
+DETECT_ENTRIES = 4096  # folder entries ``detect`` looks at before it says "no image folder"
+
+
 def _has_class_dirs(root: Path) -> bool:
-    return root.is_dir() and any(_is_image(f) for d in _class_dirs(root) for f in d.iterdir())
+    """Some class folder holds an image; bounded, so a folder of a million files (or one
+    holding a million empty folders) is judged in a moment."""
+    if not root.is_dir():
+        return False
+    folders = (d for d in itertools.islice(root.iterdir(), DETECT_ENTRIES)
+               if d.is_dir() and not d.name.startswith("."))
+    entries = itertools.islice((f for d in folders for f in d.iterdir()), DETECT_ENTRIES)
+    return any(_is_image(f) for f in entries)
 
 
 def _is_image(file: Path) -> bool:
@@ -315,6 +326,12 @@ def _folder_root(path: Path, split: str) -> Path:
     return root
 
 
+def folder_images(path: Path, split: str) -> list[tuple[Path, int]]:
+    """An image folder's files of one split and their labels (sorted class folders)."""
+    return [(f, label) for label, d in enumerate(_class_dirs(_folder_root(path, split)))
+            for f in sorted(d.iterdir()) if _is_image(f)]
+
+
 def _read_folder(path: Path, split: str) -> Dataset:
     """Images one sub-folder per class (sorted names give the labels), as square RGB.
 
@@ -328,8 +345,7 @@ def _read_folder(path: Path, split: str) -> Dataset:
         raise DataError("reading an image folder needs Pillow (pip install pillow)") from exc
     root = _folder_root(path, split)
     class_dirs = _class_dirs(root)
-    files = [(f, label) for label, d in enumerate(class_dirs) for f in sorted(d.iterdir())
-             if _is_image(f)]
+    files = folder_images(path, split)
     if not files:
         raise DataError(f"no images in {root}; expected one sub-folder per class holding "
                         f"{', '.join(IMAGE_SUFFIXES)} files")

@@ -114,6 +114,11 @@ class SearchConfig:
         """The methods that score a pool and pick among its top-k (proxies and random)."""
         return [m for m in self.methods if m not in STRATEGIES and m != REFERENCE]
 
+    @property
+    def names(self) -> list[str]:
+        """The registered proxies its methods score, each once."""
+        return proxies_of(Method.parse(m) for m in self.two_stage_methods)
+
     def key(self) -> str:
         """Stable across runs, machines and versions: the job id is derived from it. Only fields
         that differ from their defaults enter it, so adding a setting keeps every old id."""

@@ -4,6 +4,7 @@ the UI process stays light, so the device check runs in a short child process, o
 so no page waits for it."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -103,12 +104,17 @@ def usual_data_roots() -> list[Path]:
     return list(dict.fromkeys(r.resolve() for r in roots))
 
 
+SCAN_FOLDERS = 256  # sub-folders of a root looked into: a home with thousands is scanned in a moment
+
+
 def _candidate_folders(roots):
-    """Each existing root and its sub-folders, where a data set may sit."""
+    """Each existing root and (at most ``SCAN_FOLDERS`` of) its sub-folders, where a data set
+    may sit."""
     for root in roots or [paths.data_root()]:
         root = Path(root)
         if root.is_dir():
-            yield from [root, *sorted(p for p in root.iterdir() if p.is_dir())]
+            folders = itertools.islice((p for p in root.iterdir() if p.is_dir()), SCAN_FOLDERS)
+            yield from [root, *sorted(folders)]
 
 
 def find_datasets(roots=None) -> dict[str, str]:
@@ -147,10 +153,3 @@ def folder_size(path) -> int:
                 continue
     return total
 
-
-def human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"

@@ -217,7 +217,7 @@ def sidebar() -> None:
             st.page_link(page.path, label=page.title, icon=page.icon)
         st.divider()
         _device_caption()
-        st.caption(f"Cache: {machine.human_bytes(folder_size(str(paths.root())))}")
+        st.caption(f"Cache: {fmt.size(folder_size(str(paths.root())))}")
         try:
             store = jobs.JobStore()
             active = [(job_id, store.state(job_id)) for job_id in store.active_ids()[:5]]
