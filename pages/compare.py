@@ -134,6 +134,7 @@ with runs_tab:
                 st.success(f"**{fmt.md_escape(job_id[:8])}** · {fmt.md_escape(line.text)}"
                            + (f" ({fmt.md_escape(line.published_text)})" if line.published_text
                               else ""), icon="🏁")
+                widgets.result_cards(line)
         if chosen:
             left, right = st.columns(2)
             power = left.number_input("Device power (W)", min_value=1.0, value=energy.DEFAULT_POWER_W,
@@ -144,7 +145,7 @@ with runs_tab:
             table = runview.paper_table(summaries, power, grid)
             if table["test_accuracy_mean"].notna().any():
                 st.plotly_chart(plots.accuracy_intervals(table), key="compare_runs_intervals")
-            widgets.table(table.drop(columns=["test_accuracy_mean", "test_accuracy_std"]))
+            widgets.table(runview.paper_table_shown(table))
             st.caption("Mean ± std over each run's repeats of the chosen cell's test accuracy; costs are "
                        "means per search. " + runview.energy_note(power, grid))
             plot_id = st.selectbox("Accuracy against search cost for", chosen, format_func=labels.get,

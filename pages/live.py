@@ -254,6 +254,7 @@ def _headline(events) -> None:
     if line.published is not None:
         right.metric("KNAS paper", f"{line.published.test_mean:.2f}%",
                      help=f"{line.published.source} ({line.published.checked})")
+    widgets.result_cards(line)
 
 
 def _finished(state: dict, events) -> None:
@@ -290,7 +291,7 @@ def _summary(events, summary) -> None:
         st.plotly_chart(plots.accuracy_intervals(table, best,
                                                  references.find(space, "KNAS", config.dataset)),
                         key=f"live_intervals_{job_id}")
-    widgets.table(table.drop(columns=["run", "test_accuracy_mean", "test_accuracy_std"]))
+    widgets.table(runview.paper_table_shown(table, one_run=True))
     st.caption(runview.energy_note())
 
 

@@ -3,6 +3,7 @@ formats every table shows."""
 import math
 
 import pandas as pd
+import pytest
 
 from knas.results import columns, headline, references, runview
 from knas import jobs
@@ -27,7 +28,7 @@ def test_headline_of_a_finished_run_states_its_numbers(runtime, shared_data, tru
                            f"{mine['test_accuracy']:.2f}%")
     assert f"{line.vs_random:+.2f} over random" in text
     assert f"{line.gap:.2f} below the best of {space.N_ARCHS:,}" in text
-    assert f"scoring {int(mine['networks_scored']):,} networks" in text
+    assert f"of scoring {int(mine['networks_scored']):,} networks on this machine" in text
     knas_paper = references.find(NB201, "KNAS", "cifar10")[0]
     assert line.published == knas_paper
     assert line.published_text == f"KNAS paper: {knas_paper.test_mean:.2f}% (cifar10)"
@@ -58,7 +59,8 @@ def test_no_headline_before_a_result_or_without_accuracy():
     assert headline.headline([event_from_dict(started), event_from_dict(done)], NB201) is None
     done["result"]["test_accuracy"] = 91.0
     line = headline.headline([event_from_dict(started), event_from_dict(done)], NB201)  # no truth table best, no random, no dataset
-    assert line.text == "KNAS (mgm) picked cell 3 with 91.00% in 2 s scoring 5 networks, no training"
+    assert line.text == ("KNAS (mgm) picked cell 3 with 91.00% for 2 s of scoring 5 networks on "
+                         "this machine, no training")
     assert line.published is None and line.published_text == ""
 
 
@@ -97,3 +99,50 @@ def test_the_cli_summary_shows_a_spread_only_for_several_runs():
     two = searchtext.summary_lines([{**row, "runs": 2, "test_accuracy_std": 0.25}])[1]
     assert "93.10" in one and "±" not in one
     assert "93.10 ± 0.25" in two
+
+
+def test_cards_tell_the_trade_against_the_strongest_baseline(shared_data, truth, tmp_path):
+    """A real search (params ranking, 12-epoch lookup) beside random, REA and TPE on
+    NAS-Bench-201's simulated clock: the cards give the gap to the strongest of them and compare
+    recorded GPU training with recorded GPU training, the scoring measured here said apart."""
+    from knas.scoring.cache import ScoreCache
+    from knas.search.config import SearchConfig
+    from knas.search.pipeline import Search
+
+    nb201 = shared_data / "nb201"
+    config = SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
+                          truth=str(nb201 / "nb201_accuracies.csv"), costs=str(nb201 / "nb201_costs.csv"),
+                          pool="random:24", proxy="params", k=4, n=4, budget=6000.0,
+                          fine=f"lookup:{nb201 / 'nb201_12epoch.csv'}:cifar10_test_12ep",
+                          baselines=("random", "rea", "tpe"))
+    search = Search(config, ScoreCache(tmp_path), workers=1)
+    events = list(search.events())
+    line = headline.headline(events, NB201, "cifar10")
+    by_method = {r.method: r for r in search.results}
+    strongest = max(("random", "rea", "tpe"), key=lambda m: by_method[m].test_accuracy)
+    assert line.baseline == {"random": "random", "rea": "REA", "tpe": "TPE"}[strongest]
+    cards = {label: (value, note) for label, value, note in line.cards()}
+    mine = by_method["params"]
+    assert cards["Test accuracy"][0] == f"{mine.test_accuracy:.2f}%"
+    delta = mine.test_accuracy - by_method[strongest].test_accuracy
+    assert cards[f"Against {line.baseline}"][0] == f"{delta:+.2f} pts"
+    recorded = mine.search_seconds - mine.coarse_seconds
+    assert line.cost.recorded == pytest.approx(recorded) and line.cost.recorded_on == "GPU"
+    assert f"{recorded / 3600:,.2f} GPU-hours of recorded training (4 cells)" in cards["Search cost"][1]
+    assert "of scoring" in cards["Search cost"][1] and "on CPU" in cards["Search cost"][1]
+    assert "in " not in line.text.split(" — ")[-1][:3]  # no bare "in 24 s" beside GPU-hours
+    theirs = by_method[strongest].search_seconds - by_method[strongest].coarse_seconds
+    value, note = cards[f"Cost against {line.baseline}"]
+    assert value == headline.ratio_text(recorded / theirs)
+    assert note.startswith(f"{value} of {line.baseline}'s recorded training GPU-hours, plus ")
+
+
+def test_costs_in_different_units_are_never_compared():
+    here = headline.Cost(scoring=20.0, training=0.0, recorded=1440.0, device="cpu",
+                         recorded_on="GPU", networks=80, trained=10)
+    trained_here = headline.Cost(scoring=0.0, training=600.0, recorded=0.0, device="cpu",
+                                 recorded_on="GPU", trained=5)
+    assert here.versus(trained_here, "REA") is None  # GPU records against CPU seconds: no ratio
+    assert trained_here.versus(headline.Cost(0.0, 1200.0, 0.0, "cpu", "", trained=9), "X") == \
+        "1/2 of X's time on CPU"
+    assert headline.ratio_text(1 / 8) == "1/8" and headline.ratio_text(2.44) == "2.4×"

@@ -40,6 +40,9 @@ def test_html_report_opens_with_the_headline_and_the_cell(runtime, shared_data, 
     line = headline.headline(events, NB201, config.dataset)
     first_h2 = page.index("<h2>")
     assert html.escape(line.text) in page[:first_h2]  # the headline comes first
+    cards = page.index("knas-cards")  # then the cards that tell the trade
+    for label, value, note in line.cards():
+        assert html.escape(value) in page[cards:first_h2] and html.escape(note) in page[cards:first_h2]
     assert page.index("<svg", first_h2) < page.index("Details")  # then the chosen cell, drawn
     chosen = runview.results_frame(events).query("method == @config.proxy")["chosen"].iloc[0]
     assert f"aria-label=\"cell {html.escape(space.to_str(space.arch_at(int(chosen))))}\"" in page

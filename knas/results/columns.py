@@ -60,6 +60,11 @@ COLUMNS = {
     "search_seconds_mean": Column("search s", "%.0f", help="on the shared cost axis"),
     "search_seconds_std": Column("search s, std", "%.0f"),
     "search_s": Column("search s", "%.0f", help="on the shared cost axis"),
+    "training_s": Column("training s", "%.0f",
+                         help="recorded in the benchmark's tables, or measured (see basis)"),
+    "training_basis": Column("training basis", kind=_TEXT,
+                             help="recorded: a table's training time (NAS-Bench-201: GPU); "
+                                  "measured: on this run's device"),
     "search s": Column("search s", "%.0f"), "seconds": Column("seconds", SECONDS),
     "estimated s": Column("estimated s", SECONDS), "actual s": Column("actual s", SECONDS),
     "actual ÷ estimated": Column("actual ÷ estimated", "%.2f"),

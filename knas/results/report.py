@@ -50,6 +50,7 @@ def html_report(config: dict, state: JobState | None, events: list, truth_table=
         beside = f" <span class='muted'>({_e(line.published_text)})</span>" \
             if line.published_text else ""
         parts.append(f"<p class='headline'>{_e(line.text)}{beside}</p>")
+        parts.append(headline.cards_html(line.cards()))
     else:
         parts.append("<p class='muted'>No result yet: the run has not finished a search.</p>")
     parts.append(f"<p class='muted'>Status <b>{_e(state.status)}</b>"
@@ -72,7 +73,7 @@ def html_report(config: dict, state: JobState | None, events: list, truth_table=
                      f"<code>{_e(view.space.format(view.space.arch_at(view.best['index'])))}</code>)"
                      ".</p>")
     if view.summary:
-        shown = view.table.drop(columns=["run", "test_accuracy_mean", "test_accuracy_std"])
+        shown = runview.paper_table_shown(view.table, one_run=True)
         parts.append(_frame_table(shown))
         parts.append(f"<p class='muted'>{_e(runview.energy_note())}</p>")
     else:

@@ -102,6 +102,7 @@ class SearchSpace:
     published: tuple = ()  # knas.results.references.Reference rows: published results on it
     train_recipe: dict = {}  # knas.search.train.TrainSettings fields its networks train with
     train_seconds_guess: float = 0.0  # CPU seconds per training sample before any is measured
+    recorded_on: str = ""  # the device its tables' recorded training times come from ("GPU")
 
     # --- what a subclass defines -------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import streamlit as st
 from knas import fmt, jobs, paths, spaces, stores
 from knas.data import benchmark
 from knas.errors import KnasError
-from knas.results import cellsvg, columns, runview
+from knas.results import cellsvg, columns, headline, runview
 from knas.ui import formstate, machine, settings
 from knas.search.checks import MAX_TEXT
 
@@ -142,6 +142,11 @@ def cell(space, arch, title: str | None = None) -> None:
     sanitiser drops inline SVG."""
     st.markdown(f"<div class='knas-cell-box'>{cellsvg.cell_svg(space, arch, title)}</div>",
                 unsafe_allow_html=True)
+
+
+def result_cards(line) -> None:
+    """A finished run's cards (``Headline.cards``), escaped HTML in a row that wraps."""
+    st.markdown(headline.cards_html(line.cards()), unsafe_allow_html=True)
 
 
 def cell_legend(space) -> None:

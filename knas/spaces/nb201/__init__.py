@@ -27,6 +27,7 @@ class NB201Space(SearchSpace):
     palette = diagram.OP_COLOURS
     published = published.REFERENCES
     native_table_suffixes = (".pth", ".pt")  # official files, converted once (``official``)
+    recorded_on = "GPU"  # NAS-Bench-201 trained and timed every cell on GPUs
 
     def decisions(self) -> tuple:
         return tuple(Decision(f"edge_{dst}_{src}", f"edge {src}→{dst}", cells.OPS)
