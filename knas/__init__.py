@@ -53,6 +53,9 @@ def score_model(model, batch, proxies=("mgm",), params: str = "all") -> dict[str
         meta = catalogue.info(name)
         if meta.shared_pass not in passes:
             options = {"params": params} if "params" in meta.options else {}
+            if meta.partial:
+                options["wanted"] = tuple(n for n in names
+                                          if catalogue.info(n).shared_pass == meta.shared_pass)
             passes[meta.shared_pass] = catalogue.shared_function(name)(model, x, y, **options)
         value = passes[meta.shared_pass]
         values[name] = float(value[name] if isinstance(value, dict) else value)

@@ -211,3 +211,46 @@ def test_score_cli_rejects_bad_input_before_work(shared_data, tmp_path, args, me
     flat = [v for kv in base.items() for v in kv]
     out = _cli("score", *flat, "--cache", str(tmp_path), "--out", str(tmp_path / "x.csv"))
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_fast_paths_give_bitwise_the_same_scores_on_40_cells(shared_data, tmp_path):
+    """The recommended ranking's proxies work on the scorer's own network and put it back
+    (instead of deep-copying it), and AZ-NAS skips trainability's backward passes when only
+    expressivity is asked for: on 40 cells every score is bit for bit the one of the reference
+    path (a deep copy per proxy, AZ-NAS computing all of its scores), and the network is
+    unchanged, weights and dtype, after each proxy."""
+    import copy
+
+    import torch
+
+    from knas import proxies, spaces
+    from knas.data import readers
+    from knas.proxies import az_nas
+    from knas.scoring import scorer
+    from knas.scoring.cache import ScoreCache
+
+    space = spaces.get("nb201")
+    batch = scorer.make_batch(readers.load_named(
+        "cifar10", shared_data / "cifar10" / "cifar10_small.npz"), 8, 0, space)
+    names = ["meco", "synflow", "az_expressivity"]
+    fast = scorer.Scorer(space, batch, scorer.ScoreSettings(n=8), ScoreCache(tmp_path), "cpu")
+    for index in space.sample(40, 7):
+        scores = fast.score(index, names).values
+
+        def built(cell, prune):  # as the scorer builds it
+            torch.manual_seed(0)
+            return space.build(space.arch_at(cell), 10, prune=prune)
+
+        exact, net = built(index, False), built(space.representative(index), True)
+        before = {k: v.clone() for k, v in net.state_dict().items()}
+        reference = {"meco": proxies.get("meco")(exact, batch.x, batch.y),
+                     "synflow": proxies.get("synflow")(copy.deepcopy(net), batch.x, batch.y),
+                     "az_expressivity": az_nas.az_nas(copy.deepcopy(net), batch.x,
+                                                      batch.y)["az_expressivity"]}
+        assert scores == reference, index
+        proxies.get("synflow")(net, batch.x, batch.y)
+        az_nas.az_nas(net, batch.x, batch.y, wanted=("az_expressivity",))
+        after = net.state_dict()
+        assert all(torch.equal(before[k], after[k]) and before[k].dtype == after[k].dtype
+                   for k in before), index
+        assert all(p.grad is None for p in net.parameters())

@@ -38,6 +38,9 @@ class ProxyInfo:
     options: tuple = ()  # ScoreSettings fields passed to the function as keyword arguments
     chunkable: bool = False  # takes ``chunk=`` and gives the same value in chunks (GPU OOM retry)
     function: str = ""  # the function computing it, when several scores share one pass
+    # The shared function takes ``wanted=`` (the entries asked for) and skips work only the
+    # others need, their values unchanged bit for bit.
+    partial: bool = False
     # Unchanged when the network skips edges that cannot reach a cell's output (knas.spaces.nb201.pruning);
     # False for proxies that see every module run (activation patterns, hooks, BN statistics).
     prunable: bool = True
@@ -88,11 +91,11 @@ CATALOG = {p.name: p for p in [
     # AZ-NAS's four scores come from one pass (az_nas.az_nas), except complexity, which is the
     # exact cell's FLOPs and needs no network at all.
     ProxyInfo("az_expressivity", "az_nas", "AZ-NAS expressivity (eigen-entropy of block features)",
-              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES),
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES, partial=True),
     ProxyInfo("az_progressivity", "az_nas", "AZ-NAS progressivity (least expressivity gain)",
-              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES),
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES, partial=True),
     ProxyInfo("az_trainability", "az_nas", "AZ-NAS trainability (block Jacobian spectral norm near 1)",
-              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES),
+              _AZ_NAS, function="az_nas", cpu_seconds=0.67, requires=_AZ_REQUIRES, partial=True),
     ProxyInfo("az_complexity", "counts", "AZ-NAS complexity (FLOPs of the exact cell)", _AZ_NAS,
               function="flops", dedup=False, cpu_seconds=0.02),
     ProxyInfo("zico", "zico", "ZiCo (inverse coefficient of variation of gradients)",

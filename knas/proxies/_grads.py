@@ -95,6 +95,25 @@ def _identity(bn, x: torch.Tensor) -> torch.Tensor:
 
 
 @contextlib.contextmanager
+def restored(net: nn.Module):
+    """Let a proxy change a network in place (re-initialise it, take |w|, cast it to float64)
+    and put every parameter and buffer back exactly afterwards, with its dtype, the training
+    flag and no gradients: the same as working on ``copy.deepcopy(net)``, whose Python-level walk
+    of every module cost more than some proxies' whole pass (docs/benchmarks.md)."""
+    tensors = [*net.named_parameters(), *net.named_buffers()]
+    saved = {name: t.detach().clone() for name, t in tensors}
+    training = net.training
+    try:
+        yield net
+    finally:
+        with torch.no_grad():
+            for name, t in [*net.named_parameters(), *net.named_buffers()]:
+                t.data = saved[name]
+        net.zero_grad(set_to_none=True)
+        net.train(training)
+
+
+@contextlib.contextmanager
 def _batchnorm_replaced(net: nn.Module, forward):
     """Every BatchNorm (1-D, 2-D, 3-D) of ``net`` runs ``forward(bn, x)`` inside the block, as
     before after it."""

@@ -18,31 +18,36 @@ and every block's output (18 maps there), with channels on axis 1 (images or seq
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from knas.proxies._grads import restored
+
 _EPS_LOG = 1e-8  # inside the entropy's log, as the official code
 _EPS_SVD = 1e-6  # in 1/s, as the official code
 
 
-def az_nas(net, x, y, random_input: bool = True) -> dict[str, float]:
-    """Expressivity, progressivity and trainability. Random draws (weights, input, probes) come from a generator seeded with the
-    seed the network was built under, so a score does not depend on what ran before it."""
+def az_nas(net, x, y, random_input: bool = True, wanted=None) -> dict[str, float]:
+    """Expressivity, progressivity and trainability (or those of them ``wanted`` names: without
+    trainability no probe is drawn and nothing is back-propagated, and the other two come out
+    bit for bit the same). Random draws (weights, input, probes) come from a generator seeded
+    with the seed the network was built under, so a score does not depend on what ran before
+    it; the caller's network is put back as it was."""
     generator = torch.Generator().manual_seed(torch.initial_seed())
-    model = kaiming_normal_copy(net, generator)
-    inputs = torch.randn(x.shape, generator=generator).to(x) if random_input else x
-    return block_scores(model, inputs, generator)
+    with restored(net):
+        kaiming_normal_(net, generator)
+        inputs = torch.randn(x.shape, generator=generator).to(x) if random_input else x
+        trainability = wanted is None or "az_trainability" in wanted
+        return block_scores(net, inputs, generator, trainability)
 
 
-def kaiming_normal_copy(net: nn.Module, generator: torch.Generator) -> nn.Module:
-    """A copy of ``net`` with the official code's initialisation (the caller's net is untouched)."""
-    model = copy.deepcopy(net)
+def kaiming_normal_(net: nn.Module, generator: torch.Generator) -> None:
+    """The official code's initialisation, in place."""
     with torch.no_grad():
-        for m in model.modules():
+        for m in net.modules():
             if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
                 std = math.sqrt(2.0 / m.weight[0].numel())
                 m.weight.copy_(torch.randn(m.weight.shape, generator=generator) * std)
@@ -51,24 +56,28 @@ def kaiming_normal_copy(net: nn.Module, generator: torch.Generator) -> nn.Module
             elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
                 m.weight.fill_(1.0)
                 m.bias.zero_()
-    return model
 
 
-def block_scores(net, inputs, generator: torch.Generator) -> dict[str, float]:
-    """Expressivity, progressivity and trainability of ``net`` as it is, on ``inputs``."""
+def block_scores(net, inputs, generator: torch.Generator,
+                 trainability: bool = True) -> dict[str, float]:
+    """Expressivity, progressivity and (unless told not to) trainability of ``net`` as it is,
+    on ``inputs``."""
     net.train()
     feature = net.stem(inputs)
     entropies, terms = [eigen_entropy(feature)], []
     for block in net.blocks:
         block_in = feature.detach().requires_grad_(True)
         feature = block(block_in)
-        probe = (torch.randint(0, 2, feature.shape, generator=generator) * 2 - 1).to(feature)
-        terms.append(jacobian_term(input_gradient(feature, block_in, probe), probe))
+        if trainability:
+            probe = (torch.randint(0, 2, feature.shape, generator=generator) * 2 - 1).to(feature)
+            terms.append(jacobian_term(input_gradient(feature, block_in, probe), probe))
         entropies.append(eigen_entropy(feature))
     entropy = torch.tensor(entropies, dtype=torch.float64)
-    return {"az_expressivity": _finite_or_worst(entropy.sum()),
-            "az_progressivity": _finite_or_worst(entropy.diff().min()),  # NaN propagates
-            "az_trainability": _finite_or_worst(sum(terms) / len(terms))}
+    scores = {"az_expressivity": _finite_or_worst(entropy.sum()),
+              "az_progressivity": _finite_or_worst(entropy.diff().min())}  # NaN propagates
+    if trainability:
+        scores["az_trainability"] = _finite_or_worst(sum(terms) / len(terms))
+    return scores
 
 
 def eigen_entropy(feature: torch.Tensor) -> float:

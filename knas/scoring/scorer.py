@@ -134,7 +134,7 @@ class Scorer:
             result.networks_built += 1
             for pending in functions.values():
                 start = time.perf_counter()
-                value = self._run(pending[0], net, cell)
+                value = self._run(pending, net, cell)
                 elapsed = time.perf_counter() - start
                 values = value if isinstance(value, dict) else dict.fromkeys(pending, value)
                 for name in pending:
@@ -187,10 +187,14 @@ class Scorer:
         return self.space.build(self.space.arch_at(index), self.batch.num_classes,
                                 prune=prune).to(self.device)
 
-    def _run(self, name: str, net, cell: int):
+    def _run(self, names: list[str], net, cell: int):
+        """One pass for ``names`` (entries of one shared pass, or one proxy)."""
+        name = names[0]
         meta = proxies.info(name)
         proxies.check_applicable(name, net)
         options = {option: getattr(self.settings, option) for option in meta.options}
+        if meta.partial:
+            options["wanted"] = tuple(names)
         return call_with_oom_retry(proxies.shared_function(name), net, self._x, self._y, options,
                                    chunkable=meta.chunkable,
                                    what=self.space.format(self.space.arch_at(cell)))
