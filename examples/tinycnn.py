@@ -11,7 +11,8 @@ A space is a subclass of ``knas.spaces.SearchSpace`` with a ``name``, ``decision
 ``build()``; everything else (indices, arch strings such as ``width_1=16|kernel_1=3|...``,
 sampling, neighbours, mutation, Optuna distributions, the diagram) follows from the decisions.
 ``capabilities`` says what the networks offer the proxies (``knas.spaces.contract``): these
-expose their blocks and pre-pooling features and use ReLUs, so MGM, MeCo, SynFlow, AZ-NAS, Zen,
+expose their blocks and pre-pooling features, use ReLUs and train only convolution and
+linear weights, so MGM, MeCo, SynFlow, AZ-NAS, Zen,
 NASWOT and the gradient proxies apply; TE-NAS's linear regions (it needs NAS-Bench-201's thin
 cell) and SWAP's size prior are refused with the reason. ``import torch`` stays inside
 ``build``, so the dashboard can read the decisions without loading torch.
@@ -22,7 +23,7 @@ import functools
 
 from knas.spaces import SearchSpace
 from knas.spaces.base import Decision
-from knas.spaces.contract import BLOCKS, CONTINUOUS_INPUT, PRE_POOL, RELU
+from knas.spaces.contract import BLOCKS, CONTINUOUS_INPUT, PRE_POOL, RELU, WEIGHT_LAYERS
 
 WIDTHS, KERNELS, DEPTHS, STAGES, STEM = (8, 16, 32), (3, 5), (1, 2), 3, 16
 
@@ -32,7 +33,7 @@ class TinyCNN(SearchSpace):
     label = "TinyCNN (example)"
     description = "a 3-stage CNN; per stage: width 8/16/32, kernel 3/5, 1 or 2 conv layers"
     datasets = ("cifar10", "cifar100", "imagenet16-120")
-    capabilities = frozenset({BLOCKS, PRE_POOL, RELU, CONTINUOUS_INPUT})
+    capabilities = frozenset({BLOCKS, PRE_POOL, RELU, CONTINUOUS_INPUT, WEIGHT_LAYERS})
 
     def decisions(self) -> tuple:
         out = []

@@ -97,6 +97,10 @@ def test_a_search_without_the_encoders_weights(no_encoder, text_root, runtime, c
     assert SearchConfig(space="text-scratch", **base).errors() == {}
     jacobian = SearchConfig(space="text-scratch", **base, proxy="jacob_cov").errors()
     assert "text-scratch do not offer" in jacobian["proxy"]  # ids are not a continuous input
+    for saliency in ("snip", "grad_norm", "grasp", "zico"):  # the embedding table is no layer weight
+        refused = SearchConfig(space="text-scratch", **base, proxy=saliency).errors()
+        assert "no embedding table" in refused["proxy"], saliency
+    assert SearchConfig(space="text", **base, proxy="snip").errors().get("proxy") is None
     from knas.__main__ import main
 
     assert main(["search", "--space", "text-scratch", "--dataset", "trec", "--data",

@@ -164,8 +164,11 @@ def test_score_model_refuses_with_the_reason(cifar16):
         knas.score_model(flat_bn, (x, y), ["mgm"])
     embedded = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
     embedded.table = nn.Parameter(torch.randn(4, 4))  # a trainable matrix no layer type covers
+    with pytest.raises(proxies.ProxyNotApplicable, match="grad_norm needs trained weight matrices "
+                       "in convolution, linear and attention layers only"):
+        knas.score_model(embedded, (x, y), ["grad_norm"])  # refused before any pass
     with pytest.raises(proxies.ProxyNotApplicable, match=r"also trains table \(4, 4\)"):
-        knas.score_model(embedded, (x, y), ["grad_norm"])
+        proxies.get("grad_norm")(embedded, x, y)  # and by the proxy itself, naming the matrix
 
 
 def test_conv1d_and_attention_weights_are_scored_not_skipped(cifar16):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from knas.errors import KnasError
 from knas.spaces.contract import (BLOCKS, CONTINUOUS_INPUT, DESCRIPTIONS, PRE_POOL, RELU, SIZE_PRIOR,
-                                  THIN_CELL)
+                                  THIN_CELL, WEIGHT_LAYERS)
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,15 @@ CATALOG = {p.name: p for p in [
               cpu_seconds=0.64),
     ProxyInfo("grad_norm", "grad_norm", "Gradient norm",
               "Abdelfattah et al., Zero-Cost Proxies for Lightweight NAS, ICLR 2021",
-              cpu_seconds=0.43),
-    ProxyInfo("snip", "snip", "SNIP saliency", "Lee et al., SNIP, ICLR 2019", cpu_seconds=0.43),
+              cpu_seconds=0.43, requires=(WEIGHT_LAYERS,)),
+    ProxyInfo("snip", "snip", "SNIP saliency", "Lee et al., SNIP, ICLR 2019", cpu_seconds=0.43,
+              requires=(WEIGHT_LAYERS,)),
     ProxyInfo("grasp", "grasp", "GraSP (gradient signal preservation)",
-              "Wang et al., Picking Winning Tickets Before Training, ICLR 2020", cpu_seconds=1.85),
+              "Wang et al., Picking Winning Tickets Before Training, ICLR 2020", cpu_seconds=1.85,
+              requires=(WEIGHT_LAYERS,)),
     ProxyInfo("synflow", "synflow", "SynFlow (data-free)",
               "Tanaka et al., Pruning neural networks without any data, NeurIPS 2020",
-              cpu_seconds=0.11, requires=(CONTINUOUS_INPUT,)),
+              cpu_seconds=0.11, requires=(CONTINUOUS_INPUT, WEIGHT_LAYERS)),
     ProxyInfo("jacob_cov", "jacob_cov", "Jacobian covariance",
               "Mellor et al., Neural Architecture Search without Training, arXiv v1 2020",
               cpu_seconds=0.44, requires=(CONTINUOUS_INPUT,)),
@@ -100,7 +102,7 @@ CATALOG = {p.name: p for p in [
               function="flops", dedup=False, cpu_seconds=0.02),
     ProxyInfo("zico", "zico", "ZiCo (inverse coefficient of variation of gradients)",
               "Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, "
-              "ICLR 2023", cpu_seconds=0.70),
+              "ICLR 2023", cpu_seconds=0.70, requires=(WEIGHT_LAYERS,)),
     ProxyInfo("meco", "meco", "MeCo (minimum eigenvalue of feature-map correlation)",
               "Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
               "Eigenvalue of Correlation, NeurIPS 2023",

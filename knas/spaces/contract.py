@@ -7,8 +7,8 @@ says which (``ProxyInfo.requires``), a space declares the ones its networks offe
 ``capabilities_of`` finds them on any ``nn.Module`` (``knas.score_model``). Two requirements are
 checked while a proxy runs instead, since only the forward pass shows them: MGM's exact one-pass
 form needs every BatchNorm to see a spatial or sequence axis (``knas.proxies._grads``), and the
-weight-based proxies refuse a network with trainable weights they do not know how to score
-rather than skip them. Torch-free at import.
+weight-saliency proxies' refusal of a network with trainable weight matrices they do not score
+is declared (``WEIGHT_LAYERS``) and checked again while they run. Torch-free at import.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ THIN_CELL = "thin_cell"
 RELU = "relu"
 CONTINUOUS_INPUT = "continuous_input"
 SIZE_PRIOR = "size_prior"
+WEIGHT_LAYERS = "weight_layers"
 
 # capability -> what the network offers, for error messages ("it needs ...")
 DESCRIPTIONS = {
@@ -28,6 +29,8 @@ DESCRIPTIONS = {
     CONTINUOUS_INPUT: "a continuous input (pixels or embeddings, not token ids) to take gradients "
                       "with respect to and to replace by synthetic inputs",
     SIZE_PRIOR: "the parameter count its size prior is centred on (net.size_prior())",
+    WEIGHT_LAYERS: "trained weight matrices in convolution, linear and attention layers only "
+                   "(no embedding table), the weights it scores",
 }
 ALL = frozenset(DESCRIPTIONS)
 
@@ -47,4 +50,9 @@ def capabilities_of(net) -> frozenset:
         found.add(RELU)
     if getattr(net, "input_kind", "continuous") != "tokens":
         found.add(CONTINUOUS_INPUT)
+    layers = (nn.modules.conv._ConvNd, nn.Linear, nn.MultiheadAttention)
+    covered = {id(p) for m in net.modules() if isinstance(m, layers)
+               for p in m.parameters(recurse=False)}
+    if all(id(p) in covered for p in net.parameters() if p.requires_grad and p.dim() >= 2):
+        found.add(WEIGHT_LAYERS)
     return frozenset(found)

@@ -34,7 +34,7 @@ class TextSpace(SearchSpace):
                    "stacked, masked mean pooling, a linear classifier")
     cell_noun = "cell"
     datasets = ("sst2", "trec", "mrpc", "rte", "text")
-    capabilities = frozenset({contract.RELU, contract.CONTINUOUS_INPUT})
+    capabilities = frozenset({contract.RELU, contract.CONTINUOUS_INPUT, contract.WEIGHT_LAYERS})
     palette = GRAMMAR.colours
     # The fine stage's recipe for these networks: no image augmentation.
     train_recipe = {"augment": False, "lr": 0.05, "batch_size": 64}
@@ -114,7 +114,8 @@ class ScratchTextSpace(TextSpace):
     description = ("the text cells for a machine without the encoder's weights: a tokenizer "
                    "trained on the data, token embeddings learned from scratch, then the same "
                    "cells, pooling and classifier")
-    capabilities = frozenset({contract.RELU})  # ids are not a continuous input
+    # ids are not a continuous input, and the embedding table is not a layer weight
+    capabilities = frozenset({contract.RELU})
     cache_id = "text-scratch@1"
     reference_label = "fastText head (mean of learned embeddings + linear)"
 
