@@ -72,13 +72,16 @@ def whole_space(names, batch, device: str, workers: int, seconds: float) -> str:
             backends.open_backend(NB201, "local", device, workers) as backend:
         stream = backend.score(cells, names, batch, settings, ScoreCache(fresh))
         networks = 0
+        said = start
         for result in stream:
             done += 1
             networks += result.networks_built
+            if time.perf_counter() - said > 30:  # progress, in case the call is cut short
+                said = time.perf_counter()
+                print(f"  ... {done:,} cells, {networks:,} networks, {said - start:.0f} s", flush=True)
             if time.perf_counter() - start > seconds:
-                stream.close()
                 break
-    wall = time.perf_counter() - start
+        wall = time.perf_counter() - start  # before the workers are stopped, which takes a while
     needed = networks_needed(names)
     what = (f"{', '.join(names)}: {done:,} of {NB201.size:,} cells, {networks:,} of the {needed:,} "
             f"networks a whole-space run builds, in {wall:.0f} s")
@@ -94,6 +97,7 @@ def main():
     parser.add_argument("--workers", type=int, default=8, help="scoring processes on the device")
     parser.add_argument("--budget", type=float, default=480.0, help="seconds for all phases")
     parser.add_argument("--out", default="", help="also write the lines to this markdown file")
+    parser.add_argument("--only", default="", help="run the phases whose title holds this word")
     args = parser.parse_args()
     device = scorer.resolve_device(args.device)
     batch = scorer.make_batch(readers.load_named("cifar10", args.data), 32, 0, NB201)
@@ -107,10 +111,11 @@ def main():
               ("Whole space, recommended", lambda s: [whole_space(list(RECOMMENDED), batch, device,
                                                                   args.workers, s)],
                SHARES["recommended"])]
+    phases = [p for p in phases if not args.only or args.only in p[0].lower()]
     for title, run, share in phases:
         lines.append(f"\n{title}:")
         print(lines[-1], flush=True)
-        for line in run(args.budget * share):
+        for line in run(args.budget * (share if not args.only else 1.0)):
             lines.append(line)
             print(line, flush=True)
     if args.out:
