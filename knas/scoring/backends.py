@@ -95,7 +95,8 @@ def _parallel(space, indices, names, batch: Batch, settings, cache_dir, workers:
     payload = (batch.x.numpy(), batch.y.numpy(), batch.num_classes, batch.digest)
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(space.spec, payload, settings, str(cache_dir), device)) as pool:
+                             initargs=(space.spec, payload, settings, str(cache_dir), device,
+                                       workers)) as pool:
         futures = [pool.submit(_score_task, task, list(names)) for task in tasks]
         try:
             for future in as_completed(futures):
@@ -108,11 +109,15 @@ def _parallel(space, indices, names, batch: Batch, settings, cache_dir, workers:
 _worker_scorer: Scorer | None = None
 
 
-def _init_worker(space_spec, payload, settings, cache_dir, device):
+def _init_worker(space_spec, payload, settings, cache_dir, device, workers: int = 1):
     from knas import spaces
 
     global _worker_scorer
     processes.exit_with_parent(os.getppid())  # no scoring for a dead parent
+    # The workers share the cores: each takes its part for the CPU work a GPU scorer still does
+    # (eigenvalues, network building). Measured on an H200 with 16 cores: 8 workers of 16
+    # threads each scored one cell of the recommended ranking in 150 s (docs/benchmarks.md).
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
     x, y, num_classes, digest = payload
     batch = Batch(torch.from_numpy(x), torch.from_numpy(y), num_classes, digest)
     _worker_scorer = Scorer(spaces.get(space_spec), batch, settings, ScoreCache(cache_dir), device)
