@@ -162,35 +162,35 @@ with facts:
     cifar10 = datasets.info("cifar10")
     params = space.count_params(arch, cifar10.num_classes)
     flops = space.count_flops(arch, cifar10.num_classes, cifar10.image_side)
-    a, b = st.columns(2)
+    facts_cards = []
     if params is not None:
-        a.metric("Parameters (CIFAR-10)", f"{params / 1e6:.3f} M")
+        facts_cards.append(("Parameters", f"{params / 1e6:.3f} M", "with CIFAR-10's 10-class head"))
     if flops is not None:
-        b.metric("FLOPs (32×32)", f"{flops / 1e6:.2f} M")
+        facts_cards.append(("FLOPs", f"{flops / 1e6:.2f} M", "multiply-accumulates on 32×32"))
+    row, shown = None, []
     if truth is not None:
         try:
             row = benchmark.lookup(truth, index, space)
         except benchmark.NotInTable as err:
-            row = None
             st.info(fmt.md_escape(err))
-        if row is not None:
-            shown = [(datasets.info(d).label, space.truth_columns(d).test) for d in space.datasets
-                     if space.truth_columns(d).test in row]
-            for col_widget, (label, col) in zip(st.columns(max(len(shown), 1)), shown):
-                value = row[col]
-                col_widget.metric(f"{label} test", "n/a" if math.isnan(value) else f"{value:.2f}%",
-                                  help=f"{col}, mean over seeds")
-            for label, col in shown[:1]:
-                ranked = explore.rank_in_space(truth, col, index)
-                if ranked:
-                    st.markdown(f"Cell {index} is **{explore.rank_text(*ranked, f'{label} test')}**.")
-            recorded = row.get(space.truth_columns("cifar10").params, math.nan)
-            agree = explore.recorded_params_agree(space, recorded, arch) \
-                if not math.isnan(recorded) else None
-            if agree is not None:
-                note = "agrees" if agree else "differs (a known record defect for some cells)"
-                st.caption(f"The table records {recorded:.6f} M parameters; ours {note}.")
-    elif default_space:
+    if row is not None:
+        shown = [(datasets.info(d).label, space.truth_columns(d).test) for d in space.datasets
+                 if space.truth_columns(d).test in row]
+        facts_cards += [(f"{label} test", "—" if math.isnan(row[col]) else f"{row[col]:.2f}%",
+                         f"{col}, mean over seeds") for label, col in shown]
+    widgets.cards(facts_cards)
+    if row is not None:
+        for label, col in shown[:1]:
+            ranked = explore.rank_in_space(truth, col, index)
+            if ranked:
+                st.markdown(f"Cell {index} is **{explore.rank_text(*ranked, f'{label} test')}**.")
+        recorded = row.get(space.truth_columns("cifar10").params, math.nan)
+        agree = explore.recorded_params_agree(space, recorded, arch) \
+            if not math.isnan(recorded) else None
+        if agree is not None:
+            note = "agrees" if agree else "differs (a known record defect for some cells)"
+            st.caption(f"The table records {recorded:.6f} M parameters; ours {note}.")
+    elif truth is None and default_space:
         st.info("No ground-truth table set: accuracies appear once one is chosen on the Data page.")
 
     group = space.same_function(index)

@@ -172,11 +172,9 @@ def _scores(events, method: str, repeat: int, stamp: tuple) -> None:
         shown = topk[:3]
         if chosen is not None and chosen not in shown and chosen in topk:
             shown = [*shown[:2], chosen]
-        for col, index in zip(st.columns(3), shown):
-            with col:
-                star = " ★ picked" if index == chosen else ""
-                st.caption(f"#{topk.index(index) + 1} · index {index}{star}")
-                widgets.cell(space, index)
+        widgets.cell_grid(space, [(f"#{topk.index(index) + 1} · index {index}"
+                                   + (" ★ picked" if index == chosen else ""), index)
+                                  for index in shown])
         widgets.cell_legend(space)
 
 
@@ -249,12 +247,8 @@ def _headline(events) -> None:
     line = headline.headline(events, space, config.dataset)
     if line is None:
         return
-    left, right = st.columns([4, 1])
-    left.success(f"**{fmt.md_escape(line.text)}**", icon="🏁")
-    if line.published is not None:
-        right.metric("KNAS paper", f"{line.published.test_mean:.2f}%",
-                     help=f"{line.published.source} ({line.published.checked})")
-    widgets.result_cards(line)
+    st.success(f"**{fmt.md_escape(line.text)}**", icon="🏁")
+    widgets.result_cards(line)  # the KNAS paper's figure among them
 
 
 def _finished(state: dict, events) -> None:
@@ -273,12 +267,12 @@ def _finished(state: dict, events) -> None:
                       data=lambda: run_report.html_report(config.to_dict(), state, events,
                                                       truth_for_report),
                       help="One self-contained page to email: headline, chart, chosen cell, details.")
-    b.download_button("Summary for slides (PNG)", file_name=run_report.summary_file_name(job_id),
+    b.download_button("Slide (PNG)", file_name=run_report.summary_file_name(job_id),
                       mime="image/png", on_click="ignore", key="live_summary", icon="🖼️",
                       data=lambda: run_report.summary_image(config.to_dict(), state, events,
                                                         truth_for_report),
                       help="A 1600×900 page: headline, accuracy by method, chosen cell, scatter.")
-    if c.button("Run again with these settings", key="live_again", icon="🔁"):
+    if c.button("Run again", key="live_again", icon="🔁", help="New search, filled with these settings."):
         formstate.fill(st.session_state, config)
         st.switch_page(widgets.NEW_SEARCH.path)
 

@@ -266,3 +266,66 @@ def test_live_draws_accuracy_against_latency_under_a_budget(ready_server, shared
         page.get_by_text("params: accuracy against latency on Pixel 3").first.scroll_into_view_if_needed()
         _shot(page, "live_latency", height=1000)
         browser.close()
+
+
+# what the layout check reads in the page: every cell diagram's box, and every metric or card
+# value whose text is wider than its box (cut, or shown with an ellipsis)
+_LAYOUT = """() => {
+  const boxes = [...document.querySelectorAll('svg.knas-cell')].map(e => {
+    const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; });
+  const cut = [...document.querySelectorAll(
+      '[data-testid="stMetricValue"], [data-testid="stMetricValue"] div, .knas-card-value')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent);
+  return {boxes, cut, width: document.documentElement.clientWidth};
+}"""
+
+
+def _overlapping(boxes) -> list:
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1]
+
+
+def test_layouts_hold_at_laptop_tablet_and_phone_widths(ready_server, shared_data):
+    """A finished search beside random and REA: Live, Compare and Explorer at 1440, 1024 and
+    390 px wide, a screenshot of each; no cell diagram overlaps another or leaves the screen, and
+    no metric or result card shows a cut value."""
+    from knas import jobs
+    from knas.search.config import SearchConfig
+
+    sync_api = _require_browser()
+    nb201 = shared_data / "nb201"
+    config = SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
+                          truth=str(nb201 / "nb201_accuracies.csv"), costs=str(nb201 / "nb201_costs.csv"),
+                          table12=str(nb201 / "nb201_12epoch.csv"), proxy="params", pool="random:40",
+                          k=6, n=4, fine=f"lookup:{nb201 / 'nb201_12epoch.csv'}:cifar10_test_12ep",
+                          baselines=("random", "rea"), budget=4000.0, device="cpu")
+    store = jobs.JobStore()
+    job_id = jobs.start(config, store)
+    assert wait_for_job(store, job_id, timeout=300).status.is_finished
+    pages = {"live": (f"/live?job={job_id}", "Live run", "Chosen cell: index"),
+             "compare": ("/compare", "Compare", "Rank correlation with"),
+             "explorer": ("/explorer?arch=1234", "Explorer", "Cell 1234")}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for width in (1440, 1024, 390):
+            page = browser.new_page(viewport={"width": width, "height": 1000})
+            page.set_default_timeout(60_000)
+            for name, (path, heading, ready) in pages.items():
+                _open(page, f"{ready_server}{path}", heading)
+                page.get_by_text(ready).first.wait_for()
+                _settle(page)
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.set_viewport_size({"width": width, "height": 2400})
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(ARTIFACTS / f"layout_{name}_{width}.png"))
+                found = page.evaluate(_LAYOUT)
+                page.set_viewport_size({"width": width, "height": 1000})
+                where = f"{name} at {width} px"
+                assert _overlapping(found["boxes"]) == [], where
+                assert all(b[0] >= -1 and b[2] <= found["width"] + 1 for b in found["boxes"]), where
+                assert found["cut"] == [], (where, found["cut"])
+                assert page.get_by_text("Traceback").count() == 0, where
+            page.close()
+        browser.close()
+    assert all((ARTIFACTS / f"layout_{n}_{w}.png").stat().st_size > 10_000
+               for n in pages for w in (1440, 1024, 390))

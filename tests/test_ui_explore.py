@@ -45,7 +45,16 @@ def texts(elements) -> list[str]:
 
 
 def metrics(at) -> dict:
-    return {m.label: m.value for m in at.metric}
+    """Every st.metric and every card (``widgets.cards``) by its label."""
+    import html
+    import re
+
+    found = {m.label: m.value for m in at.metric}
+    for block in texts(at.markdown):
+        for label, value in re.findall(r"opacity:\.75'>([^<]*)</div><div class='knas-card-value'"
+                                       r"[^>]*>([^<]*)</div>", block):
+            found[html.unescape(label)] = html.unescape(value)
+    return found
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -67,7 +76,7 @@ def test_explorer_deep_link_by_index(with_data):
     at = open_page("explorer", arch="6111")
     assert [h.value for h in at.header] == ["Cell 6111"]
     assert metrics(at)["CIFAR-10 test"] == "94.37%"
-    assert metrics(at)["Parameters (CIFAR-10)"] == f"{costs.count_params(CELL_6111) / 1e6:.3f} M"
+    assert metrics(at)["Parameters"] == f"{costs.count_params(CELL_6111) / 1e6:.3f} M"
     assert CELL_6111 in texts(at.code)
     assert at.text_input(key="explorer_str").value == CELL_6111
     assert at.query_params["arch"] == "6111"

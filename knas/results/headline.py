@@ -152,6 +152,9 @@ class Headline:
         versus = self.cost.versus(self.baseline_cost, self.baseline) if self.baseline_cost else None
         if versus:
             out.append((f"Cost against {self.baseline}", versus.split(" of ")[0], versus))
+        if self.published is not None:
+            out.append(("KNAS paper", f"{self.published.test_mean:.2f}%",
+                        f"published on {self.published.dataset} ({self.published.source})"))
         return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from knas import fmt, jobs, paths, spaces, stores
@@ -144,9 +145,29 @@ def cell(space, arch, title: str | None = None) -> None:
                 unsafe_allow_html=True)
 
 
+def cell_grid(space, items) -> None:
+    """Several cell diagrams, each under its caption, in a row that wraps: at any width no
+    diagram overlaps another or is cut (one too wide for the screen shrinks to fit). ``items``:
+    (caption, arch) pairs; every text escaped."""
+    figures = "".join(
+        "<figure style='margin:0;flex:0 1 auto;max-width:100%'>"
+        f"<figcaption style='font-size:.85rem;opacity:.75'>{fmt.html_escape(caption)}</figcaption>"
+        f"{cellsvg.cell_svg(space, arch)}</figure>" for caption, arch in items)
+    st.markdown("<style>.knas-cell-grid svg.knas-cell{max-width:100%;height:auto}</style>"
+                f"<div class='knas-cell-grid' style='display:flex;flex-wrap:wrap;gap:1rem'>"
+                f"{figures}</div>", unsafe_allow_html=True)
+
+
 def result_cards(line) -> None:
-    """A finished run's cards (``Headline.cards``), escaped HTML in a row that wraps."""
-    st.markdown(headline.cards_html(line.cards()), unsafe_allow_html=True)
+    """A finished run's cards (``Headline.cards``)."""
+    cards(line.cards())
+
+
+def cards(items) -> None:
+    """(label, value, note) cards in a row that wraps, never cutting a value (st.metric cuts
+    "93.4…" in a narrow column); escaped HTML."""
+    if items:
+        st.markdown(headline.cards_html(items), unsafe_allow_html=True)
 
 
 def cell_legend(space) -> None:
@@ -155,11 +176,16 @@ def cell_legend(space) -> None:
 
 def table(frame, **kwargs):
     """``st.dataframe`` with people's column labels and formats (``knas.results.columns``), repeats
-    counted from 1 and no index; keyword arguments go to ``st.dataframe``."""
-    config = {}
+    counted from 1, a missing number as "—" (st.dataframe would print None), and no index;
+    keyword arguments go to ``st.dataframe``."""
+    config, shown = {}, columns.for_people(frame)
     for name in frame.columns:
         spec = columns.spec(name)
-        if spec.kind == "flag":
+        if spec.kind == "number" and spec.format and pd.api.types.is_numeric_dtype(shown[name]) \
+                and shown[name].isna().any():
+            shown[name] = [columns.text(name, v) for v in shown[name]]
+            config[name] = st.column_config.TextColumn(spec.label, help=spec.help or None)
+        elif spec.kind == "flag":
             config[name] = st.column_config.CheckboxColumn(spec.label, help=spec.help or None)
         elif spec.kind == "text" or not spec.format:
             config[name] = st.column_config.TextColumn(spec.label, help=spec.help or None)
@@ -167,7 +193,7 @@ def table(frame, **kwargs):
             config[name] = st.column_config.NumberColumn(spec.label, format=spec.format,
                                                          help=spec.help or None)
     config.update(kwargs.pop("column_config", {}))
-    return st.dataframe(columns.for_people(frame), hide_index=True, column_config=config, **kwargs)
+    return st.dataframe(shown, hide_index=True, column_config=config, **kwargs)
 
 
 @dataclass(frozen=True)
