@@ -105,11 +105,15 @@ def classic_on_table(space, table, columns, dataset, budget, runs):
     for strategy in ("rs", "rea"):
         picked, costs = [], []
         for seed in range(runs):
-            _, result = classic.run(strategy, oracle, seed, budget,
-                                    constraints=_Measured(table.index))
+            try:
+                _, result = classic.run(strategy, oracle, seed, budget,
+                                        constraints=_Measured(table.index))
+            except classic.ClassicError:  # its first cell costs more than the budget: no pick
+                continue
             picked.append(table.loc[result.chosen, columns.test])
             costs.append(result.clock)
-        out[strategy] = (statistics.fmean(picked), statistics.pstdev(picked), statistics.fmean(costs))
+        label = strategy if len(picked) == runs else f"{strategy} ({len(picked)} of {runs} runs picked)"
+        out[label] = (statistics.fmean(picked), statistics.pstdev(picked), statistics.fmean(costs))
     return out
 
 
