@@ -24,7 +24,7 @@ formstate.restore(state, {
     "ns_space": spaces.DEFAULT, "ns_pool_kind": "random",
     "ns_pool_count": 1000, "ns_pool_start": 0, "ns_pool_stop": 1000, "ns_ensemble": False,
     "ns_members": ["mgm", "synflow"], "ns_proxy": "mgm", "ns_baselines": [RANDOM],
-    "ns_params": "all", "ns_params_l": 10, "ns_params_m": 100, "ns_fine_kind": "lookup",
+    "ns_params": "all", "ns_params_l": 10, "ns_params_m": 100,
     "ns_epochs": 1, "ns_train_samples": 5000, "ns_budget": 0.0, "ns_backend": BACKENDS[0],
     "ns_ray_address": "", "ns_limit_devices": [], "ns_max_params": 0.0, "ns_max_flops": 0.0,
     "ns_pareto": "", **formstate.section_defaults()})
@@ -173,7 +173,10 @@ train_samples = 0
 with c1:
     kinds = ["lookup", "table12", "train"] if space.short_epochs else ["lookup", "train"]
     if state.get("ns_fine_kind") not in kinds or state.get("ns_fine_for", sid) != sid:
-        state["ns_fine_kind"] = "lookup" if truth else "train"  # another space: its tables?
+        # What a cheap short training would see, when the space has that table: not the
+        # 200-epoch validation accuracy no short search could know.
+        state["ns_fine_kind"] = ("table12" if "table12" in kinds and state.get(f"ns_table12_{sid}")
+                                 else "lookup" if truth else "train")
     state["ns_fine_for"] = sid
     fine_kind = st.radio(
         "How", kinds, key="ns_fine_kind",

@@ -76,11 +76,14 @@ def test_pages_render_with_data(with_data):
     assert new.text_input(key="ns_truth_nb201").value == with_data.truth
     labels = {m.label: m.value for m in new.metric}
     assert labels["Networks to score"] != "0" and "Expected time" in labels
+    # the default fine stage is what a short training would see: the 12-epoch table's test column
+    assert new.radio(key="ns_fine_kind").value == "table12"
+    assert new.selectbox(key="ns_t12_col_nb201_cifar10").value == "cifar10_test_12ep"
 
     # every other fine stage and an ensemble render without errors too
-    new.radio(key="ns_fine_kind").set_value("table12").run()
+    new.radio(key="ns_fine_kind").set_value("lookup").run()
     assert not new.exception and not new.error, [e.value for e in new.error]
-    assert new.selectbox(key="ns_t12_col_nb201_cifar10").value == "cifar10_test_12ep"
+    assert new.selectbox(key="ns_fine_col_nb201_cifar10").value == "cifar10_valid"
     new.radio(key="ns_fine_kind").set_value("train").run()
     assert not new.exception and not new.error
     assert int(new.metric[1].value.replace(",", "")) == 40 * 2  # k x (mgm + random)
