@@ -77,21 +77,31 @@ def max_tokens_for(name: str) -> int:
     return info.max_tokens if info is not None else 128
 
 
+def cached(name: str, split: str, data, source_id: str, max_tokens: int):
+    """``(cache file, fields every TextFeatures of this split shares, the stored TextFeatures or
+    None)``: the file is keyed by the data's content, what made the tokens (``source_id``: the
+    encoder's or tokenizer's hash) and the token limit."""
+    cache = (paths.root() / "text_features"
+             / f"{name}-{split}-{data.digest()}-{source_id.replace('@', '-')}-{max_tokens}.npz")
+    common = dict(name=name, labels=np.asarray(data.labels, dtype=np.int64),
+                  num_classes=data.num_classes, classes=tuple(data.classes),
+                  max_tokens=max_tokens, encoder=source_id, source=str(data.source))
+    if not cache.is_file():
+        return cache, common, None
+    with np.load(cache) as stored:
+        return cache, common, TextFeatures(features=stored["features"], offsets=stored["offsets"],
+                                           truncated=int(stored["truncated"]), **common)
+
+
 def load(name: str, path, split: str = "train", device: str = "cpu", progress=None) -> TextFeatures:
     """One split as cached encoder features (see the module doc); ``progress(done, total)``."""
     data = text_data.load_text(name, path, split)
     folder = text_encoder.locate()
     encoder_id = f"{text_encoder.NAME}@{text_encoder.weights_digest(folder)}"
     max_tokens = max_tokens_for(name)
-    cache = (paths.root() / "text_features"
-             / f"{name}-{split}-{data.digest()}-{encoder_id.replace('@', '-')}-{max_tokens}.npz")
-    common = dict(name=name, labels=np.asarray(data.labels, dtype=np.int64),
-                  num_classes=data.num_classes, classes=tuple(data.classes),
-                  max_tokens=max_tokens, encoder=encoder_id, source=str(data.source))
-    if cache.is_file():
-        with np.load(cache) as stored:
-            return TextFeatures(features=stored["features"], offsets=stored["offsets"],
-                                truncated=int(stored["truncated"]), **common)
+    cache, common, stored = cached(name, split, data, encoder_id, max_tokens)
+    if stored is not None:
+        return stored
     start = time.time()
     enc = text_encoder.Encoder(folder, max_tokens, device)
     chunks, lengths, truncated = [], [], 0

@@ -18,7 +18,7 @@ import numpy as np
 
 from knas import paths
 from knas.data import text as text_data
-from knas.text.features import TextFeatures, max_tokens_for, save
+from knas.text.features import TextFeatures, cached, max_tokens_for, save
 
 VOCAB = 8192  # subword vocabulary, specials included
 SPECIALS = ("[PAD]", "[UNK]", "[SEP]")  # [PAD] is id 0: the networks read id 0 as padding
@@ -65,15 +65,9 @@ def load(name: str, path, split: str = "train", device: str = "cpu", progress=No
     max_tokens = max_tokens_for(name)
     tokenizer = tokenizer_for(name, path, max_tokens)
     vocab_id = f"{NAME}{VOCAB}@{hashlib.sha256(tokenizer.to_str().encode()).hexdigest()[:16]}"
-    cache = (paths.root() / "text_features"
-             / f"{name}-{split}-{data.digest()}-{vocab_id.replace('@', '-')}-{max_tokens}.npz")
-    common = dict(name=name, labels=np.asarray(data.labels, dtype=np.int64),
-                  num_classes=data.num_classes, classes=tuple(data.classes),
-                  max_tokens=max_tokens, encoder=vocab_id, source=str(data.source))
-    if cache.is_file():
-        with np.load(cache) as stored:
-            return TextFeatures(features=stored["features"], offsets=stored["offsets"],
-                                truncated=int(stored["truncated"]), **common)
+    cache, common, stored = cached(name, split, data, vocab_id, max_tokens)
+    if stored is not None:
+        return stored
     start = time.time()
     inputs = list(data.texts) if data.texts_b is None else list(zip(data.texts, data.texts_b))
     encodings = tokenizer.encode_batch(inputs)
