@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from knas.data import benchmark, datasets
-from knas.search import classic, strategies
+from knas.search import classic
 from knas.results import energy, references
 from knas.spaces.nb201 import columns, published, traincost
 from knas import spaces
@@ -33,7 +33,8 @@ def main():
     parser.add_argument("--tables", required=True, help="folder with the nb201_*.csv tables")
     parser.add_argument("--dataset", default="cifar10", choices=list(datasets.NAMES))
     parser.add_argument("--repeats", type=int, default=100)
-    parser.add_argument("--strategies", default=",".join(strategies.NAMES))
+    parser.add_argument("--strategies", default=",".join(PUBLISHED_NAMES),
+                        help="the table-simulated strategies to run (bohb trains for real)")
     parser.add_argument("--reinforce-lrs", default="0.5",
                         help="REINFORCE learning rates to run, one row each (default: the NB201 one)")
     parser.add_argument("--out", default="docs/classic_baselines.md")

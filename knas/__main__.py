@@ -108,6 +108,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="CSV to write (default truth-<space>-<dataset>.csv)")
     p.set_defaults(func=commands.cmd_truth)
 
+    p = sub.add_parser("oneshot", help="a one-shot search (DARTS, GDAS, TE-NAS) on the supernet")
+    _space_argument(p)
+    p.add_argument("--method", required=True, help="darts, gdas or tenas")
+    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
+    p.add_argument("--data", required=True, help="dataset folder in its official layout, image folder or .npz")
+    p.add_argument("--epochs", type=float, default=0,
+                   help="darts/gdas: epochs over half the training split (default: NAS-Bench-201's "
+                        "50 for darts, 250 for gdas)")
+    p.add_argument("--steps", type=int, default=0, help="darts/gdas: training steps instead of --epochs")
+    p.add_argument("--batch-size", type=int, default=0, help="darts/gdas: 64; tenas: images per NTK, 16")
+    p.add_argument("--channels", type=int, default=16, help="darts/gdas: supernet channels (benchmark: 16)")
+    p.add_argument("--cells", type=int, default=5, help="darts/gdas: cells per stage (benchmark: 5)")
+    p.add_argument("--repeat", type=int, default=3, help="tenas: initialisations per measure")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", default=None, help="file to checkpoint to and resume from")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--truth", default=None, help="ground-truth table to look the derived cell up in")
+    p.add_argument("--column", default=None, help="its accuracy column (default: the data set's test column)")
+    p.set_defaults(func=commands.cmd_oneshot)
+
     p = sub.add_parser("correlate", help="rank correlation of a scores CSV with ground truth")
     _space_argument(p)
     p.add_argument("scores", help="CSV written by `score`")

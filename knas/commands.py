@@ -247,6 +247,13 @@ def cmd_truth(args) -> int:
     return 0
 
 
+def cmd_oneshot(args) -> int:
+    """A one-shot search (DARTS, GDAS, TE-NAS) on a space's supernet (``knas.oneshot.run``)."""
+    from knas.oneshot import run
+
+    return run.main(args, _space(args))
+
+
 def _config_from_args(args):
     from knas import spaces
     from knas.search import form

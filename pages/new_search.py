@@ -144,7 +144,8 @@ with c2:
         help="Run on the same pools with the same fine stage, to compare against: random picks k "
              "cells at random; a proxy runs the same two-stage search with that proxy; rs, rea, "
              "reinforce and tpe are classic train-then-test searches within a training-time "
-             "budget, simulated on the space's tables where it has them, else really trained.")
+             "budget, simulated on the space's tables where it has them, else really trained; "
+             "bohb (epochs as its budgets) always trains for real.")
     slots["baselines"] = st.empty()
 values = {}  # the settings drawn in a loop (knas.search.form)
 with c3:
@@ -251,6 +252,9 @@ if any(b in STRATEGIES for b in baselines):
                                      f"cell's {space.short_epochs}-epoch accuracy here.", max_chars=MAX_TEXT)
         slots["table12"] = c2.empty()
         budget_label = "Budget (simulated seconds, 0: the dataset's default)"
+        if trained_note := forms.trained_strategies_note(baselines, space):
+            c2.caption(trained_note)
+            budget_label = "Budget (seconds: simulated, or of real training where one trains)"
     else:
         c2.caption(f"{space.label} has no table of short runs: the classic strategies really "
                    "train each cell they evaluate, with the fine stage's recipe.")

@@ -54,7 +54,7 @@ def _config(paths, **changes):
     ({"baselines": ("rea",), "budget": -5.0}, "budget", "positive number of seconds"),
     ({"baselines": ("rs",), "costs": ""}, "costs", "give the costs table"),
     ({"baselines": ("tpe",), "fine": "lookup:cifar10_valid"}, "table12", "12-epoch table"),
-    ({"baselines": ("bohb",)}, "baselines", "unknown proxy 'bohb'"),
+    ({"baselines": ("bohb",)}, "budget", "trains cells for real"),
     ({"costs": "/no/costs.csv"}, "costs", "does not exist"),
     ({"n": "32"}, "n", "whole number"),
     ({"seed": -1}, "seed", "0 or a positive"),

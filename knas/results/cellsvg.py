@@ -11,7 +11,7 @@ Torch-free.
 from __future__ import annotations
 
 from knas.fmt import html_escape as _e
-from knas.spaces.base import RADIUS, Edge
+from knas.spaces.diagram import RADIUS, Edge
 
 TITLE_HEIGHT = 22
 FONT_PX = 12

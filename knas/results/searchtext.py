@@ -42,7 +42,7 @@ def summary_lines(summary: list[dict]) -> list[str]:
                      + "".join(f" {row[key]:>11.3f}" for key, _ in extra))
     return lines + ["search s: coarse stage as measured + recorded training time of the fine stage's "
                     "candidates (lookups) or measured training; classic strategies: their clock "
-                    "(simulated on a space's tables, else measured training)."]
+                    "(simulated on a space's tables, else measured training; bohb always trains)."]
 
 
 def as_json(config, results, summary) -> str:

@@ -19,7 +19,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.patches import Circle, FancyBboxPatch, PathPatch, Polygon
 
 from knas.results import cellsvg, latencyview, plots, stats
-from knas.spaces.base import RADIUS
+from knas.spaces.diagram import RADIUS
 
 # Every text here is plain: a column or path holding "$" (a user's "$cost" column) is not
 # mathtext, which would fail to parse and lose the whole figure. Texts read this when created, so

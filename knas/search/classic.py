@@ -26,7 +26,9 @@ not added to the clock (theirs adds it for REA and REINFORCE, making runs irrepr
 budget check covers REA's initial population too; and REINFORCE does not keep the over-budget cell
 as a candidate, which their reinforce.py does. BOHB, the fourth multi-trial method of
 NAS-Bench-201, needs accuracies at intermediate budgets (learning curves); the shared tables hold
-only 12- and 200-epoch results, so it is not simulated.
+only 12- and 200-epoch results, so it is not simulated: ``bohb`` always trains for real
+(``TrainingOracle.train_pruned``, epoch by epoch, stopped early when its pruner says so) and its
+clock is the measured seconds of every trial, pruned or not. It refuses a ``TableOracle``.
 
 Every strategy is seeded (same seed, same run). ``search`` returns a generator that yields one
 ``Evaluation`` per counted evaluation and returns a ``ClassicResult`` (``yield from`` gets it;
@@ -34,7 +36,9 @@ Every strategy is seeded (same seed, same run). ``search`` returns a generator t
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
@@ -103,6 +107,34 @@ class TrainingOracle:
                 self.measured_test[index] = result.test_accuracy
         return self._done[index]
 
+    def train_pruned(self, index: int, epochs: int, stop_after) -> tuple[list[float], float]:
+        """Train ``index`` for up to ``epochs`` epochs (the learning rate anneals over all of them)
+        and call ``stop_after(epoch, val_accuracy)`` after each; training ends after an epoch
+        where it returns True. Returns the validation accuracy after each epoch trained and the
+        seconds they took. Not cached: a cell proposed again trains again (to the same curve)."""
+        from knas.search import train
+
+        curve: list[float] = []
+        start, seconds = time.perf_counter(), 0.0
+
+        def on_epoch(epoch: int, _train_loss: float, accuracy: float) -> None:
+            nonlocal seconds
+            curve.append(accuracy)
+            seconds = time.perf_counter() - start  # to this epoch's validation, as a full run
+            if stop_after(epoch, accuracy):
+                raise _Pruned()
+
+        try:
+            result = train.train_and_evaluate(
+                self.space, index, self.data, dataclasses.replace(self.settings, epochs=epochs),
+                device=self.device, on_epoch=on_epoch, should_stop=self.should_stop,
+                test=self.test)
+        except _Pruned:
+            return curve, seconds
+        if result.test_accuracy is not None:
+            self.measured_test[index] = result.test_accuracy
+        return curve, seconds
+
     def default_budget(self) -> None:
         return None
 
@@ -110,10 +142,15 @@ class TrainingOracle:
         return 0.0
 
 
+class _Pruned(Exception):
+    """Raised from ``on_epoch`` to end a training its caller stopped early."""
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """One counted evaluation; ``details`` holds strategy state (``population_mean`` for rea,
-    ``entropy`` of the policy in nats for reinforce)."""
+    ``entropy`` of the policy in nats for reinforce; for bohb the ``epochs`` trained, whether the
+    trial was ``pruned`` and its ``curve``, the validation accuracy after each epoch)."""
     step: int
     index: int
     reward: float
@@ -130,7 +167,7 @@ class ClassicResult:
     dataset: str
     seed: int
     budget: float
-    chosen: int  # best cell by reward
+    chosen: int  # best cell by reward (bohb: among those trained for its full budget)
     reward: float
     evaluations: int
     clock: float  # seconds spent: simulated, or measured training
@@ -171,7 +208,8 @@ def search(strategy: str, oracle, seed: int, budget: float | None = None, constr
     multi-objective strategy (nsga2), which needs it. Options are the
     strategy's (``strategies.CATALOG``): rea ``population_size``, ``sample_size``; reinforce
     ``learning_rate``, ``momentum``; tpe ``study``, an Optuna study to drive (e.g.
-    ``strategies.tpe_study(seed)``, to inspect it afterwards; a fresh seeded one by default).
+    ``strategies.tpe_study(seed)``, to inspect it afterwards; a fresh seeded one by default);
+    bohb ``min_epochs``, ``max_epochs`` (None: the oracle's epochs), ``reduction_factor``.
     """
     meta = strategies.info(strategy)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -187,6 +225,10 @@ def search(strategy: str, oracle, seed: int, budget: float | None = None, constr
         raise ClassicError(f"{strategy} has no option(s) {', '.join(sorted(unknown))}; "
                            f"it takes: {', '.join(meta.options) or 'none'}")
     settings = {**meta.options, **options}
+    if meta.trains and oracle.simulated:
+        raise ClassicError(f"{strategy} needs accuracies after each epoch (its budgets), which a "
+                           "table of final accuracies does not hold: it trains cells for real "
+                           "(give it a TrainingOracle)")
     if meta.objectives > 1 and objective is None:
         raise ClassicError(f"{strategy} searches an accuracy–latency front: give its latency")
     if meta.check:
@@ -219,6 +261,7 @@ class _Clock:
         self.constraints, self.latency = constraints, objective
         self.clock, self.step = 0.0, 0
         self.best_index, self.best_reward = -1, -math.inf
+        self.best_complete = False  # whether the incumbent was trained for the full budget
 
     def fits(self, index: int) -> bool:
         return not self.constraints or self.constraints.fits(index)
@@ -238,13 +281,31 @@ class _Clock:
             return None
         if known is None and self.clock >= self.budget:
             return None
-        reward, seconds = self.oracle.evaluate(index)
+        return self._count(index, *self.oracle.evaluate(index))
+
+    def train_pruned(self, index: int, epochs: int, stop_after) -> Evaluation | None:
+        """Train ``index`` for up to ``epochs`` epochs, stopped early by ``stop_after`` (see
+        ``TrainingOracle.train_pruned``); None once the budget is spent. Its measured seconds are
+        charged, pruned or not; its reward is the accuracy after its last epoch, and only a cell
+        trained for all ``epochs`` displaces an incumbent that was."""
+        if not self.fits(index):
+            raise ClassicError(f"cell {index} does not fit the constraints; strategies propose "
+                               "only cells that fit")
+        if self.clock >= self.budget:
+            return None
+        curve, seconds = self.oracle.train_pruned(index, epochs, stop_after)
+        pruned = len(curve) < epochs
+        return self._count(index, curve[-1], seconds, complete=not pruned,
+                           details={"epochs": len(curve), "pruned": pruned, "curve": tuple(curve)})
+
+    def _count(self, index: int, reward: float, seconds: float, complete: bool = True,
+               details: dict | None = None) -> Evaluation:
         self.clock += seconds
         self.step += 1
-        if reward > self.best_reward:
-            self.best_index, self.best_reward = index, reward
+        if (complete, reward) > (self.best_complete, self.best_reward):
+            self.best_index, self.best_reward, self.best_complete = index, reward, complete
         return Evaluation(self.step, index, reward, seconds, self.clock, self.best_index,
-                          self.best_reward)
+                          self.best_reward, details or {})
 
 
 def _driven(strategy, seed, sim, steps) -> Generator[Evaluation, None, ClassicResult]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from knas import fmt, spaces
 from knas.data import benchmark, datasets
 from knas.errors import KnasError
-from knas.search import constraints
+from knas.search import constraints, strategies
 from knas.search.checks import (MAX_BUDGET, MAX_SEED, check_applicable, check_backend, check_data,
                                 check_dataset, check_device, check_space, check_texts, check_whole,
                                 record)
@@ -108,6 +108,12 @@ class SearchConfig:
     def strategies(self) -> list[str]:
         """The classic multi-trial strategies among the methods."""
         return [m for m in self.methods if m in STRATEGIES]
+
+    @property
+    def trained_strategies(self) -> list[str]:
+        """The strategies that really train the cells they evaluate: bohb always, every strategy
+        on a space without a table of short runs (``strategies.trains_for_real``)."""
+        return [m for m in self.strategies if strategies.trains_for_real(m, self.search_space)]
 
     @property
     def two_stage_methods(self) -> list[str]:
@@ -250,8 +256,9 @@ class SearchConfig:
             errors["table12"] = f"{self.table12} does not exist"
         if not self.strategies or not known:
             return
-        names = ", ".join(self.strategies)
-        if space.short_epochs is None:  # no table of short runs: the strategies train for real
+        trained = [m for m in self.strategies if strategies.trains_for_real(m, space)]
+        names = ", ".join(trained)
+        if trained and space.short_epochs is None:  # no table of short runs: all train for real
             if stage is None or stage.kind != "train":
                 errors["fine"] = (f"{names} train each cell they evaluate on {space.name}, which has "
                                   "no table of short-training results: use a training fine stage "
@@ -259,6 +266,13 @@ class SearchConfig:
             if self.budget is None:
                 errors["budget"] = (f"{names} train cells for real on {space.name}: give their "
                                     "budget in seconds")
+        elif trained and self.budget is None:
+            errors["budget"] = (f"{names} needs accuracies after each epoch, which "
+                                f"{space.label}'s tables do not hold, so it trains cells for real "
+                                f"(up to {space.short_epochs} epochs each): give its budget in "
+                                "seconds")
+        names = ", ".join(m for m in self.strategies if m not in trained)
+        if not names:
             return
         table = self.reward_table
         short = space.truth_columns(self.dataset).short

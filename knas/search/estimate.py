@@ -120,7 +120,7 @@ def estimate(config, device: str = "cpu", saved: dict | None = None) -> Estimate
                   MEASURED if measured_startup else GUESS)]
     networks = 0
     for method in config.methods:
-        if method in STRATEGIES and config.search_space.short_epochs is None:
+        if method in config.trained_strategies:
             budget = config.budget * config.repeats
             steps.append(Step("training", method, budget,
                               f"trains cells for real until its budget: {config.repeats} × "

@@ -10,7 +10,9 @@ with seeds ``seed, seed+1, ...`` (pool, samples, weights, strategies) and summar
 
 Every method ends with ``search_seconds`` on one axis: a two-stage search's coarse stage as
 measured on its device plus its fine stage (measured training, or for a lookup the recorded time
-of training its k candidates for the looked-up number of epochs); a strategy's simulated clock.
+of training its k candidates for the looked-up number of epochs); a strategy's clock, simulated
+from the tables or, where it trains for real (bohb; any strategy on a space without tables),
+its measured training seconds.
 The configuration itself lives in ``knas.search.config`` (torch-free); this module runs it.
 """
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Search:
         self.test_split, self.measured_test = self._test_split(), {}
         self.deployment = Deployment(cfg, space, self.dataset, scorer.resolve_device(cfg.device))
         if cfg.strategies:
-            self.oracle = self._oracle()
+            self.oracles = self._oracles()
         pools = [self.deployment.feasible_pool(pool, r) for r, pool in enumerate(drawn)]
         yield Started(methods=tuple(cfg.methods), repeats=cfg.repeats, pool_size=len(drawn[0]), k=cfg.k, best_possible=self._best_possible(),
                       at=time.time(), train_images=len(self.dataset), space=space.spec,
@@ -127,7 +129,7 @@ class Search:
         """The data set's test split when candidates are trained and no truth table says how good
         they are (None otherwise, or when the data holds no test split)."""
         cfg = self.config
-        trains = cfg.fine_stage.kind == "train" or (cfg.strategies and self.space.short_epochs is None)
+        trains = cfg.fine_stage.kind == "train" or cfg.trained_strategies
         if self.truth is not None or not trains:
             return None
         try:
@@ -135,18 +137,28 @@ class Search:
         except readers.DataError:
             return None
 
-    def _oracle(self):
-        """What a classic strategy's evaluations are: a lookup in the space's short-schedule
-        table, or, for a space without one, real training with the fine stage's recipe."""
-        cfg = self.config
-        if self.space.short_epochs is not None:
-            return classic.table_oracle(self.space, cfg.dataset,
-                                        benchmark.load_table(cfg.reward_table, self.space),
-                                        self.costs)
-        settings = self._train_settings(cfg.fine_stage, cfg.seed)
-        return classic.TrainingOracle(self.space, cfg.dataset, self.dataset, settings,
-                                      scorer.resolve_device(cfg.device), self.should_stop,
-                                      test=self.test_split, measured_test=self.measured_test)
+    def _oracles(self) -> dict:
+        """What each classic strategy's evaluations are: a lookup in the space's short-schedule
+        table, or real training with the fine stage's recipe, for a space without one and for a
+        strategy that needs accuracies after each epoch (bohb), for as many epochs as the table's
+        short schedule, else the fine stage's."""
+        cfg, oracles = self.config, {}
+        trained = cfg.trained_strategies
+        simulated = [name for name in cfg.strategies if name not in trained]
+        if simulated:
+            table = classic.table_oracle(self.space, cfg.dataset,
+                                         benchmark.load_table(cfg.reward_table, self.space),
+                                         self.costs)
+            oracles.update(dict.fromkeys(simulated, table))
+        if trained:
+            settings = self._train_settings(self.space.short_epochs or cfg.fine_stage.epochs,
+                                            cfg.seed)
+            training = classic.TrainingOracle(self.space, cfg.dataset, self.dataset, settings,
+                                              scorer.resolve_device(cfg.device), self.should_stop,
+                                              test=self.test_split,
+                                              measured_test=self.measured_test)
+            oracles.update(dict.fromkeys(trained, training))
+        return oracles
 
     def _truth_cells(self) -> int | None:
         """How many cells the truth table reports on (what "the best" is the best of)."""
@@ -200,7 +212,7 @@ class Search:
         test accuracy measured on the test split (index -1: it is not a cell of the space)."""
         try:
             result = train.train_and_evaluate(
-                self.space, method, self.dataset, self._train_settings(stage, seed),
+                self.space, method, self.dataset, self._train_settings(stage.epochs, seed),
                 device=scorer.resolve_device(self.config.device), should_stop=self.should_stop,
                 test=self.test_split)
         except train.TrainingCancelled:
@@ -250,7 +262,8 @@ class Search:
         the incumbent for the anytime plot."""
         t0 = time.time()
         deployment = self.deployment
-        evaluations = classic.search(method, self.oracle, seed, self.config.budget,
+        oracle = self.oracles[method]
+        evaluations = classic.search(method, oracle, seed, self.config.budget,
                                      deployment.constraints,
                                      deployment.latency if self.config.pareto else None)
         budget = strategy_budget(self.config)
@@ -278,7 +291,7 @@ class Search:
             arch_str=self.space.format(self.space.arch_at(result.chosen)),
             test_accuracy=self._test_accuracy(result.chosen), fine_score=result.reward,
             fine_seconds=time.time() - t0, networks_trained=result.evaluations,
-            search_seconds=result.clock, simulated=self.oracle.simulated,
+            search_seconds=result.clock, simulated=oracle.simulated,
             cost_estimated=result.cost_estimated, **self._deployed(result.chosen, rewards))
 
     def _coarse(self, method: str, spec: Method, repeat, pool, seed):
@@ -319,15 +332,16 @@ class Search:
             return self.deployment.select(ranking, self.config.k)
         return sorted(ranking, key=lambda i: (-ranking[i], i))[:self.config.k]
 
-    def _train_settings(self, stage: FineStage, seed: int) -> train.TrainSettings:
-        return train.settings_for(self.space, epochs=stage.epochs, seed=seed,
+    def _train_settings(self, epochs: int, seed: int) -> train.TrainSettings:
+        """The fine stage's recipe (the space's, on ``train_samples`` images) for ``epochs``."""
+        return train.settings_for(self.space, epochs=epochs, seed=seed,
                                   train_samples=self.config.train_samples or None)
 
     def _fine(self, stage: FineStage, topk, method, repeat, seed):
         """Each candidate's fine-stage score (looked up or trained) and how many were trained."""
         if stage.kind == "lookup":
             return {i: float(self.fine_values.get(i, math.nan)) for i in topk}, 0
-        settings = self._train_settings(stage, seed)
+        settings = self._train_settings(stage.epochs, seed)
         accuracies = {}
         trained = self.backend.train(topk, self.dataset, settings, self.should_stop,
                                      self.test_split)

@@ -5,7 +5,9 @@ file only; ``knas.search.classic`` runs any of them on any space's clock.
 A step function ``steps(sim, seed, **options)`` is a generator: it asks ``sim.evaluate(index)``
 for each cell it wants trained (None once the budget is spent, which ends it) and yields each
 ``Evaluation``. It sees the space only through ``sim.space``: its ``decisions()`` (the
-categorical choices that define a cell) and its ``mutate``.
+categorical choices that define a cell) and its ``mutate``. A strategy marked ``trains`` needs
+accuracies after each epoch, which no table holds: it calls ``sim.train_pruned`` instead, and
+runs only where cells are really trained.
 
 After Dong & Yang, NAS-Bench-201 (ICLR 2020) and the official code in D-X-Y/AutoDL-Projects
 (exps/NAS-Bench-201-algos/, scripts-search/NAS-Bench-201-algos/, docs/NAS-Bench-201.md) and
@@ -21,6 +23,20 @@ NATS-Bench (exps/NATS-algos/):
   taken.
 - ``tpe``: Optuna's TPE sampler (Bergstra et al. 2011), seeded, one categorical distribution per
   decision, driven by ask/tell so our clock holds the budget. Not in NAS-Bench-201's study.
+- ``bohb``: BOHB (Falkner, Klein & Hutter, ICML 2018): TPE-style Bayesian sampling with
+  Hyperband's budgets, here Optuna's ``TPESampler(multivariate=True)`` (the joint density over
+  all decisions, Optuna's approximation of BOHB's multivariate KDE; its docstring cites BOHB) with
+  ``HyperbandPruner(min_resource, max_resource, reduction_factor)``. Budgets are epochs: a trial
+  trains its cell for real, reports the validation accuracy after each epoch and stops when the
+  pruner says its rung's better trials leave no room for it. Defaults are NATS-Bench's BOHB on
+  NAS-Bench-201's cells (AutoDL-Projects exps/NATS-algos/bohb.py: ``eta=3, min_budget=1,
+  max_budget=12``, budget b read after b epochs of the 12-epoch schedule); ``max_epochs=None``
+  is the oracle's training epochs (NAS-Bench-201: 12). The schedule spans ``max_epochs``, so a
+  pruned trial is the start of the same run a full one makes. Its cell is the best by validation
+  accuracy among trials trained for ``max_epochs`` (the best of all while none is). Optuna's
+  HyperbandPruner docs: TPE models each bracket's trials apart (10 random start-up trials per
+  bracket; pruned ones count, ranked by how far they got), and a trial's bracket follows the
+  study's name, here fixed per seed, so the same seed gives the same trials.
 - ``nsga2``: NSGA-II (Deb et al. 2002), pymoo's, on two objectives: the reward and the latency on
   the Pareto device; one integer variable per decision (pymoo's integer recipe: SBX and
   polynomial mutation with rounding), population 20, evaluated a generation at a time on our
@@ -29,9 +45,10 @@ NATS-Bench (exps/NATS-algos/):
 Under deployment limits (``sim.fits``) a proposal that does not fit is never trained or charged:
 rs, rea's first population and fallbacks draw again; rea mutates its parent again (up to 100
 times, then draws); reinforce samples its policy again (updating it only on cells it trained);
-tpe is Optuna's constrained TPE (each trial's violation set with ``Trial.set_constraint``; a
-rejected one is told without training, so the sampler learns where the limits are); nsga2 gets the violation as pymoo's
-inequality constraint. Torch-free; Optuna and pymoo are imported only by ``tpe`` and ``nsga2``.
+tpe and bohb are Optuna's constrained TPE (each trial's violation set with
+``Trial.set_constraint``; a rejected one is told without training, so the sampler learns where
+the limits are); nsga2 gets the violation as pymoo's inequality constraint. Torch-free; Optuna and
+pymoo are imported only by ``tpe``, ``bohb`` and ``nsga2``.
 """
 from __future__ import annotations
 
@@ -59,6 +76,13 @@ class StrategyInfo:
     options: dict = field(default_factory=dict)  # option -> default
     check: Callable | None = None  # check(options) raises StrategyError for a bad value
     objectives: int = 1  # 2: searches the accuracy-latency front (needs a Pareto device)
+    trains: bool = False  # needs accuracies after each epoch: trains cells even where a table is
+
+
+def trains_for_real(name: str, space) -> bool:
+    """Whether a strategy trains the cells it evaluates on ``space``: one that needs intermediate
+    budgets always, any other where the space has no table of short runs to look up."""
+    return info(name).trains or space.short_epochs is None
 
 
 def _random_cell(decisions, rng: np.random.Generator) -> tuple:
@@ -177,29 +201,74 @@ def _tpe(sim, seed: int, study=None):
     import optuna
 
     study = tpe_study(seed) if study is None else study
-    decisions = sim.space.decisions()
-    distributions = {d.name: optuna.distributions.CategoricalDistribution(d.choices)
-                     for d in decisions}
-    rejected = 0
+    distributions = _distributions(sim)
     while True:
-        trial = study.ask(distributions)
-        index = sim.space.index_of(tuple(trial.params[d.name] for d in decisions))
-        if sim.constraints:
-            trial.set_constraint(VIOLATION, sim.violation(index))
-        if not sim.fits(index):  # not trained: told how far past the limits it is
-            rejected += 1
-            if rejected > DRAWS:
-                raise StrategyError(f"tpe proposed {DRAWS:,} cells in a row that do not fit")
-            with quiet(optuna):
-                study.tell(trial, 0.0)
-            continue
-        rejected = 0
+        trial, index = _fitting_trial(sim, study, distributions, "tpe")
         record = sim.evaluate(index)
         with quiet(optuna):
             if record is None:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 return
             study.tell(trial, record.reward)
+        yield record
+
+
+def _distributions(sim) -> dict:
+    """One Optuna categorical distribution per decision of the space."""
+    import optuna
+
+    return {d.name: optuna.distributions.CategoricalDistribution(d.choices)
+            for d in sim.space.decisions()}
+
+
+def _fitting_trial(sim, study, distributions: dict, name: str):
+    """The study's next trial whose cell fits the limits, and that cell's index. A cell that does
+    not fit is not trained: its trial is told how far past the limits it is."""
+    import optuna
+
+    decisions = sim.space.decisions()
+    for _ in range(DRAWS):
+        trial = study.ask(distributions)
+        index = sim.space.index_of(tuple(trial.params[d.name] for d in decisions))
+        if sim.constraints:
+            trial.set_constraint(VIOLATION, sim.violation(index))
+        if sim.fits(index):
+            return trial, index
+        with quiet(optuna):
+            study.tell(trial, 0.0)
+    raise StrategyError(f"{name} proposed {DRAWS:,} cells in a row that do not fit")
+
+
+def _bohb(sim, seed: int, min_epochs: int, max_epochs: int | None, reduction_factor: int):
+    """BOHB on Optuna (see the module doc); each trial trains its cell epoch by epoch."""
+    import optuna
+
+    max_epochs = sim.oracle.epochs if max_epochs is None else max_epochs
+    if min_epochs > max_epochs:
+        raise StrategyError(f"bohb: min_epochs ({min_epochs}) is more than max_epochs "
+                            f"({max_epochs})")
+    with quiet(optuna):
+        study = optuna.create_study(
+            study_name=f"bohb-seed-{seed}", direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True),
+            pruner=optuna.pruners.HyperbandPruner(min_epochs, max_epochs, reduction_factor))
+    distributions = _distributions(sim)
+    while True:
+        trial, index = _fitting_trial(sim, study, distributions, "bohb")
+
+        def stop_after(epoch: int, accuracy: float, trial=trial) -> bool:
+            trial.report(accuracy, epoch)  # a trial that reached max_epochs is complete
+            return epoch < max_epochs and trial.should_prune()
+
+        record = sim.train_pruned(index, max_epochs, stop_after)
+        with quiet(optuna):
+            if record is None:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                return
+            if record.details["pruned"]:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, record.reward)
         yield record
 
 
@@ -276,6 +345,16 @@ def _positive_ints(*names):
     return check
 
 
+def _check_bohb(options: dict) -> None:
+    for name in ("min_epochs", "max_epochs", "reduction_factor"):
+        value = options[name]
+        if name == "max_epochs" and value is None:
+            continue
+        least = 2 if name == "reduction_factor" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise StrategyError(f"bohb: {name} must be an integer >= {least}, got {value!r}")
+
+
 def _check_reinforce(options: dict) -> None:
     lr, momentum = options["learning_rate"], options["momentum"]
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
@@ -295,6 +374,10 @@ CATALOG = {s.name: s for s in [
     StrategyInfo("tpe", "TPE (Optuna's Bayesian optimisation)",
                  "Bergstra et al., NeurIPS 2011; Akiba et al., Optuna, KDD 2019", _tpe,
                  {"study": None}),
+    StrategyInfo("bohb", "BOHB (TPE with Hyperband's epoch budgets)",
+                 "Falkner, Klein & Hutter, ICML 2018; Akiba et al., Optuna, KDD 2019", _bohb,
+                 {"min_epochs": 1, "max_epochs": None, "reduction_factor": 3}, _check_bohb,
+                 trains=True),
     StrategyInfo("nsga2", "NSGA-II (pymoo), accuracy and latency",
                  "Deb et al., IEEE TEC 2002; Blank & Deb, pymoo, IEEE Access 2020", _nsga2,
                  {"population_size": 20}, _positive_ints("population_size"), objectives=2),

@@ -21,6 +21,7 @@ import random
 from dataclasses import dataclass
 
 from knas.errors import KnasError
+from knas.spaces.diagram import NEUTRAL, RADIUS, Diagram, Edge, Node
 
 
 class ArchError(KnasError, ValueError):
@@ -49,44 +50,6 @@ class TruthColumns:
     params: str = ""  # parameters in millions as the table records them ("" : none)
 
 
-@dataclass(frozen=True)
-class Edge:
-    """One drawn connection of a diagram: a quadratic curve between two node circles (trimmed to
-    them), its arrowhead and its label pill; ``live`` False draws it dashed and faded."""
-    choice: object
-    live: bool
-    start: tuple
-    control: tuple
-    end: tuple
-    arrow: tuple  # three (x, y) corners
-    label_at: tuple
-    label: str
-    colour: str
-
-
-@dataclass(frozen=True)
-class Node:
-    number: str
-    x: float
-    y: float
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Diagram:
-    """A cell's picture as geometry: the SVG (``knas.results.cellsvg``) and the matplotlib
-    summary (``knas.results.staticfigs``) draw the same thing from it."""
-    width: float
-    height: float
-    nodes: tuple
-    edges: tuple
-    legend: tuple  # (colour, label) per choice that has a colour
-
-
-NEUTRAL = "#555555"
-RADIUS = 14
-
-
 class SearchSpace:
     """The base every space derives from (see the module doc). A subclass sets ``name`` and
     ``label`` and defines ``decisions()`` and ``build()``; the rest is optional."""
@@ -103,6 +66,9 @@ class SearchSpace:
     train_recipe: dict = {}  # knas.search.train.TrainSettings fields its networks train with
     train_seconds_guess: float = 0.0  # CPU seconds per training sample before any is measured
     recorded_on: str = ""  # the device its tables' recorded training times come from ("GPU")
+    # The op of each index of an edge of its supernet (``build_supernet``); () : it has none, and
+    # the one-shot searches (``knas.oneshot``) are refused for it.
+    supernet_ops: tuple = ()
 
     # --- what a subclass defines -------------------------------------------------------------
 
@@ -113,6 +79,10 @@ class SearchSpace:
         """The ``torch.nn.Module`` of a cell, weights drawn from torch's global generator.
         ``prune`` may skip work that cannot change any score; a space may ignore it."""
         raise NotImplementedError(f"{type(self).__name__} defines no build()")
+
+    def build_supernet(self, num_classes: int, channels: int, n_cells: int):
+        """Every op on every edge (``knas.spaces.nb201.supernet`` says what it must offer)."""
+        raise NotImplementedError(f"{type(self).__name__} has no supernet")
 
     # --- identity --------------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from knas.spaces.base import RADIUS, ArchError, Diagram, Edge, Node, did_you_mean
+from knas.spaces.base import ArchError, did_you_mean
+from knas.spaces.diagram import RADIUS, Diagram, Edge, Node
 
 # (to_node, from_node) in the order the arch string lists them.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))

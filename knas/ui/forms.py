@@ -162,7 +162,7 @@ def proxy_label(name: str, space=None) -> str:
     if name == REFERENCE:
         return f"{name} — {space.reference_label}, trained like the candidates"
     if name in STRATEGIES:
-        how = "simulated" if space.short_epochs is not None else "real training"
+        how = "real training" if strategies.trains_for_real(name, space) else "simulated"
         return f"{name} — {strategies.info(name).title} ({how}, train-then-test)"
     if name == proxies.RECOMMENDED:
         aggregation, members = proxies.RECOMMENDED_RANKING
@@ -170,6 +170,18 @@ def proxy_label(name: str, space=None) -> str:
     else:
         title = proxies.info(name).title
     return f"{name} — {title}{measured_note(name, space)}"
+
+
+def trained_strategies_note(baselines, space) -> str:
+    """What New search says when a strategy that needs accuracies after each epoch (bohb) is
+    chosen on a space whose tables hold only final ones: it trains for real ("" otherwise)."""
+    names = [b for b in baselines if b in STRATEGIES and strategies.info(b).trains]
+    if not names or space.short_epochs is None:
+        return ""
+    return (f"{', '.join(names)} needs accuracies after each epoch (its budgets), which "
+            f"{space.label}'s tables do not hold (final accuracies only): it really trains each "
+            f"cell it tries, for up to {space.short_epochs} epochs with the fine stage's recipe, "
+            "and its budget is seconds of real training on this machine.")
 
 
 def measured_note(name: str, space) -> str:

@@ -28,6 +28,7 @@ class NB201Space(SearchSpace):
     published = published.REFERENCES
     native_table_suffixes = (".pth", ".pt")  # official files, converted once (``official``)
     recorded_on = "GPU"  # NAS-Bench-201 trained and timed every cell on GPUs
+    supernet_ops = cells.OPS
 
     def decisions(self) -> tuple:
         return tuple(Decision(f"edge_{dst}_{src}", f"edge {src}→{dst}", cells.OPS)
@@ -37,6 +38,11 @@ class NB201Space(SearchSpace):
         from knas.spaces.nb201 import nets
 
         return nets.build(self.validate(arch), num_classes, prune=prune)
+
+    def build_supernet(self, num_classes: int, channels: int = 16, n_cells: int = 5):
+        from knas.spaces.nb201 import supernet
+
+        return supernet.build(num_classes, channels, n_cells)
 
     @property
     def size(self) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from knas.spaces.base import Diagram
+from knas.spaces.diagram import Diagram
 from knas.spaces.nb201 import cells
 
 # `none` has no colour: it carries nothing and is not drawn.
