@@ -136,7 +136,8 @@ with c2:
                                     "(docs/paper_table.md).")]
     proxy = str(Method.of(chosen)) if chosen else ""
     slots["proxy"] = st.empty()
-    offered = [RANDOM, *forms.reference_methods(space), *STRATEGIES, *names]
+    offered = [RANDOM, *forms.reference_methods(space), *STRATEGIES, *forms.oneshot_methods(space),
+               *names]
     state["ns_baselines"] = [b for b in state["ns_baselines"] if b in offered]  # another space's
     baselines = st.multiselect(
         "Baselines", offered, key="ns_baselines",
@@ -145,7 +146,8 @@ with c2:
              "cells at random; a proxy runs the same two-stage search with that proxy; rs, rea, "
              "reinforce and tpe are classic train-then-test searches within a training-time "
              "budget, simulated on the space's tables where it has them, else really trained; "
-             "bohb (epochs as its budgets) always trains for real.")
+             "bohb (epochs as its budgets) always trains for real; darts, gdas and tenas derive "
+             "one cell from the supernet (every op on every edge) on this machine.")
     slots["baselines"] = st.empty()
 values = {}  # the settings drawn in a loop (knas.search.form)
 with c3:

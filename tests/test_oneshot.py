@@ -155,3 +155,50 @@ def test_the_command_line_runs_a_search_and_looks_up_its_cell(shared_data, tmp_p
                           (["--method", "darts", "--checkpoint", str(tmp_path)], "is a folder")):
         assert cli(["oneshot", "--data", str(data), *argv]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_search_runs_a_one_shot_baseline_and_looks_its_cell_up(shared_data, tmp_path, monkeypatch):
+    """gdas:1 as a baseline on 200 real images: two supernet steps on the benchmark's supernet,
+    each an event with the cell it would derive; the derived cell then goes through the fine
+    stage (a lookup) and is reported by the truth table; the run checkpointed under the cache."""
+    from knas.results.headline import method_name
+    from knas.scoring.cache import ScoreCache
+    from knas.search.config import SearchConfig
+    from knas.search.pipeline import Search
+
+    monkeypatch.setenv("KNAS_CACHE_DIR", str(tmp_path / "cache"))
+    full = readers.load("npz", shared_data / "cifar10" / "cifar10_small.npz")
+    data = tmp_path / "tiny.npz"
+    np.savez(data, x_train=full.images[:200], y_train=full.labels[:200],
+             x_test=full.images[200:250], y_test=full.labels[200:250])
+    truth_path = shared_data / "nb201" / "nb201_accuracies.csv"
+    config = SearchConfig(data=str(data), pool="random:4", proxy="params", k=2, n=2,
+                          truth=str(truth_path), baselines=("gdas:1",),
+                          fine="lookup:cifar10_valid").validate()
+    assert config.two_stage_methods == ["params"]
+    search = Search(config, ScoreCache(tmp_path / "scores"), workers=1)
+    events = list(search.events())
+    steps = [e for e in events if e.kind == "evaluated" and e.method == "gdas:1"]
+    assert [e.step for e in steps] == [1, 2] and all(e.steps_total == 2 for e in steps)
+    result = next(r for r in search.results if r.method == "gdas:1")
+    assert result.chosen == steps[-1].index == NB201.index_of(NB201.parse(result.arch_str))
+    assert result.test_accuracy == search.truth.at[result.chosen, "cifar10_test"]
+    assert result.fine_score == search.truth.at[result.chosen, "cifar10_valid"]
+    assert result.search_seconds > 0 and not result.simulated and result.networks_trained == 0
+    assert list((tmp_path / "cache" / "oneshot").glob(f"{config.key()}-gdas-1-0.pt"))
+    assert method_name("gdas:1") == "GDAS (1 epoch)" and method_name("tenas") == "TE-NAS"
+
+
+def test_a_space_without_supernet_refuses_one_shot_baselines_and_specs_round_trip(shared_data):
+    from knas.search.config import SearchConfig
+    from knas.search.specs import Method, SpecError
+
+    for text in ("darts", "darts:3", "gdas", "gdas:250", "tenas"):
+        assert str(Method.parse(text)) == text and not Method.parse(text).is_two_stage
+    for text in ("tenas:2", "darts:0", "darts:x"):
+        with pytest.raises(SpecError, match="bad one-shot search"):
+            Method.parse(text)
+    config = SearchConfig(space="text", dataset="trec", data=str(shared_data / "text" / "trec"),
+                          pool="random:4", proxy="mgm", k=2, baselines=("darts:1",),
+                          fine="train:1")
+    assert "has no supernet" in config.errors()["baselines"]

@@ -221,6 +221,9 @@ def _progress(event: Event, previous: dict) -> dict:
         return {"stage": "coarse", "method": event.method, "repeat": event.repeat,
                 "done": event.done, "total": event.total, "rate": event.rate,
                 "eta": remaining / event.rate if event.rate > 0 else None}
+    if isinstance(event, Evaluated) and event.steps_total:
+        return {"stage": "one-shot", "method": event.method, "repeat": event.repeat,
+                "done": event.step, "total": event.steps_total}
     if isinstance(event, Evaluated):
         return {"stage": "simulated", "method": event.method, "repeat": event.repeat,
                 "done": round(event.clock), "total": round(event.budget),

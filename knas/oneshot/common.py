@@ -69,6 +69,7 @@ class Progress:
     steps: int
     loss: float  # the weights' training loss (nan for TE-NAS)
     arch: str  # the cell it would derive now
+    seconds: float  # spent so far, resumed runs included
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def search(space, dataset, settings: OneShotSettings, device="cpu", should_stop=
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             snapshot()
         yield Progress(settings.method, step, settings.steps, history[-1],
-                       space.format(derive(space, alphas)))
+                       space.format(derive(space, alphas)), spent + time.perf_counter() - start)
     arch = derive(space, alphas)
     return OneShotResult(settings.method, space.index_of(arch), space.format(arch),
                          spent + time.perf_counter() - start, step,

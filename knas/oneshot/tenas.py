@@ -78,7 +78,8 @@ def search(space, dataset, settings: OneShotSettings, device="cpu", should_stop=
         save_checkpoint(checkpoint, settings, data, {
             "mask": mask.tolist(), "rounds": rounds, "history": history,
             "seconds": spent + time.perf_counter() - start})
-        yield Progress("tenas", rounds, total, math.nan, space.format(_cell(space, mask)))
+        yield Progress("tenas", rounds, total, math.nan, space.format(_cell(space, mask)),
+                       spent + time.perf_counter() - start)
     arch = _cell(space, mask)
     return OneShotResult("tenas", space.index_of(arch), space.format(arch),
                          spent + time.perf_counter() - start, rounds,

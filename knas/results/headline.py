@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from knas import fmt
 from knas.results import references, runview
-from knas.search.specs import RANDOM, REFERENCE, STRATEGIES
+from knas.search.specs import ONESHOT, RANDOM, REFERENCE, STRATEGIES
 
 
 def ratio_text(value: float) -> str:
@@ -181,6 +181,10 @@ def method_name(method: str) -> str:
     """A baseline as people name it: REA, TPE, random, the standard head, KNAS (params)."""
     if method in STRATEGIES:
         return {"nsga2": "NSGA-II", "reinforce": "REINFORCE"}.get(method, method.upper())
+    name, _, epochs = method.partition(":")
+    if name in ONESHOT:
+        title = {"tenas": "TE-NAS"}.get(name, name.upper())
+        return f"{title} ({epochs} epoch{'s' * (epochs != '1')})" if epochs else title
     if method == RANDOM:
         return "random"
     if method == REFERENCE:

@@ -373,7 +373,8 @@ def progress_view(state: JobState, now: float | None = None) -> tuple[float, str
                          f"{_elapsed(state, now)}")
         return 0.0, f"{status} before the first result"
     stage = {"coarse": "coarse stage (scoring)", "fine": "fine stage (training)",
-             "simulated": "simulated search (seconds of its budget)"}.get(
+             "simulated": "classic search (seconds of its budget)",
+             "one-shot": "one-shot search (steps)"}.get(
         p.get("stage"), p.get("stage", ""))
     text = f"{stage} · {p.get('method', '')} · repeat {p.get('repeat', 0) + 1} · {done:,}/{total:,}"
     if not status.is_active:

@@ -118,7 +118,7 @@ class SearchConfig:
     @property
     def two_stage_methods(self) -> list[str]:
         """The methods that score a pool and pick among its top-k (proxies and random)."""
-        return [m for m in self.methods if m not in STRATEGIES and m != REFERENCE]
+        return [m for m in self.methods if Method.parse(m).is_two_stage]
 
     @property
     def names(self) -> list[str]:
@@ -210,6 +210,10 @@ class SearchConfig:
             elif found is not None and found.reference and not self.fine.startswith("train:"):
                 errors["baselines"] = (f"{REFERENCE} is trained like the candidates: choose a "
                                        "train:EPOCHS fine stage")
+            elif found is not None and found.oneshot and not space.supernet_ops:
+                errors["baselines"] = (f"{baseline}: the {space.label or space.name} space has no "
+                                       "supernet (every op on every edge) to search by weight "
+                                       "sharing or pruning")
         record(errors, "params", lambda: ParamSelection.parse(self.params))
         if pool is not None and "k" not in errors and self.k > len(pool):
             errors["k"] = f"k = {self.k} is larger than the pool ({len(pool)} cells)"

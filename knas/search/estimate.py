@@ -109,6 +109,33 @@ def _that_fit(config, pool: list[int]) -> list[int]:
     return pool if mask is None else [i for i in pool if mask[i]]
 
 
+# One-shot searches, per training image of a step, in units of one cell's training: DARTS's
+# supernet runs every op (its forward and backward took 3x the all-3x3-conv network's, batch 64,
+# this CPU) on a weights and an architecture batch; GDAS one op per edge on both. TE-NAS: 60-67 s
+# per run at its official settings on this CPU (benchmarks/oneshot_cpu.py).
+ONESHOT_FACTOR = {"darts": 2 * 3.0, "gdas": 2 * 1.0}
+TENAS_SECONDS = 65.0
+
+
+def _oneshot_step(method: str, config, device: str, saved: dict) -> Step:
+    from knas.search import oneshotstage
+
+    spec = Method.parse(method)
+    if spec.oneshot == "tenas":
+        seconds = TENAS_SECONDS / (GPU_SPEEDUP if device != "cpu" else 1)
+        return Step("training", method, seconds * config.repeats,
+                    f"{config.repeats} × pruning the supernet at initialisation", GUESS)
+    images = datasets.info(config.dataset).train_split or USER_TRAIN_GUESS
+    per_image = throughput.training(saved, throughput.on(config, device))
+    basis = MEASURED if per_image else GUESS
+    per_image = per_image or DEFAULT_TRAIN_SECONDS / (GPU_SPEEDUP if device != "cpu" else 1)
+    settings = oneshotstage.settings_for(spec, images, config.seed)
+    each = settings.steps * settings.batch_size * per_image * ONESHOT_FACTOR[spec.oneshot]
+    return Step("training", method, each * config.repeats,
+                f"{config.repeats} × {settings.steps:,} supernet steps of {settings.batch_size} "
+                f"images (a cell's training × {ONESHOT_FACTOR[spec.oneshot]:g} per image)", basis)
+
+
 def estimate(config, device: str = "cpu", saved: dict | None = None) -> Estimate:
     """The steps a valid config will take on ``device`` (cpu, cuda, mps) and their seconds."""
     saved = throughput.load() if saved is None else saved
@@ -130,6 +157,8 @@ def estimate(config, device: str = "cpu", saved: dict | None = None) -> Estimate
         elif method == REFERENCE:
             steps.append(Step("baseline", method, 0.0, "trained once per repeat (counted under "
                               "training)", FREE))
+        elif Method.parse(method).oneshot:
+            steps.append(_oneshot_step(method, config, device, saved))
         elif not Method.parse(method).members:
             steps.append(Step("baseline", method, 0.0, f"draws k = {config.k} cells", FREE))
         else:
@@ -190,11 +219,12 @@ def actual(state: dict, events) -> dict:
     queued = state.queued
     trained = any(isinstance(e, Trained) for e in events)
     real_strategies = [r for r in results if r.method in STRATEGIES and not r.simulated]
-    fine = [r.fine_seconds for r in results if r.method not in STRATEGIES] if trained else []
+    oneshot = [r for r in results if Method.parse(r.method).oneshot]
+    fine = [r.fine_seconds for r in results if Method.parse(r.method).is_two_stage] if trained else []
     return {
         "start-up": started.at - queued if started.at and queued else math.nan,
         "scoring": sum(r.coarse_seconds for r in results if r.networks_scored),
-        "training": sum(fine) + sum(r.fine_seconds for r in real_strategies),
+        "training": sum(fine) + sum(r.fine_seconds for r in real_strategies + oneshot),
         "total": state.finished - queued if state.finished and queued else math.nan,
     }
 

@@ -146,6 +146,7 @@ class Evaluated(Event):
     best_index: int = -1
     best_reward: float = math.nan
     best_test: float = math.nan
+    steps_total: int = 0  # a one-shot search's steps: its progress counts steps, not seconds
 
 
 @dataclass(frozen=True)

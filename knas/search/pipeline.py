@@ -5,14 +5,15 @@ of the k by a ground-truth lookup (a validation column, or the 12-epoch table th
 training each candidate briefly) or by really training each of them for a few epochs.
 Baselines run on the same pools with the same fine stage: random selection of k candidates, and
 the same two-stage search with other proxies; classic multi-trial strategies (``knas.search.classic``)
-search the whole space under a simulated training-time budget. ``repeats`` runs the whole thing
+search the whole space under a simulated training-time budget; one-shot searches (DARTS, GDAS,
+TE-NAS; ``knas.search.oneshotstage``) derive one cell from the space's supernet. ``repeats`` runs the whole thing
 with seeds ``seed, seed+1, ...`` (pool, samples, weights, strategies) and summarises per method.
 
 Every method ends with ``search_seconds`` on one axis: a two-stage search's coarse stage as
 measured on its device plus its fine stage (measured training, or for a lookup the recorded time
 of training its k candidates for the looked-up number of epochs); a strategy's clock, simulated
 from the tables or, where it trains for real (bohb; any strategy on a space without tables),
-its measured training seconds.
+its measured training seconds; a one-shot search's measured supernet seconds plus its fine stage.
 The configuration itself lives in ``knas.search.config`` (torch-free); this module runs it.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from knas.errors import Cancelled
 from knas.results import stats
 from knas.scoring import backends, scorer
 from knas.scoring.cache import ScoreCache
-from knas.search import classic, train
+from knas.search import classic, oneshotstage, train
 from knas.search.deployment import Deployment
 from knas.search.config import SearchConfig
 from knas.search.events import (Evaluated, Finished, MethodDone, MethodResult, Retry,
@@ -181,6 +182,8 @@ class Search:
             return (yield from self._run_strategy(method, repeat, seed))
         if spec.reference:
             return (yield from self._run_reference(method, repeat, seed, stage))
+        if spec.oneshot:
+            return (yield from oneshotstage.run(self, method, spec, repeat, seed, stage))
         t0 = time.time()
         if spec.is_random:
             topk, scored = random.Random(seed).sample(pool, min(self.config.k, len(pool))), 0

@@ -1,7 +1,8 @@
 """The small text specs a user types, each parsed and formatted in exactly one place.
 
 ``Pool`` (``random:N``, ``range:A:B``, ``all``, bounded by the space's size), ``Method`` (a proxy, ``ensemble:a+b``, the
-``random`` baseline or a classic strategy ``rs``/``rea``/``reinforce``/``tpe``), ``FineStage`` (``lookup:COLUMN``, ``lookup:TABLE:COLUMN``, ``train:EPOCHS``)
+``random`` baseline, a classic strategy ``rs``/``rea``/``reinforce``/``tpe``/``bohb``, or a one-shot
+search ``darts``/``gdas`` (``darts:EPOCHS`` for a shorter run than the published one) or ``tenas``), ``FineStage`` (``lookup:COLUMN``, ``lookup:TABLE:COLUMN``, ``train:EPOCHS``)
 and ``ParamSelection`` (``all``, ``first:L:m``). The CLI, the New search form, ``SearchConfig`` and
 the score cache key all go through these: ``X.parse(text)`` checks a spec and says exactly what is
 wrong; ``str(spec)`` writes it back, so ``str(X.parse(t)) == t`` for every valid ``t``.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from knas import proxies
 from knas.errors import KnasError
+from knas.oneshot.common import METHODS as ONESHOT
 from knas.search import strategies
 
 
@@ -98,6 +100,8 @@ class Method:
     strategy: str = ""  # one of STRATEGIES, or ""
     alias: str = ""  # the name a composite goes by (``recommended``)
     reference: bool = False  # the space's reference network (``REFERENCE``), not a search
+    oneshot: str = ""  # one of ONESHOT (knas.oneshot), or ""
+    epochs: int = 0  # a one-shot search's epochs; 0: the published schedule
 
     @classmethod
     def parse(cls, text) -> "Method":
@@ -108,6 +112,15 @@ class Method:
             return cls(reference=True)
         if text in STRATEGIES:
             return cls(strategy=text)
+        name, colon, epochs = text.partition(":")
+        if name in ONESHOT:
+            if not colon:
+                return cls(oneshot=name)
+            value = _int(epochs)
+            if name == "tenas" or value is None or not 1 <= value <= MAX_EPOCHS:
+                raise SpecError(f"bad one-shot search {text!r}: use darts, gdas, darts:EPOCHS or "
+                                f"gdas:EPOCHS (1 <= EPOCHS <= {MAX_EPOCHS}), or tenas")
+            return cls(oneshot=name, epochs=value)
         if text == proxies.RECOMMENDED:
             aggregation, members = proxies.RECOMMENDED_RANKING
             return cls(tuple(members), aggregation, alias=text)
@@ -135,18 +148,20 @@ class Method:
 
     @property
     def is_random(self) -> bool:
-        return not self.members and not self.strategy and not self.reference
+        return not self.members and self.is_two_stage
 
     @property
     def is_two_stage(self) -> bool:
         """Ranks a pool and picks among its top-k (proxies and random), unlike a strategy."""
-        return not self.strategy and not self.reference
+        return not self.strategy and not self.reference and not self.oneshot
 
     def __str__(self) -> str:
         if self.alias:
             return self.alias
         if self.strategy:
             return self.strategy
+        if self.oneshot:
+            return f"{self.oneshot}:{self.epochs}" if self.epochs else self.oneshot
         if self.reference:
             return REFERENCE
         if self.is_random:

@@ -13,7 +13,7 @@ from knas.data import benchmark, datasets, latency, readers
 from knas.errors import KnasError
 from knas.search import constraints, strategies
 from knas.search.config import SearchConfig
-from knas.search.specs import RANDOM, REFERENCE, STRATEGIES
+from knas.search.specs import ONESHOT, RANDOM, REFERENCE, STRATEGIES
 
 # A search that finishes in about a minute on a 2-core CPU: ~50 distinct cells at n = 16, on the
 # default space (its ground truth is what the Data page loads).
@@ -136,6 +136,12 @@ def reference_methods(space) -> list[str]:
     return [REFERENCE] if hasattr(space, "build_reference") else []
 
 
+def oneshot_methods(space) -> list[str]:
+    """The one-shot searches, on a space with a supernet: TE-NAS, DARTS and GDAS for one epoch
+    (minutes on a CPU) and at NAS-Bench-201's published 50 and 250 epochs (hours on a CPU)."""
+    return ["tenas", "darts:1", "gdas:1", "darts", "gdas"] if space.supernet_ops else []
+
+
 def takes_params(methods) -> bool:
     """Whether any of these methods (proxies, ensembles, baselines) uses a proxy that takes the
     weight selection ``params`` (MGM and its Gram peers); "" and strategies take none."""
@@ -164,12 +170,27 @@ def proxy_label(name: str, space=None) -> str:
     if name in STRATEGIES:
         how = "real training" if strategies.trains_for_real(name, space) else "simulated"
         return f"{name} — {strategies.info(name).title} ({how}, train-then-test)"
+    if name.partition(":")[0] in ONESHOT:
+        return f"{name} — {oneshot_label(name)}"
     if name == proxies.RECOMMENDED:
         aggregation, members = proxies.RECOMMENDED_RANKING
         title = f"the Studio's best label-free ranking ({aggregation} of {', '.join(members)})"
     else:
         title = proxies.info(name).title
     return f"{name} — {title}{measured_note(name, space)}"
+
+
+def oneshot_label(name: str) -> str:
+    from knas.oneshot.common import PUBLISHED_EPOCHS
+    from knas.search.specs import Method
+
+    spec = Method.parse(name)
+    if spec.oneshot == "tenas":
+        return f"{ONESHOT['tenas']} (prunes the supernet at initialisation, no training)"
+    epochs = spec.epochs or PUBLISHED_EPOCHS[spec.oneshot]
+    published = "" if spec.epochs else ", NAS-Bench-201's schedule"
+    return (f"{ONESHOT[spec.oneshot]} (weight sharing, {epochs} epoch{'s' * (epochs != 1)}"
+            f"{published}; measured on this machine)")
 
 
 def trained_strategies_note(baselines, space) -> str:

@@ -13,7 +13,7 @@ from collections.abc import MutableMapping
 from knas import proxies, spaces
 from knas.search import form
 from knas.search.config import SearchConfig
-from knas.search.specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
+from knas.search.specs import ONESHOT, RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
 
 PREFIX = "ns_"
 SAVED = "ns__saved"  # the form as it was last drawn, or as "Run again" filled it
@@ -67,7 +67,8 @@ def form_values(config: SearchConfig) -> dict:
               f"ns_dataset_{sid}": ds, f"ns_data_{ds}": config.data,
               f"ns_truth_{sid}": config.truth,
               "ns_baselines": [b for b in config.baselines
-                               if b in (RANDOM, *STRATEGIES, proxies.RECOMMENDED, *proxies.CATALOG)],
+                               if b in (RANDOM, *STRATEGIES, proxies.RECOMMENDED, *proxies.CATALOG)
+                               or b.partition(":")[0] in ONESHOT],
               f"ns_costs_{sid}": config.costs, f"ns_t12_strategies_{sid}": config.table12,
               "ns_budget": float(config.budget or 0.0), "ns_backend": config.backend,
               "ns_ray_address": config.ray_address, f"ns_latency_{sid}": config.latency,
