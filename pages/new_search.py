@@ -1,5 +1,4 @@
 """New search: a form for every SearchConfig field, checked as you type, with a work estimate."""
-import json
 
 import streamlit as st
 
@@ -10,6 +9,7 @@ from knas.search import estimate, form, memory
 from knas.ui import formstate, forms, widgets
 from knas.search.checks import BACKENDS
 from knas.search.config import SearchConfig
+from knas.search.events import JobStatus
 from knas.search.specs import RANDOM, STRATEGIES, FineStage, Method, ParamSelection, Pool
 from knas.search.checks import MAX_TEXT
 
@@ -338,8 +338,8 @@ for name, message in errors.items():
     else:
         st.error(fmt.md_escape(f"{name}: {message}"), icon="⚠️")
 
-with st.expander("Config as the command line sees it"):
-    st.code(json.dumps(config.to_dict(), indent=2), language="json")
+with st.expander("The same search on the command line"):
+    st.code(form.command_line(config), language="bash", wrap_lines=True)
 
 if errors:
     st.caption(f"Fix the {len(errors)} field(s) marked above to start.")
@@ -363,12 +363,23 @@ else:
 
 store = widgets.job_store()
 existing = config.key() in store.ids()
-if existing and not errors:
-    job_state = store.state(config.key())
-    st.caption(f"This exact search exists already ({job_state.status}): Start opens it"
-               + (" and resumes it from the cache." if job_state.status.can_resume
-                  else "."))
+job_state = store.state(config.key()) if existing and not errors else None
 formstate.remember(state)
-if st.button("Start search", type="primary", disabled=bool(errors), key="ns_start", icon="🚀"):
-    job_id = jobs.start(config, store)
-    st.switch_page(widgets.LIVE.path, query_params={"job": job_id})
+if job_state is not None and job_state.status == JobStatus.FINISHED:
+    st.info("This exact search has run before and finished. Open its results, or run it again "
+            "from the start as a new job (scores in the cache are reused; its old events are "
+            "replaced).", icon="🔁")
+    a, b = st.columns(2)
+    if a.button("Open the finished search", type="primary", key="ns_open", icon="📂"):
+        st.switch_page(widgets.LIVE.path, query_params={"job": config.key()})
+    if b.button("Run it again fresh", key="ns_rerun", icon="🚀"):
+        store.delete(config.key())
+        st.switch_page(widgets.LIVE.path, query_params={"job": jobs.start(config, store)})
+else:
+    if job_state is not None:
+        st.caption(f"This exact search exists already ({job_state.status}): Start opens it"
+                   + (" and resumes it from the cache." if job_state.status.can_resume
+                      else "."))
+    if st.button("Start search", type="primary", disabled=bool(errors), key="ns_start", icon="🚀"):
+        job_id = jobs.start(config, store)
+        st.switch_page(widgets.LIVE.path, query_params={"job": job_id})

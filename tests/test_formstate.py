@@ -4,6 +4,7 @@ import json
 import os
 import time
 
+from knas import fmt
 from knas.ui import formstate, machine
 from knas.results import runview
 from knas.search.config import SearchConfig
@@ -111,3 +112,53 @@ def test_cache_size_skips_files_that_vanish_mid_scan(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "walk", walk_listing_a_renamed_file)
     assert machine.folder_size(tmp_path) == 10
     assert machine.folder_size(tmp_path / "missing") == 0
+
+
+def test_the_command_line_new_search_shows_runs_the_same_search(shared_data, tmp_path):
+    """What the "same search on the command line" box shows parses back to the same config (the
+    same job id), quoting a path with a space in it."""
+    import shlex
+    import shutil
+
+    from knas.__main__ import build_parser
+    from knas.search import form
+    from knas.search.config import SearchConfig
+
+    truth = tmp_path / "nb201 accuracies.csv"
+    shutil.copy(shared_data / "nb201" / "nb201_accuracies.csv", truth)
+    config = SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz"), truth=str(truth),
+                          pool="random:20", proxy="ensemble:mgm+synflow", k=3, n=8, repeats=2,
+                          baselines=("random", "tenas", "gdas:1"), budget=300.0,
+                          fine="lookup:cifar10_valid")
+    words = shlex.split(form.command_line(config))
+    assert words[:4] == ["python", "-m", "knas", "search"]
+    args = build_parser().parse_args(words[3:])
+    again = form.config_from_args(SearchConfig, args, space=args.space)
+    assert again == config and again.key() == config.key()
+
+
+def test_one_progress_bar_counts_up_across_methods_repeats_and_stages():
+    """Two methods × two repeats: the bar and the sidebar count the whole job, the caption names
+    the part and the job's ETA from the time spent so far."""
+    from knas.jobs import _progress
+    from knas.search.events import MethodDone, MethodResult, Scored, Started, Trained
+
+    result = MethodResult("mgm", 0, 0, 1, "x", 90.0, 1.0)
+    progress = _progress(Started(methods=("mgm", "random"), repeats=2), {})
+    seen = []
+    for event in [Scored(method="mgm", repeat=0, done=50, total=100, rate=5.0),
+                  Scored(method="mgm", repeat=0, done=100, total=100, rate=5.0),
+                  Trained(method="mgm", repeat=0, done=1, total=2),
+                  MethodDone(result=result), Trained(method="random", repeat=0, done=2, total=2),
+                  MethodDone(result=result),
+                  Scored(method="mgm", repeat=1, done=20, total=100, rate=5.0)]:
+        progress = _progress(event, progress)
+        state = JobState.from_dict({"status": "running", "started": 100.0, "progress": progress})
+        seen.append(runview.progress_view(state, now=200.0))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == (2 + 0.2) / 4
+    assert fractions[0] == 0.125  # half of the first of four parts
+    assert runview.short_progress(state) == "55%"
+    text = seen[-1][1]
+    assert text.startswith("55% of the job · part 3 of 4 · coarse stage (scoring) · mgm · repeat 2")
+    assert text.endswith(f"job ETA {fmt.seconds(100 * 0.45 / 0.55)}")

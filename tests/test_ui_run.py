@@ -183,6 +183,29 @@ def test_new_search_starts_a_job_and_live_page_shows_the_result(with_data):
     home = _app("pages/home.py")
     assert any(job_id[:8] in link.value for link in home.get("page_link"))
 
+    # the same settings again: New search says the search has run and offers it or a fresh run
+    again = _app("pages/new_search.py")
+    again.number_input(key="ns_pool_count").set_value(12).run()
+    again.selectbox(key="ns_proxy").set_value("params").run()
+    again.number_input(key="ns_n").set_value(4).run()
+    again.number_input(key="ns_k").set_value(3).run()
+    assert any("has run before and finished" in i.value for i in again.info)
+    assert not [b for b in again.button if b.key == "ns_start"]
+    assert "python -m knas search" in again.code[0].value and "--pool random:12" in again.code[0].value
+    again.button(key="ns_open").click().run()
+    assert again.query_params.get("job") == job_id and store.state(job_id).status == "finished"
+    fresh = _app("pages/new_search.py")
+    fresh.number_input(key="ns_pool_count").set_value(12).run()
+    fresh.selectbox(key="ns_proxy").set_value("params").run()
+    fresh.number_input(key="ns_n").set_value(4).run()
+    fresh.number_input(key="ns_k").set_value(3).run()
+    old_events = len(store.events(job_id))
+    fresh.button(key="ns_rerun").click().run()
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    assert fresh.query_params.get("job") == job_id
+    assert _wait(store, job_id, _ended).status == "finished"
+    assert len(store.events(job_id)) == old_events  # a new run from the start, not appended
+
 
 def test_quick_demo_starts_a_job_and_a_cancelled_job_offers_resume(with_data):
     home = _app("pages/home.py")
@@ -248,4 +271,4 @@ def test_new_search_sets_a_latency_budget_and_says_when_none_fits(with_data, sha
     at.selectbox(key="ns_pareto").set_value("pixel3").run()
     assert not at.error and not at.button(key="ns_start").disabled
     shown = "\n".join(str(c.value) for c in at.code)
-    assert '"pixel3:10.7"' in shown and '"pareto": "pixel3"' in shown
+    assert "--max-latency pixel3:10.7" in shown and "--pareto pixel3" in shown

@@ -23,8 +23,8 @@ from knas import paths, stores
 from knas.errors import Cancelled, KnasError
 from knas.jobs import processes
 from knas.search.config import ConfigError, SearchConfig
-from knas.search.events import (Evaluated, Event, Finished, JobState, JobStatus, Scored, Trained,
-                                event_from_dict)
+from knas.search.events import (Evaluated, Event, Finished, JobState, JobStatus, MethodDone,
+                                Scored, Started, Trained, event_from_dict)
 
 HEARTBEAT_SECONDS = 2.0
 # A worker that has not written its heartbeat for this long is dead (frozen or killed);
@@ -216,20 +216,38 @@ def _plain(changes: dict) -> dict:
 
 
 def _progress(event: Event, previous: dict) -> dict:
+    """The job's progress after ``event``: the current stage's counts, and across the whole job
+    the methods × repeats it runs (``parts``) and how many are done (``parts_done``)."""
+    progress = _stage(event, previous)
+    if isinstance(event, Started):
+        return {"parts": len(event.methods) * event.repeats, "parts_done": 0, "part": 0.0}
+    if isinstance(event, MethodDone):
+        return {**previous, "parts_done": previous.get("parts_done", 0) + 1, "part": 0.0}
+    if progress is previous or "parts" not in previous:
+        return progress
+    total = progress.get("total") or 0
+    stage = min(1.0, (progress.get("done") or 0) / total) if total else 0.0
+    # one part's stages follow each other (scoring, then training): its share never goes back
+    return {**progress, "part": max(previous.get("part", 0.0), stage)}
+
+
+def _stage(event: Event, previous: dict) -> dict:
+    """The current stage's counts after ``event`` (and the whole job's, carried over)."""
+    whole = {k: previous[k] for k in ("parts", "parts_done", "part") if k in previous}
     if isinstance(event, Scored):
         remaining = event.total - event.done
-        return {"stage": "coarse", "method": event.method, "repeat": event.repeat,
+        return {**whole, "stage": "coarse", "method": event.method, "repeat": event.repeat,
                 "done": event.done, "total": event.total, "rate": event.rate,
                 "eta": remaining / event.rate if event.rate > 0 else None}
     if isinstance(event, Evaluated) and event.steps_total:
-        return {"stage": "one-shot", "method": event.method, "repeat": event.repeat,
+        return {**whole, "stage": "one-shot", "method": event.method, "repeat": event.repeat,
                 "done": event.step, "total": event.steps_total}
     if isinstance(event, Evaluated):
-        return {"stage": "simulated", "method": event.method, "repeat": event.repeat,
+        return {**whole, "stage": "simulated", "method": event.method, "repeat": event.repeat,
                 "done": round(event.clock), "total": round(event.budget),
                 "evaluations": event.step}
     if isinstance(event, Trained):
-        return {"stage": "fine", "method": event.method, "repeat": event.repeat,
+        return {**whole, "stage": "fine", "method": event.method, "repeat": event.repeat,
                 "done": event.done, "total": event.total}
     if isinstance(event, Finished):
         return {**previous, "stage": "done"}

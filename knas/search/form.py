@@ -53,7 +53,8 @@ SETTINGS = {s.name: s for s in [
             minimum=1),
     Setting("fine", "lookup:COLUMN, lookup:TABLE.csv:COLUMN or train:EPOCHS"),
     Setting("baselines", "comma-separated: random, other proxies, classic strategies "
-                         "rs,rea,reinforce,tpe", listed=True),
+                         "rs,rea,reinforce,tpe,bohb, one-shot searches darts,gdas (darts:EPOCHS "
+                         "for fewer epochs than the published),tenas", listed=True),
     Setting("repeats", "searches with seeds seed, seed+1, ...; the summary gives mean ± std",
             "Repeats", int, section="run", minimum=1),
     Setting("seed", "seed for the pool, the samples and the weights", "Seed", int,
@@ -113,3 +114,20 @@ def config_from_args(config_class, args, **overrides):
 def section(name: str) -> list[Setting]:
     """The settings New search draws in a loop in one of its sections."""
     return [s for s in SETTINGS.values() if s.section == name]
+
+
+def command_line(config) -> str:
+    """The ``python -m knas search`` command that runs ``config``: every setting that differs
+    from its default, quoted for a POSIX shell."""
+    import shlex
+
+    defaults = {f.name: f.default for f in fields(config) if f.default is not MISSING}
+    words = ["python", "-m", "knas", "search"]
+    for setting in SETTINGS.values():
+        value = getattr(config, setting.name, None)
+        if setting.name not in defaults or value == defaults[setting.name] or value in (None, ""):
+            continue
+        text = ",".join(map(str, value)) if setting.listed else f"{value:g}" \
+            if isinstance(value, float) else str(value)
+        words += [setting.flag, text]
+    return " ".join(shlex.quote(w) for w in words)
