@@ -121,3 +121,28 @@ def test_export_cli_writes_module_string_scores_report_and_summary(runtime, shar
     summary = runtime / "summary.png"
     cli("--job", job_id, "--format", "summary", "--out", str(summary))
     assert summary.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_slide_shows_the_trade_and_no_local_paths(runtime, shared_data, truth):
+    """The 16:9 page draws accuracy against search cost (not accuracy alone), keeps its headline
+    inside the page and names no file by its path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    store = jobs.JobStore()
+    job_id, config, events = finished_job(store, shared_data, truth)
+    fig = report.summary_figure(config.to_dict(), store.state(job_id), events, truth)
+    trade = [ax for ax in fig.axes if "search seconds" in ax.get_xlabel()]
+    assert trade and trade[0].get_xscale() == "log" and "accuracy" in trade[0].get_ylabel()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # tick labels are made when drawn
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    for t in fig.texts:  # headline and footer stay on the page
+        box = t.get_window_extent(renderer)
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+    shown = "\n".join(t.get_text() for t in texts)
+    assert str(shared_data) not in shown and "/" + "work" not in shown
+    assert "fine stage: lookup of" in shown
+    assert "mathdefault" not in shown and "$" not in shown  # tick labels as plain numbers

@@ -307,7 +307,8 @@ def anytime_plot(curves: pd.DataFrame, points: pd.DataFrame, references=(),
         if len(points) else points
     for method, mine in two_stage.groupby("method", sort=False):
         colour = next(colours)
-        x, y = mine["search_seconds"].astype(float), mine["test_accuracy"].astype(float)
+        # a cost of 0 s (a lookup with no recorded time) sits at 1 s on the log axis
+        x, y = mine["search_seconds"].astype(float).clip(lower=1.0), mine["test_accuracy"].astype(float)
         fig.add_trace(go.Scatter(
             x=[x.mean()], y=[y.mean()], mode="markers", name=method,
             marker={"color": colour, "size": 11, "symbol": "diamond"},

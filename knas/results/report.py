@@ -188,8 +188,13 @@ def _cell_block(space, index: int, dataset: str = "cifar10") -> str:
 
 def summary_image(config: dict, state: JobState | None, events: list, truth_table=None,
                   fmt: str = "png") -> bytes:
-    """The run on one 16:9 page (PNG or PDF) for a slide: headline, accuracy by method, the
-    chosen cell and the scatter (``staticfigs.summary_page``)."""
+    """The run on one 16:9 page (PNG or PDF) for a slide (``summary_figure``)."""
+    return staticfigs.to_bytes(summary_figure(config, state, events, truth_table), fmt)
+
+
+def summary_figure(config: dict, state: JobState | None, events: list, truth_table=None):
+    """Headline, accuracy against search cost, the chosen cell and the scatter
+    (``staticfigs.summary_page``); the footer names tables by file name, never by path."""
     config, state = dict(config or {}), state or JobState()
     view = _View(config, state, list(events or []), truth_table)
     line = headline.headline(view.events, view.space, config.get("dataset", ""))
@@ -197,13 +202,12 @@ def summary_image(config: dict, state: JobState | None, events: list, truth_tabl
         raise ReportError("no finished search with a known accuracy to summarise yet")
     text = line.text + (f" ({line.published_text})" if line.published_text else "")
     footer = (f"KNAS Studio · {config.get('dataset', '')} · pool {config.get('pool', '')} · "
-              f"k = {config.get('k', '')} · n = {config.get('n', '')} · fine stage "
-              f"{config.get('fine', '')} · generated {_stamp(time.time())}")
-    fig = staticfigs.summary_page(text, view.table, view.space, view.chosen[0], view.frame,
-                                  view.ranking,
-                                  view.column if view.truth is not None else "", view.topk,
-                                  view.best_value, view.published, footer)
-    return staticfigs.to_bytes(fig, fmt)
+              f"k = {config.get('k', '')} · n = {config.get('n', '')} · fine stage: "
+              f"{columns.fine_stage(config.get('fine', ''))} · generated {_stamp(time.time())}")
+    return staticfigs.summary_page(text, runview.anytime_frame(view.events), view.results,
+                                   view.space, view.chosen[0], view.frame, view.ranking,
+                                   view.column if view.truth is not None else "", view.topk,
+                                   view.published, footer)
 
 
 def _stamp(seconds) -> str:

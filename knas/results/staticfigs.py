@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.path import Path as MplPath
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.patches import Circle, FancyBboxPatch, PathPatch, Polygon
 
 from knas.results import cellsvg, latencyview, plots, stats
@@ -110,7 +111,7 @@ def scatter(frame: pd.DataFrame, proxy: str, accuracy: str, topk=(), chosen=None
         ax.scatter(xs[at], ys[at], s=260, marker="*", color=plots.CHOSEN_COLOUR,
                    edgecolors="#222222", linewidths=1.2, label="chosen cell", zorder=5)
     if log:
-        ax.set_xscale("log")
+        _log_x(ax)
     if xlim:
         ax.set_xlim(*xlim)
     if yr:
@@ -188,7 +189,8 @@ def anytime(curves: pd.DataFrame, points: pd.DataFrame, references=(), ax=None):
     simulated = set(curves["method"]) if len(curves) else set()
     for method, mine in points[~points["method"].isin(simulated)].groupby("method", sort=False):
         colour = next(colours)
-        x, y = mine["search_seconds"].astype(float), mine["test_accuracy"].astype(float)
+        # a cost of 0 s (a lookup with no recorded time) sits at 1 s on the log axis
+        x, y = mine["search_seconds"].astype(float).clip(lower=1.0), mine["test_accuracy"].astype(float)
         ax.errorbar([x.mean()], [y.mean()], xerr=[x.std(ddof=0)], yerr=[y.std(ddof=0)], fmt="D",
                     color=colour, ms=8, capsize=3, label=method)
     y_range, references, outside = plots.anytime_axis(curves, points, references)
@@ -213,7 +215,7 @@ def anytime(curves: pd.DataFrame, points: pd.DataFrame, references=(), ax=None):
                         (0.01, 0.02 + 0.06 * i if below else 0.98 - 0.06 * i),
                         xycoords="axes fraction", ha="left", va="bottom" if below else "top",
                         fontsize=7, color=plots.REFERENCE_COLOUR)
-    ax.set_xscale("log")
+    _log_x(ax)
     ax.set_xlabel("search seconds (log scale; simulated and measured on one axis)")
     ax.set_ylabel("test accuracy of the chosen cell (%)")
     ax.set_title("Accuracy against search cost", loc="left", fontsize=11)
@@ -253,22 +255,31 @@ def cell(space, arch, ax=None, title: str | None = None):
     return fig
 
 
-def summary_page(headline: str, table: pd.DataFrame, space, chosen, frame=None, proxy="",
-                 accuracy="", topk=(), best=None, published=(), footer: str = "") -> Figure:
-    """One 16:9 page for a slide: the headline, accuracy by method, the chosen cell and, with
-    scores and ground truth, the score-against-accuracy scatter."""
+def summary_page(headline: str, curves: pd.DataFrame, points: pd.DataFrame, space, chosen,
+                 frame=None, proxy="", accuracy="", topk=(), published=(),
+                 footer: str = "") -> Figure:
+    """One 16:9 page for a slide: the headline, the trade (each method's accuracy against its
+    search cost, ``anytime``), the chosen cell and, with scores and ground truth, the
+    score-against-accuracy scatter. The headline wraps to the page's width."""
     fig = Figure(figsize=(16, 9))
-    fig.text(0.03, 0.95, "\n".join(textwrap.wrap(headline, 120)), fontsize=17, weight="bold",
+    fig.text(0.03, 0.96, "\n".join(textwrap.wrap(headline, 105)[:3]), fontsize=16, weight="bold",
              va="top")
-    grid = fig.add_gridspec(2, 2, left=0.08, right=0.97, top=0.84, bottom=0.1, hspace=0.45,
-                            wspace=0.25)
-    accuracy_intervals(table, best, published, ax=fig.add_subplot(grid[0, 0]))
+    grid = fig.add_gridspec(2, 2, left=0.07, right=0.97, top=0.83, bottom=0.1, hspace=0.5,
+                            wspace=0.2, width_ratios=(1.5, 1))
+    anytime(curves, points, published, ax=fig.add_subplot(grid[0, 0]))
     cell(space, chosen, ax=fig.add_subplot(grid[0, 1]), title=f"chosen cell: index {chosen}")
     if frame is not None and proxy and accuracy and len(frame):
         scatter(frame, proxy, accuracy, topk, chosen, ax=fig.add_subplot(grid[1, :]))
     if footer:
         fig.text(0.03, 0.02, footer, fontsize=9, color="#666666")
     return fig
+
+
+def _log_x(ax) -> None:
+    """A log x axis with plain tick labels (math text is off here: user text is never parsed)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.10g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _axes(ax, size):
