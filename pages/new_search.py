@@ -1,5 +1,7 @@
 """New search: a form for every SearchConfig field, checked as you type, with a work estimate."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from knas import fmt, jobs, spaces
@@ -247,12 +249,16 @@ slots["costs"] = c1.empty()
 table12 = ""
 budget = None
 if any(b in STRATEGIES for b in baselines):
-    if space.short_epochs:
+    if space.short_epochs and fine_kind == "table12" and fine.table:
+        c2.caption(f"The classic strategies' reward: the {space.short_epochs}-epoch table of the "
+                   f"fine stage ({fmt.md_escape(Path(fine.table).name)}).")
+    elif space.short_epochs:
         table12 = c2.text_input(f"{space.short_epochs}-epoch table",
                                 key=f"ns_t12_strategies_{sid}",
                                 help="The classic strategies' reward: each evaluation looks up a "
                                      f"cell's {space.short_epochs}-epoch accuracy here.", max_chars=MAX_TEXT)
         slots["table12"] = c2.empty()
+    if space.short_epochs:
         budget_label = "Budget (simulated seconds, 0: the dataset's default)"
         if trained_note := forms.trained_strategies_note(baselines, space):
             c2.caption(trained_note)

@@ -79,6 +79,15 @@ def test_pages_render_with_data(with_data):
     # the default fine stage is what a short training would see: the 12-epoch table's test column
     assert new.radio(key="ns_fine_kind").value == "table12"
     assert new.selectbox(key="ns_t12_col_nb201_cifar10").value == "cifar10_test_12ep"
+    # a classic strategy's rewards come from that same table: it is not asked for twice
+    new.multiselect(key="ns_baselines").set_value(["random", "rea"]).run()
+    assert not [t for t in new.text_input if t.key == "ns_t12_strategies_nb201"]
+    assert any("12-epoch table of the fine stage (" in c.value and "12epoch.csv" in c.value
+               for c in new.caption)
+    new.radio(key="ns_fine_kind").set_value("lookup").run()
+    assert new.text_input(key="ns_t12_strategies_nb201").value == with_data.table12
+    new.multiselect(key="ns_baselines").set_value(["random"]).run()
+    new.radio(key="ns_fine_kind").set_value("table12").run()
 
     # every other fine stage and an ensemble render without errors too
     new.radio(key="ns_fine_kind").set_value("lookup").run()
