@@ -164,6 +164,15 @@ def test_quick_search_in_a_real_browser(server, shared_data, tmp_path):
         assert frames, "no websocket traffic seen at all"
         assert [t for t in frames if t > quiet_from] == []
 
+        # Start again with the same settings: New search offers the finished job (or a fresh run)
+        _go_by_sidebar(page, "New search", "New search")
+        page.get_by_text("has run before and finished").wait_for()
+        assert page.get_by_role("button", name="Start search").count() == 0
+        assert page.get_by_role("button", name="Run it again fresh").count() == 1
+        page.get_by_role("button", name="Open the finished search").click()
+        page.wait_for_url(job_url, timeout=60_000)
+        page.get_by_text("Chosen cell: index").first.wait_for()
+
         for name, heading in (("compare", "Compare"), ("explorer", "Explorer"), ("data", "Data")):
             _open(page, f"{server}/{name}", heading)
             if name == "compare":  # the finished job's proxies against the ground truth
