@@ -12,13 +12,13 @@ images; TE-NAS at its official NAS-Bench-201 settings (3 channels, one cell per 
 16, 3 repeats), which need no training.
 """
 import argparse
-import math
 import platform
 import time
 
 import torch
 
 import knas.oneshot as oneshot
+from knas.oneshot.common import settings_for
 from knas import paths, spaces
 from knas.data import benchmark, readers
 
@@ -61,10 +61,10 @@ def main() -> None:
                 budget = "official: 3 ch, 1 cell/stage, NTK batch 16, 3 repeats"
             else:
                 epochs = args.darts_epochs if method == "darts" else args.gdas_epochs
-                steps = max(1, math.ceil(epochs * (len(dataset) // 2) / 64))
-                settings = oneshot.OneShotSettings(method, steps=steps, channels=args.channels,
-                                                   n_cells=args.cells, seed=seed)
-                budget = f"{epochs:g} epochs ({steps} steps), {args.channels} ch, {args.cells} cells/stage"
+                settings = settings_for(method, len(dataset), epochs, seed,
+                                        channels=args.channels, n_cells=args.cells)
+                budget = (f"{epochs:g} epochs ({settings.steps} steps), {args.channels} ch, "
+                          f"{args.cells} cells/stage")
             start = time.perf_counter()
             result = run(space, dataset, settings, folder / f"{method}-{seed}-{settings.steps}-"
                          f"{settings.channels}-{settings.n_cells}.pt")

@@ -202,3 +202,18 @@ def test_a_space_without_supernet_refuses_one_shot_baselines_and_specs_round_tri
                           pool="random:4", proxy="mgm", k=2, baselines=("darts:1",),
                           fine="train:1")
     assert "has no supernet" in config.errors()["baselines"]
+
+
+def test_the_estimate_counts_a_one_shot_search_as_training(shared_data):
+    from knas.search import estimate
+    from knas.search.config import SearchConfig
+
+    config = SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz"),
+                          truth=str(shared_data / "nb201" / "nb201_accuracies.csv"), pool="random:8",
+                          proxy="params", k=2, baselines=("darts:1", "darts:2", "tenas"),
+                          fine="lookup:cifar10_valid", repeats=2).validate()
+    steps = {s.what: s for s in estimate.estimate(config, saved={}).steps}
+    one, two = steps["darts:1"], steps["darts:2"]
+    assert one.stage == two.stage == "training" and "supernet steps" in one.arithmetic
+    assert two.seconds == pytest.approx(2 * one.seconds, rel=0.01) and one.seconds > 0
+    assert steps["tenas"].seconds > 0 and "pruning" in steps["tenas"].arithmetic

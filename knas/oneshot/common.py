@@ -62,6 +62,24 @@ class OneShotSettings:
         return cls(**{"method": "tenas", "batch_size": 16, "channels": 3, "n_cells": 1, **fields})
 
 
+def settings_for(method: str, train_images: int, epochs: float = 0, seed: int = 0,
+                 **fields) -> OneShotSettings:
+    """A run's settings: TE-NAS's official ones; DARTS or GDAS for ``epochs`` passes over the
+    weights' half of ``train_images`` (0: NAS-Bench-201's published schedule), batch 64 unless
+    ``fields`` say otherwise."""
+    if method == "tenas":
+        return OneShotSettings.tenas_defaults(seed=seed, **fields)
+    if method not in PUBLISHED_EPOCHS:
+        raise OneShotError(f"unknown one-shot method {method!r}; known: {', '.join(METHODS)}")
+    epochs = epochs or PUBLISHED_EPOCHS[method]
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, float)) or not math.isfinite(epochs) \
+            or epochs <= 0:
+        raise OneShotError(f"epochs must be a number > 0, got {epochs!r}")
+    batch = fields.pop("batch_size", 64)
+    steps = max(1, math.ceil(epochs * (train_images // 2) / batch))
+    return OneShotSettings(method, steps=steps, batch_size=batch, seed=seed, **fields)
+
+
 @dataclass(frozen=True)
 class Progress:
     method: str

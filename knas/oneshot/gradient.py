@@ -25,7 +25,6 @@ to a file every ``checkpoint_every`` steps (and when cancelled) and resumes from
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -137,7 +136,3 @@ def derive(space, alphas: torch.Tensor) -> tuple:
     choices = space.supernet_ops
     return space.validate(tuple(choices[int(k)] for k in alphas.detach().argmax(dim=1)))
 
-
-def steps_for(epochs: float, train_images: int, batch_size: int) -> int:
-    """Steps of ``epochs`` passes over the weights' half of ``train_images``."""
-    return max(1, math.ceil(epochs * (train_images // 2) / batch_size))

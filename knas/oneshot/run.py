@@ -7,26 +7,20 @@ import math
 import sys
 from pathlib import Path
 
-from knas.oneshot.common import METHODS, PUBLISHED_EPOCHS, OneShotError, OneShotSettings
+from knas.oneshot.common import METHODS, OneShotError, OneShotSettings, settings_for
 
 
 def settings_from(args, train_images: int) -> OneShotSettings:
     """The run's settings: the method's published budget unless ``--steps`` or ``--epochs``."""
     if args.method == "tenas":
-        return OneShotSettings.tenas_defaults(seed=args.seed, repeat=args.repeat,
-                                              **({"batch_size": args.batch_size} if args.batch_size else {}))
+        return settings_for("tenas", train_images, seed=args.seed, repeat=args.repeat,
+                            **({"batch_size": args.batch_size} if args.batch_size else {}))
     if args.steps and args.epochs:
         raise OneShotError("give --steps or --epochs, not both")
-    batch = args.batch_size or 64
+    fields = {"batch_size": args.batch_size or 64, "channels": args.channels, "n_cells": args.cells}
     if args.steps:
-        steps = args.steps
-    else:
-        epochs = args.epochs or PUBLISHED_EPOCHS[args.method]
-        if not (isinstance(epochs, (int, float)) and math.isfinite(epochs) and epochs > 0):
-            raise OneShotError(f"--epochs must be a number > 0, got {epochs!r}")
-        steps = max(1, math.ceil(epochs * (train_images // 2) / batch))
-    return OneShotSettings(args.method, steps=steps, batch_size=batch, channels=args.channels,
-                           n_cells=args.cells, seed=args.seed)
+        return OneShotSettings(args.method, steps=args.steps, seed=args.seed, **fields)
+    return settings_for(args.method, train_images, args.epochs, args.seed, **fields)
 
 
 def main(args, space) -> int:

@@ -118,7 +118,7 @@ TENAS_SECONDS = 65.0
 
 
 def _oneshot_step(method: str, config, device: str, saved: dict) -> Step:
-    from knas.search import oneshotstage
+    from knas.oneshot.common import settings_for
 
     spec = Method.parse(method)
     if spec.oneshot == "tenas":
@@ -129,7 +129,7 @@ def _oneshot_step(method: str, config, device: str, saved: dict) -> Step:
     per_image = throughput.training(saved, throughput.on(config, device))
     basis = MEASURED if per_image else GUESS
     per_image = per_image or DEFAULT_TRAIN_SECONDS / (GPU_SPEEDUP if device != "cpu" else 1)
-    settings = oneshotstage.settings_for(spec, images, config.seed)
+    settings = settings_for(spec.oneshot, images, spec.epochs, config.seed)
     each = settings.steps * settings.batch_size * per_image * ONESHOT_FACTOR[spec.oneshot]
     return Step("training", method, each * config.repeats,
                 f"{config.repeats} × {settings.steps:,} supernet steps of {settings.batch_size} "

@@ -14,29 +14,16 @@ from knas.errors import Cancelled
 from knas.search.events import Evaluated, MethodResult
 from knas.search.specs import Method
 
-BATCH = 64  # DARTS's and GDAS's batch in NAS-Bench-201's runs
-
-
-def settings_for(spec: Method, train_images: int, seed: int):
-    """The run's settings: the published schedule (``darts``, ``gdas``, ``tenas``) or the
-    epochs the method names (``darts:2``), on the benchmark's supernet."""
-    from knas.oneshot import PUBLISHED_EPOCHS, OneShotSettings
-
-    if spec.oneshot == "tenas":
-        return OneShotSettings.tenas_defaults(seed=seed)
-    epochs = spec.epochs or PUBLISHED_EPOCHS[spec.oneshot]
-    steps = max(1, -(-epochs * (train_images // 2) // BATCH))
-    return OneShotSettings(spec.oneshot, steps=steps, batch_size=BATCH, seed=seed)
-
 
 def run(search, method: str, spec: Method, repeat: int, seed: int, stage):
     """Yield the search's events; return its ``MethodResult``. ``search`` is the running
     ``knas.search.pipeline.Search`` (its space, data, device, truth and fine stage)."""
     import knas.oneshot as oneshot
+    from knas.oneshot.common import settings_for
     from knas.scoring import scorer
 
     space, cfg = search.space, search.config
-    settings = settings_for(spec, len(search.dataset), seed)
+    settings = settings_for(spec.oneshot, len(search.dataset), spec.epochs, seed)
     device = scorer.resolve_device(cfg.device)
     checkpoint = paths.root() / "oneshot" / f"{cfg.key()}-{method.replace(':', '-')}-{repeat}.pt"
     steps = oneshot.search(space, search.dataset, settings, device, search.should_stop, checkpoint)
