@@ -126,7 +126,7 @@ with c2:
     names = forms.applicable_methods(space)
     label = lambda name: forms.proxy_label(name, space)  # noqa: E731
     if ensemble:
-        chosen = st.multiselect("Proxies", names, key="ns_members",
+        chosen = st.multiselect("Proxies", names, key="ns_members", select_all=False,
                                 format_func=label,
                                 help="Each cell's score is its mean rank across these proxies.")
     else:
@@ -141,8 +141,8 @@ with c2:
     offered = [RANDOM, *forms.reference_methods(space), *STRATEGIES, *forms.oneshot_methods(space),
                *names]
     state["ns_baselines"] = [b for b in state["ns_baselines"] if b in offered]  # another space's
-    baselines = st.multiselect(
-        "Baselines", offered, key="ns_baselines",
+    baselines = st.multiselect(  # no "Select all": it would queue every proxy and strategy
+        "Baselines", offered, key="ns_baselines", select_all=False,
         format_func=label,
         help="Run on the same pools with the same fine stage, to compare against: random picks k "
              "cells at random; a proxy runs the same two-stage search with that proxy; rs, rea, "
@@ -283,7 +283,7 @@ with st.expander("Deploy to a device: latency and size limits, accuracy-latency 
     slots["latency"] = c1.empty()
     devices = forms.latency_devices(latency_table.strip())
     state["ns_limit_devices"] = [d for d in state["ns_limit_devices"] if d in devices]
-    limited = c2.multiselect("Latency limits on", devices, key="ns_limit_devices",
+    limited = c2.multiselect("Latency limits on", devices, key="ns_limit_devices", select_all=False,
                              format_func=forms.device_label,
                              help="Every method ranks, samples and returns only cells within "
                                   "each device's budget.")

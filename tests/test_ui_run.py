@@ -79,6 +79,8 @@ def test_pages_render_with_data(with_data):
     # the default fine stage is what a short training would see: the 12-epoch table's test column
     assert new.radio(key="ns_fine_kind").value == "table12"
     assert new.selectbox(key="ns_t12_col_nb201_cifar10").value == "cifar10_test_12ep"
+    # no "Select all" that would queue every proxy and strategy
+    assert all(not new.multiselect(key=k).proto.select_all for k in ("ns_baselines", "ns_limit_devices"))
     # a classic strategy's rewards come from that same table: it is not asked for twice
     new.multiselect(key="ns_baselines").set_value(["random", "rea"]).run()
     assert not [t for t in new.text_input if t.key == "ns_t12_strategies_nb201"]
