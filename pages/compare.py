@@ -5,7 +5,7 @@ import streamlit as st
 
 from knas import fmt, jobs, spaces
 from knas.data import benchmark
-from knas.results import latencyview, energy, headline, plots, references, report, runview, scorefile, stats
+from knas.results import latencyview, energy, headline, jobprogress, plots, references, report, runview, scorefile, stats
 from knas.ui import forms, widgets
 
 
@@ -36,7 +36,7 @@ st.title("Compare")
 app = widgets.app_settings()
 store = widgets.job_store()
 finished = store.finished()
-labels = {job_id: runview.job_label(job_id, config) for job_id, (config, _) in finished.items()}
+labels = {job_id: jobprogress.job_label(job_id, config) for job_id, (config, _) in finished.items()}
 
 proxies_tab, runs_tab = st.tabs(["Proxies side by side", "Runs side by side"])
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from knas import fmt, jobs, paths, spaces
 from knas.ui import formstate, widgets, forms
-from knas.results import headline, runview
+from knas.results import headline, jobprogress
 from knas.errors import KnasError
 
 widgets.page_setup("Home")
@@ -76,7 +76,7 @@ for job_id in ids[:10]:
     except KnasError:
         continue  # deleted while we read
     link, again = st.columns([5, 1])
-    link.page_link(widgets.LIVE.path, label=fmt.md_escape(runview.job_label(job_id, config, state)),
+    link.page_link(widgets.LIVE.path, label=fmt.md_escape(jobprogress.job_label(job_id, config, state)),
                    query_params={"job": job_id}, icon="📈")
     if state.status.is_finished:
         text = _headline(str(store.directory), job_id, state.events, config.space,

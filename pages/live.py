@@ -13,7 +13,7 @@ import streamlit as st
 from knas.search import constraints, estimate
 from knas import fmt, jobs
 from knas.ui import formstate, widgets
-from knas.results import columns, headline, latencyview, plots, references, runview
+from knas.results import columns, headline, jobprogress, latencyview, plots, references, runview
 from knas.results import report as run_report
 from knas.errors import KnasError
 from knas.search.events import JobStatus
@@ -45,7 +45,7 @@ if st.session_state.get("live_job") not in ids:
 
 def _label(job_id: str) -> str:
     try:
-        return runview.job_label(job_id, store.config(job_id))
+        return jobprogress.job_label(job_id, store.config(job_id))
     except KnasError:
         return job_id
 
@@ -99,7 +99,7 @@ def _header(state: dict) -> None:
                 st.error(f"Cannot resume: {fmt.md_escape(err)}")
             else:
                 st.rerun()
-    fraction, text = runview.progress_view(state)
+    fraction, text = jobprogress.progress_view(state)
     st.progress(fraction, text=text)
 
 

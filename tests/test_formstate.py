@@ -6,7 +6,7 @@ import time
 
 from knas import fmt
 from knas.ui import formstate, machine
-from knas.results import runview
+from knas.results import jobprogress
 from knas.search.config import SearchConfig
 from knas.search.events import JobState
 from knas.search.specs import RANDOM
@@ -58,18 +58,18 @@ def test_run_again_fills_every_field_of_a_config():
 def test_progress_lines_for_each_moment_of_a_job():
     now = 1000.0
     starting = {"status": "queued", "queued": now - 12, "progress": {}}
-    assert runview.progress_view(JobState.from_dict(starting), now)[1].endswith("· 12 s")
-    assert runview.short_progress(JobState.from_dict(starting), now) == "starting 12 s"  # never "0/?"
+    assert jobprogress.progress_view(JobState.from_dict(starting), now)[1].endswith("· 12 s")
+    assert jobprogress.short_progress(JobState.from_dict(starting), now) == "starting 12 s"  # never "0/?"
     scoring = {"status": "running", "progress": {"stage": "coarse", "method": "mgm", "repeat": 0,
                                                  "done": 30, "total": 60, "rate": 2.0, "eta": 15.0}}
-    assert "ETA 15 s" in runview.progress_view(JobState.from_dict(scoring))[1]
-    assert runview.short_progress(JobState.from_dict(scoring)) == "30/60"
+    assert "ETA 15 s" in jobprogress.progress_view(JobState.from_dict(scoring))[1]
+    assert jobprogress.short_progress(JobState.from_dict(scoring)) == "30/60"
     scored = {**scoring, "progress": {**scoring["progress"], "done": 60}}
-    assert runview.progress_view(JobState.from_dict(scored))[1].endswith("60/60 scored · picking among the top-k")
+    assert jobprogress.progress_view(JobState.from_dict(scored))[1].endswith("60/60 scored · picking among the top-k")
     cancelled = {**scoring, "status": "cancelled"}
-    fraction, text = runview.progress_view(JobState.from_dict(cancelled))
+    fraction, text = jobprogress.progress_view(JobState.from_dict(cancelled))
     assert fraction == 0.5 and text.startswith("cancelled at coarse stage") and "ETA" not in text
-    assert runview.progress_view(JobState.from_dict({"status": "failed", "progress": {}}))[1] == "failed before the first result"
+    assert jobprogress.progress_view(JobState.from_dict({"status": "failed", "progress": {}}))[1] == "failed before the first result"
 
 
 def test_device_probe_is_remembered_for_this_boot(runtime, monkeypatch):
@@ -154,11 +154,11 @@ def test_one_progress_bar_counts_up_across_methods_repeats_and_stages():
                   Scored(method="mgm", repeat=1, done=20, total=100, rate=5.0)]:
         progress = _progress(event, progress)
         state = JobState.from_dict({"status": "running", "started": 100.0, "progress": progress})
-        seen.append(runview.progress_view(state, now=200.0))
+        seen.append(jobprogress.progress_view(state, now=200.0))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == (2 + 0.2) / 4
     assert fractions[0] == 0.125  # half of the first of four parts
-    assert runview.short_progress(state) == "55%"
+    assert jobprogress.short_progress(state) == "55%"
     text = seen[-1][1]
     assert text.startswith("55% of the job · part 3 of 4 · coarse stage (scoring) · mgm · repeat 2")
     assert text.endswith(f"job ETA {fmt.seconds(100 * 0.45 / 0.55)}")

@@ -10,7 +10,7 @@ import pytest
 
 from knas import fmt
 from knas.__main__ import main
-from knas.data import readers
+from knas.data import imagefolder, readers
 from knas.results import scorefile, staticfigs
 from knas.search.specs import FineStage, Pool, SpecError
 from tests.conftest import REPO, cli_error
@@ -229,10 +229,10 @@ def test_folder_scans_are_bounded(tmp_path, monkeypatch):
     assert machine.find_datasets([tmp_path]) == {}
     assert len(looked) == machine.SCAN_FOLDERS + 1  # the root and at most SCAN_FOLDERS inside
     many = tmp_path / "folder00000"
-    for i in range(readers.DETECT_ENTRIES + 10):
+    for i in range(imagefolder.DETECT_ENTRIES + 10):
         (many / f"class{i:05d}").mkdir()
     opened = []
     real_iterdir = type(many).iterdir
     monkeypatch.setattr(type(many), "iterdir", lambda self: opened.append(self) or real_iterdir(self))
     assert real_detect(many) is None
-    assert len(opened) <= readers.DETECT_ENTRIES + 1 + 2  # root, its class folders, the splits
+    assert len(opened) <= imagefolder.DETECT_ENTRIES + 1 + 2  # root, its class folders, the splits

@@ -6,7 +6,7 @@ import pytest
 
 from knas.spaces.nb201 import costs, cells as space
 from knas import jobs
-from knas.results import runview
+from knas.results import jobprogress, runview
 from knas.search.config import SearchConfig
 from knas.search.events import JobState, event_from_dict
 from knas.search.specs import RANDOM
@@ -35,7 +35,7 @@ def test_paper_table_has_mean_std_and_costs(runtime, shared_data, truth):
     assert row["runs"] == 2
     assert row["test accuracy"] == f"{accuracies.mean():.2f} ± {accuracies.std(ddof=0):.2f}"
     assert row["networks_scored"] == 0
-    assert runview.job_label(job_id, config).startswith(job_id[:8])
+    assert jobprogress.job_label(job_id, config).startswith(job_id[:8])
 
 
 class _Store:
@@ -105,17 +105,17 @@ def test_live_tables_from_events():
 
 
 def test_progress_view_and_job_label():
-    assert runview.progress_view(JobState.from_dict({"status": "finished"})) == (1.0, "finished")
-    assert runview.progress_view(JobState.from_dict({"status": "queued", "progress": {}}))[0] == 0.0
-    fraction, text = runview.progress_view(JobState.from_dict({"status": "running", "progress": {
+    assert jobprogress.progress_view(JobState.from_dict({"status": "finished"})) == (1.0, "finished")
+    assert jobprogress.progress_view(JobState.from_dict({"status": "queued", "progress": {}}))[0] == 0.0
+    fraction, text = jobprogress.progress_view(JobState.from_dict({"status": "running", "progress": {
         "stage": "coarse", "method": "mgm", "repeat": 0, "done": 25, "total": 100,
         "rate": 5.0, "eta": 15.0}}))
     assert fraction == 0.25 and "5.0 archs/s" in text and "ETA 15 s" in text and "mgm" in text
     config = SearchConfig(pool="random:10")
-    label = runview.job_label("abcdef0123456789", config, JobState.from_dict(
+    label = jobprogress.job_label("abcdef0123456789", config, JobState.from_dict(
         {"status": "running", "created": 0, "progress": {"done": 3, "total": 10}}))
     assert label.startswith("abcdef01 · running 3/10 · mgm on random:10")
-    assert not math.isnan(runview.progress_view(JobState.from_dict({"status": "failed", "progress": {}}))[0])
+    assert not math.isnan(jobprogress.progress_view(JobState.from_dict({"status": "failed", "progress": {}}))[0])
 
 
 def test_ensembles_rank_by_their_aggregate_and_the_chosen_cell_is_starred(runtime, shared_data, truth):

@@ -15,7 +15,6 @@ named like CIFAR-10's if it names them), else the per-channel statistics of the 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import pickle
 import zipfile
 from dataclasses import dataclass, replace
@@ -24,7 +23,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from knas import fmt
 from knas.data import datasets
 from knas.errors import KnasError
 
@@ -120,7 +118,9 @@ def load(kind: str, path, split: str = "train") -> Dataset:
     if kind in _LAYOUTS:
         return _read_pickled(kind, path, split)
     if kind == "folder":
-        return _read_folder(path, split)
+        from knas.data import imagefolder
+
+        return imagefolder.read(path, split)
     if kind == "npz":
         return _read_npz(path, split)
     raise ValueError(f"unknown dataset kind {kind!r}; expected one of {KINDS}")
@@ -180,7 +180,9 @@ def detect(path) -> str | None:
         root = _pickle_root(path, layout)
         if all((root / layout.files[split][0]).is_file() for split in SPLITS):
             return kind
-    if any(_has_class_dirs(root) for root in (path, *(path / s for s in SPLITS))):
+    from knas.data import imagefolder
+
+    if any(imagefolder.has_class_dirs(root) for root in (path, *(path / s for s in SPLITS))):
         return "folder"
     return None
 
@@ -273,7 +275,7 @@ def _check_labels(labels: np.ndarray, n: int, first: int, count: int | None, whe
 # --- image folder and .npz ----------------------------------------------------------------------
 
 
-def _own_stats(images: np.ndarray, num_classes: int, classes: tuple[str, ...]):
+def own_stats(images: np.ndarray, num_classes: int, classes: tuple[str, ...]):
     """CIFAR-10's constants for what is clearly CIFAR-10, else the images' own statistics."""
     if num_classes == 10 and images.shape[1:] == (32, 32, 3) and classes in ((), CIFAR10_CLASSES):
         return datasets.info("cifar10").mean, datasets.info("cifar10").std
@@ -291,93 +293,6 @@ def _channel_stats(images: np.ndarray):
         mean.append(float(m))
         std.append(max(float(var) ** 0.5, 1 / 255))  # a constant channel must not divide by zero
     return tuple(mean), tuple(std)
-
-
-DETECT_ENTRIES = 4096  # folder entries ``detect`` looks at before it says "no image folder"
-
-
-def _has_class_dirs(root: Path) -> bool:
-    """Some class folder holds an image; bounded, so a folder of a million files (or one
-    holding a million empty folders) is judged in a moment."""
-    if not root.is_dir():
-        return False
-    folders = (d for d in itertools.islice(root.iterdir(), DETECT_ENTRIES)
-               if d.is_dir() and not d.name.startswith("."))
-    entries = itertools.islice((f for d in folders for f in d.iterdir()), DETECT_ENTRIES)
-    return any(_is_image(f) for f in entries)
-
-
-def _is_image(file: Path) -> bool:
-    """An image file by its name, and a regular file (a FIFO named x.png would block a read
-    forever)."""
-    return file.suffix.lower() in IMAGE_SUFFIXES and file.is_file()
-
-
-def _class_dirs(root: Path) -> list[Path]:
-    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-
-
-def _folder_root(path: Path, split: str) -> Path:
-    """A folder split into train/ and test/ serves each split from its sub-folder; a flat one
-    serves both. (So a flat folder cannot have a class named "train" or "test".)"""
-    root = path / split if any((path / s).is_dir() for s in SPLITS) else path
-    if not root.is_dir():
-        raise DataError(f"missing folder {root}; expected one sub-folder of images per class")
-    return root
-
-
-def folder_images(path: Path, split: str) -> list[tuple[Path, int]]:
-    """An image folder's files of one split and their labels (sorted class folders)."""
-    return [(f, label) for label, d in enumerate(_class_dirs(_folder_root(path, split)))
-            for f in sorted(d.iterdir()) if _is_image(f)]
-
-
-def _read_folder(path: Path, split: str) -> Dataset:
-    """Images one sub-folder per class (sorted names give the labels), as square RGB.
-
-    Each image is centre-cropped to a square and resized to the (upper) median side of the
-    folder's images, so a folder of same-sized square images keeps its pixels exactly and one odd image
-    does not resize the others.
-    """
-    try:
-        from PIL import Image, ImageOps
-    except ImportError as exc:
-        raise DataError("reading an image folder needs Pillow (pip install pillow)") from exc
-    root = _folder_root(path, split)
-    class_dirs = _class_dirs(root)
-    files = folder_images(path, split)
-    if not files:
-        raise DataError(f"no images in {root}; expected one sub-folder per class holding "
-                        f"{', '.join(IMAGE_SUFFIXES)} files")
-    def opened(file):
-        try:
-            return Image.open(file)  # reads the header only; pixels are decoded by convert
-        except Exception as exc:  # Pillow raises many types for unreadable files
-            raise DataError(f"cannot read image {file} ({type(exc).__name__}: "
-                            f"{fmt.clip(exc, 200)})") from exc
-
-    sides = []
-    for file, _ in files:
-        with opened(file) as im:
-            sides.append(min(im.size))
-    side = sorted(sides)[len(sides) // 2]  # the usual size, one the images have: one odd image
-    # does not shrink them all
-    images = []
-    for file, _ in files:
-        try:
-            with opened(file) as im:
-                rgb = im.convert("RGB")
-        except DataError:
-            raise
-        except Exception as exc:  # pixels that fail to decode
-            raise DataError(f"cannot read image {file} ({type(exc).__name__}: "
-                            f"{fmt.clip(exc, 200)})") from exc
-        images.append(np.asarray(ImageOps.fit(rgb, (side, side), Image.Resampling.BICUBIC)))
-    images = np.stack(images)
-    classes = tuple(d.name for d in class_dirs)
-    mean, std = _own_stats(images, len(classes), classes)
-    labels = np.array([label for _, label in files], dtype=np.int64)
-    return Dataset(path.name, images, labels, len(classes), mean, std, classes)
 
 
 def _read_npz(path: Path, split: str) -> Dataset:
@@ -406,5 +321,5 @@ def _read_npz(path: Path, split: str) -> Dataset:
         )
     _check_labels(labels, len(images), 0, len(classes) or None, path)
     num_classes = len(classes) or int(labels.max()) + 1
-    mean, std = _own_stats(images, num_classes, classes)
+    mean, std = own_stats(images, num_classes, classes)
     return Dataset(path.stem, images, labels.astype(np.int64), num_classes, mean, std, classes)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from knas import fmt
-from knas.data import datasets, readers
+from knas.data import datasets, imagefolder, readers
 
 MODEL = Path(__file__).resolve().parents[1] / "proxies" / "memory.json"
 SHARE = 0.8  # warn when one scoring process would need more than this share of the memory
@@ -65,7 +65,7 @@ def _folder_side(path: Path) -> int | None:
     from PIL import Image
 
     sides = []
-    for file, _ in readers.folder_images(path, "train")[:FOLDER_SAMPLE]:
+    for file, _ in imagefolder.folder_images(path, "train")[:FOLDER_SAMPLE]:
         if file.is_file():  # a FIFO named like an image is never opened
             with Image.open(file) as image:
                 sides.append(min(image.size))

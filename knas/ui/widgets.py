@@ -11,7 +11,7 @@ import streamlit as st
 from knas import fmt, jobs, paths, spaces, stores
 from knas.data import benchmark
 from knas.errors import KnasError
-from knas.results import cellsvg, columns, headline, runview
+from knas.results import cellsvg, columns, headline, jobprogress, runview
 from knas.ui import formstate, machine, settings
 from knas.search.checks import MAX_TEXT
 
@@ -258,7 +258,7 @@ def sidebar() -> None:
         if active:
             st.caption("Running jobs:")
             for job_id, state in active:
-                label = f"{job_id[:8]} · {runview.short_progress(state)}"
+                label = f"{job_id[:8]} · {jobprogress.short_progress(state)}"
                 st.page_link(LIVE.path, label=label, query_params={"job": job_id})
 
 
