@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from knas.oneshot.common import METHODS, OneShotError, OneShotSettings, settings_for
+from knas.oneshot.common import METHODS, OneShotError, OneShotSettings, check_space, settings_for
 
 
 def settings_from(args, train_images: int) -> OneShotSettings:
@@ -28,9 +28,7 @@ def main(args, space) -> int:
 
     if args.method not in METHODS:
         raise OneShotError(f"unknown --method {args.method!r}; known: {', '.join(METHODS)}")
-    if not space.supernet_ops:
-        raise OneShotError(f"the {space.label or space.name} space has no supernet: one-shot "
-                           "searches need every op on every edge")
+    check_space(space)
     settings_from(args, 2)  # every value checked before the data are read
     ScoreConfig(dataset=args.dataset, data=args.data, space=space.spec,
                 device=args.device).validate()
