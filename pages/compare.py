@@ -148,28 +148,34 @@ with runs_tab:
             widgets.table(runview.paper_table_shown(table))
             st.caption("Mean ± std over each run's repeats of the chosen cell's test accuracy; costs are "
                        "means per search. " + runview.energy_note(power, grid))
-            plot_id = st.selectbox("Accuracy against search cost for", chosen, format_func=labels.get,
-                                   key="compare_anytime_job")
-            plot_events = _job_events(plot_id)
-            plot_config = finished[plot_id][0]
-            published = references.find(plot_config.search_space, dataset=plot_config.dataset)
-            st.plotly_chart(plots.anytime_plot(runview.anytime_frame(plot_events),
-                                               runview.results_frame(plot_events), published),
-                            key="compare_anytime")
+            # Every chosen run on one accuracy-against-cost plot; published rows only when the
+            # runs share a space and data set (else they would be read against the wrong ones).
+            curves, points = runview.runs_frames({job_id[:8]: _job_events(job_id) for job_id in chosen})
+            settings = {(finished[j][0].space, finished[j][0].dataset) for j in chosen}
+            first = finished[chosen[0]][0]
+            published = references.find(first.search_space, dataset=first.dataset) \
+                if len(settings) == 1 else []
+            st.plotly_chart(plots.anytime_plot(curves, points, published), key="compare_anytime")
+            if len(settings) > 1:
+                st.caption("The runs differ in search space or data set: published results are "
+                           "left out of the plot.")
             if published:
                 st.markdown("**Published results** (reference rows, not measured here)")
                 st.dataframe(references.table(published), hide_index=True)
-            measure = latencyview.axis(plot_events)
-            plot_truth = widgets.load_truth(plot_config.truth, plot_config.search_space) \
-                if plot_config.truth and measure else None
-            if plot_truth is not None and plot_config.report_column in plot_truth.columns:
+            for job_id in chosen:
+                plot_config, plot_events = finished[job_id][0], _job_events(job_id)
+                measure = latencyview.axis(plot_events)
+                plot_truth = widgets.load_truth(plot_config.truth, plot_config.search_space) \
+                    if plot_config.truth and measure else None
+                if plot_truth is None or plot_config.report_column not in plot_truth.columns:
+                    continue
                 accuracy = plot_truth[plot_config.report_column]
                 front = latencyview.true_front(plot_config, plot_config.search_space, measure,
                                                accuracy)
                 for method in plot_config.methods:
                     fig = latencyview.figure(plot_events, plot_config, method, 0, accuracy, front)
                     if fig is not None:
-                        st.plotly_chart(fig, key=f"compare_latency_{method}")
+                        st.plotly_chart(fig, key=f"compare_latency_{job_id[:8]}_{method}")
                         note = latencyview.front_note(plot_events, method, 0)
                         if note:
                             st.caption(note)

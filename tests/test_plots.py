@@ -86,6 +86,8 @@ def test_scatter_drops_nan_and_notes_infinite():
     assert _points(fig) == 30 - 3 - 3
     assert all(np.isfinite(fig.data[0].x))
     assert "3 infinite score(s) not shown" in fig.layout.title.text
+    # n and what was left out add up to the cells scored (the Live page's progress count)
+    assert "3 of 30 scored without a score or accuracy left out" in fig.layout.title.text
     kept = frame.dropna(subset=["mgm", "acc"])  # infinite scores still count in rho and tau
     got = _title_stats(fig)
     assert got["n"] == "27"

@@ -316,3 +316,21 @@ def test_a_link_of_100_kb_is_not_read_and_says_so(runtime):
     assert "100,016 characters long" in warning and "was not used" in warning
     assert len(warning) < 600
     assert at.query_params["arch"] == "0"
+
+
+def test_compare_plots_several_runs_on_one_accuracy_against_cost_plot(with_data, shared_data):
+    """Two finished runs chosen: one plot holds both, each method named after its run."""
+    import json
+
+    truth = benchmark.load_table(shared_data / "nb201" / "nb201_accuracies.csv")
+    store = jobs.JobStore()
+    first, _, _ = finished_job(store, shared_data, truth)
+    second, _, _ = finished_job(store, shared_data, truth, seed=1)
+    at = open_page("compare")
+    assert not at.error, texts(at.error)
+    assert set(at.multiselect(key="compare_runs").value) == {first, second}
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    anytime = next(c for c in charts if "search cost" in json.dumps(c["layout"].get("title", "")))
+    names = {trace.get("name", "") for trace in anytime["data"]}
+    for job_id in (first, second):
+        assert f"{job_id[:8]} · params" in names, names

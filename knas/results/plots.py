@@ -94,6 +94,7 @@ def score_scatter(frame: pd.DataFrame, proxy: str, accuracy: str, log=None, high
     """
     rows = frame.dropna(subset=[proxy, accuracy])
     x = rows[proxy].astype(float)
+    lacking = len(frame) - len(rows)  # said in the title, so n adds up to the cells scored
     ranked = stats.oriented(rows, proxy)  # rho of a smaller-is-better proxy is of its negation
     rho = stats.spearman(ranked, rows[accuracy])
     tau = stats.kendall(ranked, rows[accuracy])
@@ -105,6 +106,9 @@ def score_scatter(frame: pd.DataFrame, proxy: str, accuracy: str, log=None, high
     inside = _inside(rows[proxy].astype(float), x_range, log) & \
         _inside(rows[accuracy].astype(float), y_range, False)
     outside = int((~inside).sum())
+    if lacking:
+        note = " · ".join(n for n in (f"{lacking} of {len(frame):,} scored without a score or "
+                                      "accuracy left out", note) if n)
     if outside:
         note = " · ".join(n for n in (note, f"{outside} outlier(s) drawn on the axis edge (▲)") if n)
     picked = rows["index"].isin(list(highlight or []))

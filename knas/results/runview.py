@@ -217,6 +217,22 @@ def anytime_frame(events) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["method", "repeat", "clock", "best_test", "best_index"])
 
 
+def runs_frames(events_by_run: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``anytime_frame`` and ``results_frame`` of several runs for one plot: with more than one
+    run, each method is named after its run ("1a2b3c4d · REA"), so two runs' REA stay apart."""
+    curves, points = [], []
+    for label, events in events_by_run.items():
+        mine_curves, mine_points = anytime_frame(events), results_frame(events)
+        if len(events_by_run) > 1:
+            mine_curves = mine_curves.assign(method=[f"{label} · {m}" for m in mine_curves["method"]])
+            mine_points = mine_points.assign(method=[f"{label} · {m}" for m in mine_points["method"]])
+        curves.append(mine_curves)
+        points.append(mine_points)
+    if not curves:
+        return anytime_frame([]), results_frame([])
+    return pd.concat(curves, ignore_index=True), pd.concat(points, ignore_index=True)
+
+
 def result_card(events, method: str, repeat: int = 0) -> dict | None:
     """The finished result of a method and repeat, with the best accuracy in the space."""
     results = results_frame(events)

@@ -4,6 +4,7 @@ The only knas module that imports streamlit; like the pages, it never imports to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -233,9 +234,13 @@ def query_param(name: str) -> tuple[str | None, str | None]:
                   f"({MAX_QUERY} at most): {fmt.clip(value, 40)!r} was not used.")
 
 
+STYLE = Path(__file__).with_name("style.css")
+
+
 def page_setup(title: str) -> None:
     """Every page starts here: browser title, wide layout, the shared sidebar."""
     st.set_page_config(page_title=f"{title} · KNAS Studio", page_icon="🔎", layout="wide")
+    st.html(f"<style>{STYLE.read_text()}</style>")  # only a style: Streamlit gives it no space
     sidebar()
     for notice in stores.notices() + settings.load().problems:
         st.warning(fmt.md_escape(notice), icon="⚠️")
