@@ -11,12 +11,13 @@ from knas.scoring import backends, scorer
 from knas.scoring.cache import ScoreCache
 
 
-def whole_space(space, data: str, names, n: int = 32, workers: int = 1) -> pd.DataFrame:
+def whole_space(space, data: str, names, n: int = 32, workers: int = 1,
+                seed: int = 0) -> pd.DataFrame:
     """Every cell's score by each proxy (index order), on n images of CIFAR-10 at ``data`` with
-    the weights and images of seed 0, as ``python -m knas score --seed 0`` computes them."""
+    the weights and images of ``seed``, as ``python -m knas score --seed SEED`` computes them."""
     dataset = readers.load_named("cifar10", data)
-    settings = scorer.ScoreSettings(n=n, seed=0)
-    batch = scorer.make_batch(dataset, n, 0, space)
+    settings = scorer.ScoreSettings(n=n, seed=seed)
+    batch = scorer.make_batch(dataset, n, seed, space)
     with backends.open_backend(space, "local", "cpu", workers) as backend:
         rows = {r.index: r.values for r in backend.score(range(space.size), list(names), batch,
                                                          settings, ScoreCache())}
@@ -39,3 +40,12 @@ def seconds_per_network(space, data: str, names, n: int = 32, cells: int = 20) -
                     built += result.networks_built
                 seconds[name] = (time.perf_counter() - start) / max(built, 1)
     return seconds
+
+
+def cached_share(space, data: str, names, n: int = 32, seed: int = 0) -> float:
+    """The share of a whole-space scoring (cells × ``names``) already in the score cache."""
+    dataset = readers.load_named("cifar10", data)
+    settings = scorer.ScoreSettings(n=n, seed=seed)
+    batch = scorer.make_batch(dataset, n, seed, space)
+    done, _ = scorer.plan(space, range(space.size), list(names), batch, settings, ScoreCache())
+    return len(done) / space.size

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._report import header, publish
-from knas import spaces
+from knas import proxies, spaces
 from knas.data import benchmark
 from knas.results import stats
 from knas.scoring import backends, scorer
@@ -158,7 +158,7 @@ def main():
 
     root = Path(args.root)
     space = spaces.get(args.space)
-    names = [n for n in forms.applicable_methods(space) if n != "recommended"]
+    names = [n for n in forms.applicable_methods(space) if n in proxies.CATALOG]
     lines = header(f"KNAS on text: {space.label}",
                    "Proxies against measured ground truth, the search each ranking makes on that "
                    "table, and the searched network against the encoder's standard head.",

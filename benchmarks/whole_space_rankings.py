@@ -64,8 +64,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
     parser.add_argument("--truth", required=True)
-    parser.add_argument("--methods", default="recommended,logrank:meco+synflow,meco,synflow,"
-                        "az_expressivity,mgm,params")
+    parser.add_argument("--methods", default="recommended,recommended_top,logrank:meco+synflow,"
+                        "meco,synflow,az_expressivity,swap_reg,gram_cond,mgm,params")
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", default="docs/rankings.md")

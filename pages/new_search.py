@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from knas import fmt, jobs, spaces
+from knas import fmt, jobs, proxies, spaces
 from knas.data import datasets
 from knas.jobs import throughput
 from knas.search import estimate, form, memory
@@ -126,16 +126,19 @@ with c2:
     names = forms.applicable_methods(space)
     label = lambda name: forms.proxy_label(name, space)  # noqa: E731
     if ensemble:
-        chosen = st.multiselect("Proxies", names, key="ns_members", select_all=False,
+        chosen = st.multiselect("Proxies", [n for n in names if n in proxies.CATALOG],
+                                key="ns_members", select_all=False,
                                 format_func=label,
                                 help="Each cell's score is its mean rank across these proxies.")
     else:
         chosen = [st.selectbox("Proxy", names, key="ns_proxy",
                                format_func=label,
-                               help="MGM is the KNAS paper's proxy; the others are its peers. recommended ranks a "
-                                    "whole pool best (ρ 0.93 over all cells); to pick the single best "
-                                    "cell with a 12-epoch lookup, meco or synflow did better "
-                                    "(docs/paper_table.md).")]
+                               help="MGM is the KNAS paper's proxy; the others are its peers. To "
+                                    "search, use recommended_top: chosen for the cell a search "
+                                    "ends with, its top k holds the best cells (docs/whole_space_"
+                                    "search.md). recommended orders a whole pool best (ρ 0.93 "
+                                    "over all cells) but ranks some of the very best cells low: "
+                                    "use it to study or rank everything.")]
     proxy = str(Method.of(chosen)) if chosen else ""
     slots["proxy"] = st.empty()
     offered = [RANDOM, *forms.reference_methods(space), *STRATEGIES, *forms.oneshot_methods(space),

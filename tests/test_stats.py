@@ -63,6 +63,22 @@ def test_recommended_resolves_to_its_documented_ranking():
     assert method.members == tuple(members) and all(m in proxies.CATALOG for m in members)
 
 
+def test_every_named_ranking_parses_to_its_members_and_is_offered_where_they_apply():
+    from knas import spaces
+    from knas.ui import forms
+
+    nb201, scratch = spaces.get("nb201"), spaces.get("text-scratch")
+    for name, named in proxies.RANKINGS.items():
+        method = Method.parse(name)
+        assert str(method) == name and method.members == named.members
+        assert method.aggregation == named.aggregation and named.good_at
+        assert name in forms.applicable_methods(nb201) and name in forms.proxy_label(name, nb201)
+        # a space where a member does not apply is not offered the ranking
+        assert (name in forms.applicable_methods(scratch)) == all(
+            proxies.unmet(m, scratch.capabilities) is None for m in named.members)
+    assert "recommended_top" not in forms.applicable_methods(scratch)  # swap_reg: no size prior
+
+
 def test_ndcg_rewards_the_top_of_the_ranking_as_vkdnw_defines_it():
     truth = np.array([4.0, 3.0, 2.0, 1.0])  # gains 2^a - 1: 15, 7, 3, 1
     assert stats.ndcg(truth, truth) == pytest.approx(1.0)

@@ -135,11 +135,28 @@ CATALOG = {p.name: p for p in [
 ]}
 NAMES = tuple(CATALOG)
 
-# The Studio's best label-free ranking as measured: (aggregation, members). Chosen on a 1,000-cell
-# sample of NAS-Bench-201 and reported over the whole space in docs/correlation.md
-# (benchmarks/correlation_study).
+@dataclass(frozen=True)
+class NamedRanking:
+    """A rank aggregation of proxies that goes by a name, and what it was chosen for."""
+    aggregation: str
+    members: tuple
+    good_at: str  # for the picker: when to use it
+
+
+# The Studio's two measured rankings, each chosen on a 1,000-cell sample of NAS-Bench-201 and
+# reported over the whole space: `recommended` for ρ (benchmarks/correlation_study,
+# docs/correlation.md), `recommended_top` for the outcome of the two-stage search
+# (benchmarks/search_ranking, docs/search_ranking.md and docs/whole_space_search.md).
 RECOMMENDED = "recommended"
-RECOMMENDED_RANKING = ("logrank", ("meco", "synflow", "az_expressivity"))
+RANKINGS = {
+    RECOMMENDED: NamedRanking(
+        "logrank", ("meco", "synflow", "az_expressivity"),
+        "orders a whole pool best (ρ 0.93 over all cells): to study or rank everything"),
+    "recommended_top": NamedRanking(
+        "logrank", ("swap_reg", "synflow", "gram_cond"),
+        "chosen for the cell a search ends with, and affordable over the whole space: to search"),
+}
+RECOMMENDED_RANKING = (RANKINGS[RECOMMENDED].aggregation, RANKINGS[RECOMMENDED].members)
 
 
 def measured(space: str) -> dict:

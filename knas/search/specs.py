@@ -98,7 +98,7 @@ class Method:
     members: tuple = ()  # registered proxy names; () for random and strategies
     aggregation: str = ""  # "" for one proxy or random; a key of AGGREGATIONS otherwise
     strategy: str = ""  # one of STRATEGIES, or ""
-    alias: str = ""  # the name a composite goes by (``recommended``)
+    alias: str = ""  # the name a composite goes by (``recommended``, ``proxies.RANKINGS``)
     reference: bool = False  # the space's reference network (``REFERENCE``), not a search
     oneshot: str = ""  # one of ONESHOT (knas.oneshot), or ""
     epochs: int = 0  # a one-shot search's epochs; 0: the published schedule
@@ -121,9 +121,9 @@ class Method:
                 raise SpecError(f"bad one-shot search {text!r}: use darts, gdas, darts:EPOCHS or "
                                 f"gdas:EPOCHS (1 <= EPOCHS <= {MAX_EPOCHS}), or tenas")
             return cls(oneshot=name, epochs=value)
-        if text == proxies.RECOMMENDED:
-            aggregation, members = proxies.RECOMMENDED_RANKING
-            return cls(tuple(members), aggregation, alias=text)
+        if text in proxies.RANKINGS:
+            named = proxies.RANKINGS[text]
+            return cls(tuple(named.members), named.aggregation, alias=text)
         prefix, sep, rest = text.partition(":")
         if sep and prefix in AGGREGATIONS:
             members = tuple(m.strip() for m in rest.split("+") if m.strip())

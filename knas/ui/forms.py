@@ -119,14 +119,14 @@ def percentiles_note(path: str, space, device: str) -> str:
 
 
 def applicable_methods(space) -> list[str]:
-    """The ranking methods a form offers for a space: ``recommended`` when all its members
+    """The ranking methods a form offers for a space: the named rankings whose members all
     apply, then every proxy that applies (all of them when the space does not declare what its
     networks offer)."""
     def applies(name):
         return space.capabilities is None or proxies.unmet(name, space.capabilities) is None
 
-    _, members = proxies.RECOMMENDED_RANKING
-    names = [proxies.RECOMMENDED] if all(applies(m) for m in members) else []
+    names = [name for name, named in proxies.RANKINGS.items()
+             if all(applies(m) for m in named.members)]
     return names + [name for name in proxies.CATALOG if applies(name)]
 
 
@@ -172,9 +172,9 @@ def proxy_label(name: str, space=None) -> str:
         return f"{name} — {strategies.info(name).title} ({how}, train-then-test)"
     if name.partition(":")[0] in ONESHOT:
         return f"{name} — {oneshot_label(name)}"
-    if name == proxies.RECOMMENDED:
-        aggregation, members = proxies.RECOMMENDED_RANKING
-        title = f"the Studio's best label-free ranking ({aggregation} of {', '.join(members)})"
+    if name in proxies.RANKINGS:
+        named = proxies.RANKINGS[name]
+        title = f"{named.good_at} ({named.aggregation} of {', '.join(named.members)})"
     else:
         title = proxies.info(name).title
     return f"{name} — {title}{measured_note(name, space)}"

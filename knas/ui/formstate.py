@@ -67,7 +67,7 @@ def form_values(config: SearchConfig) -> dict:
               f"ns_dataset_{sid}": ds, f"ns_data_{ds}": config.data,
               f"ns_truth_{sid}": config.truth,
               "ns_baselines": [b for b in config.baselines
-                               if b in (RANDOM, *STRATEGIES, proxies.RECOMMENDED, *proxies.CATALOG)
+                               if b in (RANDOM, *STRATEGIES, *proxies.RANKINGS, *proxies.CATALOG)
                                or b.partition(":")[0] in ONESHOT],
               f"ns_costs_{sid}": config.costs, f"ns_t12_strategies_{sid}": config.table12,
               "ns_budget": float(config.budget or 0.0), "ns_backend": config.backend,
