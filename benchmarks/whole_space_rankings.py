@@ -37,8 +37,11 @@ PUBLISHED = {
 
 
 def ranking_frame(scores: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
-    """Each method's ranking score over the whole space (an ensemble ranks all cells)."""
-    return pd.DataFrame({m: stats.aggregate(scores, Method.parse(m)) for m in methods})
+    """Each method's score over the whole space: a proxy's own (``correlation_table`` turns a
+    smaller-is-better one by its name; turned here as well, it would be turned back), an
+    aggregation's rank score (bigger is better)."""
+    return pd.DataFrame({m: stats.aggregate(scores, Method.parse(m)) if Method.parse(m).aggregation
+                         else scores[m] for m in methods})
 
 
 def lines_for(dataset: str, table: pd.DataFrame, rankings: pd.DataFrame) -> list[str]:

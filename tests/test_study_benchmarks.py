@@ -1,0 +1,35 @@
+"""The study benchmarks' own arithmetic (benchmarks/whole_space_rankings, search_ranking,
+whole_space_search), on small hand-made tables."""
+import numpy as np
+import pandas as pd
+
+from benchmarks import search_ranking, whole_space_rankings, whole_space_search
+from knas.results import stats
+
+
+def test_a_smaller_is_better_proxy_is_turned_once_in_the_rankings_table():
+    truth = pd.Series([90.0, 80.0, 70.0, 60.0])
+    scores = pd.DataFrame({"gram_cond": [1.0, 2.0, 3.0, 4.0], "params": [4.0, 3.0, 2.0, 1.0]})
+    rankings = whole_space_rankings.ranking_frame(scores, ["gram_cond", "params",
+                                                           "logrank:gram_cond+params"])
+    table = stats.correlation_table(rankings, list(rankings.columns), truth).set_index("proxy")
+    assert table["spearman"].tolist() == [1.0, 1.0, 1.0]  # a double turn made gram_cond -1
+
+
+def test_search_outcome_picks_by_the_fine_stage_among_each_pools_top_k():
+    ranking = pd.Series([5.0, 4.0, 3.0, 2.0, 1.0])
+    fine = np.array([10.0, 30.0, 20.0, 99.0, 0.0])  # cell 3 is best at 12 epochs, ranked 4th
+    test = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    pools = np.array([[0, 1, 2, 3], [4, 3, 2, 1]])
+    # k = 2: pool 0 keeps cells 0 and 1, picks 1; pool 1 keeps 1 and 2, picks 1
+    assert search_ranking.search_outcome(ranking, pools, fine, test, 2) == 2.0
+    # k = 4: both pools keep cell 3 and pick it
+    assert search_ranking.search_outcome(ranking, pools, fine, test, 4) == 4.0
+
+
+def test_whole_space_picks_and_seed_lists():
+    order = np.array([2, 0, 1, 3])
+    fine = np.array([5.0, 1.0, 3.0, 9.0])
+    assert whole_space_search.picks(order, fine, [1, 2, 4]) == {1: 2, 2: 0, 4: 3}
+    assert whole_space_search.seeds_arg("0-3") == [0, 1, 2, 3]
+    assert whole_space_search.seeds_arg("0,5") == [0, 5]
