@@ -188,7 +188,7 @@ def _report(args, pool, frame, sample, choice, chosen, current, full_rows, full_
     lines += [f"| {r.aggregation} | {r.members.replace('+', ', ')} | {r.spearman:.4f} |"
               for r in choice.head(10).itertuples()]
     lines += ["", f"Best: `{chosen}`. The catalogue's `recommended` is `{current.aggregation}:"
-              f"{'+'.join(current.members)}` (`knas/proxies/__init__.py`, RECOMMENDED_RANKING).", ""]
+              f"{'+'.join(current.members)}` (`knas/proxies/__init__.py`, RANKINGS).", ""]
     return lines
 
 

@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     start = time.time()
-    _, members = proxies.RECOMMENDED_RANKING
+    members = proxies.RANKINGS[proxies.RECOMMENDED].members
     names = list(dict.fromkeys([*members, "mgm", "params"]))
     cells = NB201.sample(CELLS, seed=0)
     truth = benchmark.load_table(args.truth, NB201)

@@ -156,7 +156,6 @@ RANKINGS = {
         "logrank", ("swap_reg", "synflow", "gram_cond"),
         "chosen for the cell a search ends with, and affordable over the whole space: to search"),
 }
-RECOMMENDED_RANKING = (RANKINGS[RECOMMENDED].aggregation, RANKINGS[RECOMMENDED].members)
 
 
 def measured(space: str) -> dict:
