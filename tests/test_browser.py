@@ -345,15 +345,11 @@ _CHIPS = """(box) => { const b = box.getBoundingClientRect();
     return {text: t.textContent, cut: t.scrollWidth > t.clientWidth + 1,
             inside: r.top >= b.top - 1 && r.bottom <= b.bottom + 1 && r.left >= b.left - 1
                     && r.right <= b.right + 1}; }); }"""
-_OPTIONS = """() => [...document.querySelectorAll('[role="option"]')].map(o => ({
-  text: o.textContent, right: o.getBoundingClientRect().right, width: window.innerWidth,
-  cut: [o, ...o.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1)}))"""
 
 
-def test_new_search_shows_every_chosen_baseline_and_whole_proxy_options(ready_server):
+def test_new_search_shows_every_chosen_baseline(ready_server):
     """Seven baselines chosen: every chip lies inside the Baselines box, none cut (Streamlit kept
-    them on one line that scrolled sideways, showing only the last); the Proxy dropdown shows each
-    option whole, its ρ and cost included, on the screen — at 1440 and at 390 px."""
+    them on one line that scrolled sideways, showing only the last), at 1440 and at 390 px."""
     sync_api = _require_browser()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -361,14 +357,6 @@ def test_new_search_shows_every_chosen_baseline_and_whole_proxy_options(ready_se
             page = browser.new_page(viewport={"width": width, "height": 1400})
             page.set_default_timeout(60_000)
             _open(page, f"{ready_server}/new_search", "New search")
-            page.get_by_role("combobox", name="Proxy").click()
-            page.get_by_role("option").first.wait_for()
-            options = page.evaluate(_OPTIONS)
-            assert len(options) > 10 and any("ρ" in o["text"] and "s/network" in o["text"]
-                                             for o in options)
-            assert [o["text"] for o in options if o["cut"] or o["right"] > o["width"]] == [], width
-            page.screenshot(path=str(ARTIFACTS / f"new_search_options_{width}.png"))
-            page.keyboard.press("Escape")
             box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Baselines").first
             for chosen in range(2, 8):  # random is chosen already
                 combobox = page.get_by_role("combobox", name="Baselines")
