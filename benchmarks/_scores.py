@@ -11,13 +11,17 @@ from knas.scoring import backends, scorer
 from knas.scoring.cache import ScoreCache
 
 
+def seeded_batch(space, data: str, n: int = 32, seed: int = 0):
+    """The batch and settings of ``python -m knas score --seed SEED`` on CIFAR-10 at ``data``."""
+    return (scorer.make_batch(readers.load_named("cifar10", data), n, seed, space),
+            scorer.ScoreSettings(n=n, seed=seed))
+
+
 def whole_space(space, data: str, names, n: int = 32, workers: int = 1,
                 seed: int = 0) -> pd.DataFrame:
     """Every cell's score by each proxy (index order), on n images of CIFAR-10 at ``data`` with
     the weights and images of ``seed``, as ``python -m knas score --seed SEED`` computes them."""
-    dataset = readers.load_named("cifar10", data)
-    settings = scorer.ScoreSettings(n=n, seed=seed)
-    batch = scorer.make_batch(dataset, n, seed, space)
+    batch, settings = seeded_batch(space, data, n, seed)
     with backends.open_backend(space, "local", "cpu", workers) as backend:
         rows = {r.index: r.values for r in backend.score(range(space.size), list(names), batch,
                                                          settings, ScoreCache())}
@@ -44,8 +48,6 @@ def seconds_per_network(space, data: str, names, n: int = 32, cells: int = 20) -
 
 def cached_share(space, data: str, names, n: int = 32, seed: int = 0) -> float:
     """The share of a whole-space scoring (cells × ``names``) already in the score cache."""
-    dataset = readers.load_named("cifar10", data)
-    settings = scorer.ScoreSettings(n=n, seed=seed)
-    batch = scorer.make_batch(dataset, n, seed, space)
+    batch, settings = seeded_batch(space, data, n, seed)
     done, _ = scorer.plan(space, range(space.size), list(names), batch, settings, ScoreCache())
     return len(done) / space.size

@@ -15,9 +15,10 @@ import time
 
 import pandas as pd
 
+from benchmarks import _scores
 from benchmarks._report import header, publish
 from knas import proxies, spaces
-from knas.data import benchmark, datasets, readers
+from knas.data import benchmark, datasets
 from knas.results import stats
 from knas.scoring import scorer
 from knas.scoring.cache import ScoreCache
@@ -29,8 +30,8 @@ DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 
 def cached_scores(data: str, cells, names, n: int = 32, seed: int = 0) -> pd.DataFrame:
     """The cached score of each proxy on each cell (NaN where missing), nothing computed."""
-    batch = scorer.make_batch(readers.load_named("cifar10", data), n, seed, NB201)
-    settings, cache = scorer.ScoreSettings(n=n, seed=seed), ScoreCache()
+    batch, settings = _scores.seeded_batch(NB201, data, n, seed)
+    cache = ScoreCache()
     return pd.DataFrame({name: [cache.get(scorer.cache_key(NB201, name, NB201.arch_at(c), batch,
                                                             settings)) for c in cells]
                          for name in names}, index=list(cells), dtype=float)

@@ -162,11 +162,11 @@ def _dataset_lines(dataset, rankings, ks, scores, truth, table12, costs, args) -
              f"{FINE_EPOCHS} epochs.", "", head, rule]
     seeds = sorted(scores)
     for ranking in rankings:
-        chosen = [picks(ranking_order(scores[s], ranking), fine, ks) for s in seeds]
+        orders = [ranking_order(scores[s], ranking) for s in seeds]
+        chosen = [picks(order, fine, ks) for order in orders]
         cells = [[c[k] for c in chosen] for k in ks]
         lines.append(f"| `{ranking}` | " + " | ".join(_pm(test[c]) for c in cells) + " |")
-        trained = [[per_epoch[ranking_order(scores[s], ranking)[:k]].sum() * FINE_EPOCHS
-                    for s in seeds] for k in ks]
+        trained = [[per_epoch[order[:k]].sum() * FINE_EPOCHS for order in orders] for k in ks]
         lines.append("| *training, GPU s* | " + " | ".join(f"{np.mean(t):,.0f}" for t in trained)
                      + " |")
     params = picks(np.argsort(-stats.oriented(scores[seeds[0]], "params").to_numpy(),
