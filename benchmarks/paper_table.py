@@ -7,7 +7,7 @@ R repeats; published results as reference rows.
         --data ../shared/data/cifar10/cifar10_small.npz --truth ../shared/data/nb201/nb201_accuracies.csv \\
         --table12 ../shared/data/nb201/nb201_12epoch.csv --costs ../shared/data/nb201/nb201_costs.csv \\
         --pool random:1000 --k 40 --repeats 10,100 --weights-seed 0 \\
-        --methods mgm,recommended,random,rs,rea,reinforce,tpe --out docs/paper_table.md
+        --methods mgm,recommended_top,recommended,meco,synflow,params,random,rs,rea,reinforce,tpe --out docs/paper_table.md
 
 With ``--weights-seed`` every repeat scores its own pool with the same networks and image batch
 (seed 0), so R = 100 reads the proxies' scores from one whole-space scoring in the cache; pools,
@@ -29,7 +29,7 @@ from knas.search.config import SearchConfig
 from knas.search.events import Evaluated, MethodDone
 from knas.search.pipeline import Search
 from knas.search.specs import STRATEGIES
-from knas import spaces
+from knas import proxies, spaces
 
 NB201 = spaces.get("nb201")
 
@@ -68,7 +68,7 @@ def table_lines(config, events, truth) -> list[str]:
              "networks trained |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for method, row in table.iterrows():
-        name = f"KNAS ({method})" if method in (config.proxy, "mgm", "recommended") and \
+        name = f"KNAS ({method})" if method in (config.proxy, "mgm", *proxies.RANKINGS) and \
             method not in ("random",) else method
         below = "— (searches the whole space)" if method in STRATEGIES \
             else f"{ceiling - row['test_accuracy_mean']:.2f}"

@@ -33,3 +33,21 @@ def test_whole_space_picks_and_seed_lists():
     assert whole_space_search.picks(order, fine, [1, 2, 4]) == {1: 2, 2: 0, 4: 3}
     assert whole_space_search.seeds_arg("0-3") == [0, 1, 2, 3]
     assert whole_space_search.seeds_arg("0,5") == [0, 5]
+
+
+def test_classic_rows_report_the_test_accuracy_of_each_simulated_searchs_cell():
+    from knas import spaces
+    from knas.search import classic
+
+    space = spaces.get("nb201")
+    columns = space.truth_columns("cifar100")
+    rewards = np.random.default_rng(0).uniform(1, 70, space.size)
+    table12 = pd.DataFrame({columns.short: rewards})
+    test = rewards + 1.0  # the reported accuracy is the test column, not the reward
+    lines = whole_space_search._classic_lines("cifar100", test, table12, None, repeats=2)
+    rows = {line.split(" | ")[0].strip("| "): line for line in lines if line.startswith("| ")}
+    assert set(rows) == {"search", "rs", "rea", "reinforce", "tpe"}  # not bohb (trains), nsga2
+    oracle = classic.table_oracle(space, "cifar100", table12)
+    chosen = [classic.run("rea", oracle, seed)[1].chosen for seed in (0, 1)]
+    assert rows["rea"].split(" | ")[1] == whole_space_search._pm(test[chosen])
+    assert "40,000 s" in lines[0]  # CIFAR-100's simulated budget
