@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, help="training seeds per cell (0 .. seeds-1)")
     p.add_argument("--train-samples", type=int, default=0, help="training images per cell (0: all)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--workers", type=int, default=1,
+                   help="training processes (the CPU's threads shared out among them)")
     p.add_argument("--out", default=None, help="CSV to write (default truth-<space>-<dataset>.csv)")
     p.set_defaults(func=commands.cmd_truth)
 

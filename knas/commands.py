@@ -219,6 +219,8 @@ def cmd_truth(args) -> int:
     space = _space(args)
     recipe = truth.Recipe(epochs=args.epochs, seeds=args.seeds,
                           train_samples=args.train_samples).check()
+    if args.workers < 1:
+        raise truth.TruthError(f"--workers must be a whole number >= 1, got {args.workers}")
     cells = truth.cells_to_train(space, args.cells, args.seed)
     ScoreConfig(dataset=args.dataset, data=args.data, space=space.spec,
                 device=args.device).validate()  # the data set, its path and the device
@@ -231,7 +233,7 @@ def cmd_truth(args) -> int:
     device = scorer.resolve_device(args.device)
     print(f"training {len(cells)} cells of {space.name} on {args.dataset}: "
           f"{truth.recipe_text(recipe, space)}; {device}", file=sys.stderr)
-    steps = truth.build(space, args.dataset, args.data, cells, recipe, device)
+    steps = truth.build(space, args.dataset, args.data, cells, recipe, device, workers=args.workers)
     reused = 0
     with tqdm(total=len(cells), unit="cell", file=sys.stderr, dynamic_ncols=True) as bar:
         while True:

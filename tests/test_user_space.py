@@ -82,6 +82,23 @@ def test_score_truth_correlate_and_search_from_the_command_line(npz, tmp_path):
     assert result["methods"]["rea"]["networks_trained"][0] >= 1
 
 
+def test_a_truth_build_shared_out_among_worker_processes_stores_every_run(npz, tmp_path):
+    cache, table = tmp_path / "cache", tmp_path / "truth.csv"
+    args = ("truth", "--space", EXAMPLE, "--dataset", "cifar10", "--data", npz, "--cells", "4",
+            "--train-samples", "200", "--seeds", "2", "--out", str(table))
+    out = _cli(*args, "--workers", "2", cache=cache)
+    assert out.returncode == 0, out.stderr
+    built = pd.read_csv(table)
+    assert len(built) == 4 and built[["cifar10_test_seed0", "cifar10_test_seed1"]].notna().all().all()
+    assert (built["n_seeds_cifar10"] == 2).all() and built["cifar10_test"].between(0, 100).all()
+    again = _cli(*args, cache=cache)  # one process reads all 8 runs back: same keys, same table
+    assert again.returncode == 0 and "(4 from the store)" in again.stderr, again.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(table), built)
+    refused = _cli(*args, "--workers", "0", cache=cache)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--workers must be a whole number >= 1" in refused.stderr
+
+
 def test_proxies_a_space_cannot_support_are_refused_before_any_work(npz, tmp_path):
     out = _cli("score", "--space", EXAMPLE, "--dataset", "cifar10", "--data", npz, "--proxies",
                "te_linear_regions", cache=tmp_path)

@@ -71,16 +71,25 @@ def cells_to_train(space, count: int, seed: int) -> list[int]:
 
 
 def build(space, dataset: str, data_path, cells: list[int], recipe: Recipe, device: str = "cpu",
-          store_dir=None, should_stop=None):
+          store_dir=None, should_stop=None, workers: int = 1):
     """Train what is missing and yield ``(done, total, index, reused)`` after each cell; the
-    generator returns the table (``yield from`` gets it)."""
+    generator returns the table (``yield from`` gets it). With ``workers`` > 1 the trainings run
+    in that many processes (CPU threads shared out among them), results still stored and
+    yielded in cell order; each training is the same as in one process."""
     from knas.search import train
 
     recipe.check()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise TruthError(f"--workers must be a whole number >= 1, got {workers!r}")
     train_split = space.load_data(dataset, data_path, "train")
     test_split = space.load_data(dataset, data_path, "test")
     where = f"{space.cache_id}|{data_digest(train_split)}|{data_digest(test_split)}|{recipe.digest()}"
     store = stores.open_store(store_dir or paths.root() / "truth", "ground-truth store")
+    todo = [(index, seed) for index in cells for seed in range(recipe.seeds)
+            if store.get(f"{where}|{index}|{seed}") is None]
+    pool = _Pool(space, dataset, data_path, recipe, device, workers) if workers > 1 and todo \
+        else None
+    runs_of = pool.submit(todo) if pool else {}
     rows = []
     try:
         for done, index in enumerate(cells, start=1):
@@ -90,20 +99,71 @@ def build(space, dataset: str, data_path, cells: list[int], recipe: Recipe, devi
                 run = store.get(key)
                 if run is None:
                     reused = False
-                    settings = train.settings_for(space, epochs=recipe.epochs, seed=seed,
-                                                  train_samples=recipe.train_samples or None)
-                    result = train.train_and_evaluate(space, index, train_split, settings,
-                                                      device=device, should_stop=should_stop,
-                                                      test=test_split)
-                    run = {"valid": result.val_accuracy, "test": result.test_accuracy,
-                           "seconds": result.seconds}
+                    run = runs_of[index, seed].result() if pool else \
+                        _train_run(space, index, seed, train_split, test_split, recipe, device,
+                                   should_stop)
                     store.set(key, run)
                 runs.append(run)
+                if pool and should_stop and should_stop():
+                    raise train.TrainingCancelled()
             rows.append(_row(space, dataset, index, runs, recipe))
             yield done, len(cells), index, reused
     finally:
+        if pool:
+            pool.close()
         store.close()
     return pd.DataFrame(rows)
+
+
+def _train_run(space, index, seed, train_split, test_split, recipe, device, should_stop=None):
+    from knas.search import train
+
+    settings = train.settings_for(space, epochs=recipe.epochs, seed=seed,
+                                  train_samples=recipe.train_samples or None)
+    result = train.train_and_evaluate(space, index, train_split, settings, device=device,
+                                      should_stop=should_stop, test=test_split)
+    return {"valid": result.val_accuracy, "test": result.test_accuracy, "seconds": result.seconds}
+
+
+class _Pool:
+    """Worker processes that each load the data once and train (cell, seed) runs."""
+
+    def __init__(self, space, dataset, data_path, recipe, device, workers):
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        self.executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+            initargs=(space.spec, dataset, str(data_path), threads))
+        self.recipe, self.device = recipe, device
+
+    def submit(self, todo) -> dict:
+        return {(index, seed): self.executor.submit(_worker_run, index, seed, self.recipe,
+                                                    self.device) for index, seed in todo}
+
+    def close(self):
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+_WORKER: dict = {}
+
+
+def _start_worker(space_spec, dataset, data_path, threads):
+    import torch
+
+    from knas import spaces
+
+    torch.set_num_threads(threads)
+    space = spaces.get(space_spec)
+    _WORKER.update(space=space, train=space.load_data(dataset, data_path, "train"),
+                   test=space.load_data(dataset, data_path, "test"))
+
+
+def _worker_run(index, seed, recipe, device):
+    return _train_run(_WORKER["space"], index, seed, _WORKER["train"], _WORKER["test"], recipe,
+                      device)
 
 
 def _row(space, dataset: str, index: int, runs: list[dict], recipe: Recipe) -> dict:
