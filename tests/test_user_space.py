@@ -99,6 +99,36 @@ def test_a_truth_build_shared_out_among_worker_processes_stores_every_run(npz, t
     assert "--workers must be a whole number >= 1" in refused.stderr
 
 
+def test_a_truth_worker_that_dies_is_explained_and_the_build_resumes(npz, tmp_path):
+    import signal
+    import time
+
+    cache, table = tmp_path / "cache", tmp_path / "truth.csv"
+    args = ["truth", "--space", EXAMPLE, "--dataset", "cifar10", "--data", npz, "--cells", "8",
+            "--train-samples", "300", "--seeds", "2", "--out", str(table)]
+    env = {**os.environ, "KNAS_CACHE_DIR": str(cache)}
+    build = subprocess.Popen([sys.executable, "-m", "knas", *args, "--workers", "2"], cwd=REPO,
+                             env=env, stderr=subprocess.PIPE, text=True)
+    workers = []
+    for _ in range(600):  # the spawned training processes, once both run
+        children = subprocess.run(["pgrep", "-P", str(build.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        workers = [int(c) for c in children
+                   if "spawn_main" in open(f"/proc/{c}/cmdline").read().replace("\0", " ")]
+        if len(workers) == 2 or build.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert len(workers) == 2
+    time.sleep(0.5)  # starting up or training: either way its pool breaks
+    os.kill(workers[0], signal.SIGKILL)
+    _, stderr = build.communicate(timeout=600)
+    assert build.returncode == 2 and "Traceback" not in stderr
+    assert "a training worker process died" in stderr and "run the same command again" in stderr
+    again = _cli(*args, cache=cache)  # resumes: what finished was stored
+    assert again.returncode == 0, again.stderr
+    assert len(pd.read_csv(table)) == 8
+
+
 def test_proxies_a_space_cannot_support_are_refused_before_any_work(npz, tmp_path):
     out = _cli("score", "--space", EXAMPLE, "--dataset", "cifar10", "--data", npz, "--proxies",
                "te_linear_regions", cache=tmp_path)

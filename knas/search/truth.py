@@ -99,7 +99,7 @@ def build(space, dataset: str, data_path, cells: list[int], recipe: Recipe, devi
                 run = store.get(key)
                 if run is None:
                     reused = False
-                    run = runs_of[index, seed].result() if pool else \
+                    run = pool.result(runs_of[index, seed]) if pool else \
                         _train_run(space, index, seed, train_split, test_split, recipe, device,
                                    should_stop)
                     store.set(key, run)
@@ -142,6 +142,17 @@ class _Pool:
     def submit(self, todo) -> dict:
         return {(index, seed): self.executor.submit(_worker_run, index, seed, self.recipe,
                                                     self.device) for index, seed in todo}
+
+    @staticmethod
+    def result(future) -> dict:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise TruthError("a training worker process died (out of memory, or killed); every "
+                             "finished training is kept in the store: run the same command again "
+                             "to resume, with fewer --workers if memory is short") from None
 
     def close(self):
         self.executor.shutdown(wait=True, cancel_futures=True)
