@@ -99,6 +99,13 @@ def test_a_truth_build_shared_out_among_worker_processes_stores_every_run(npz, t
     assert "--workers must be a whole number >= 1" in refused.stderr
 
 
+def _cmdline(pid: str) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
+    except OSError:  # gone meanwhile
+        return ""
+
+
 def test_a_truth_worker_that_dies_is_explained_and_the_build_resumes(npz, tmp_path):
     import signal
     import time
@@ -113,8 +120,7 @@ def test_a_truth_worker_that_dies_is_explained_and_the_build_resumes(npz, tmp_pa
     for _ in range(600):  # the spawned training processes, once both run
         children = subprocess.run(["pgrep", "-P", str(build.pid)], capture_output=True,
                                   text=True).stdout.split()
-        workers = [int(c) for c in children
-                   if "spawn_main" in open(f"/proc/{c}/cmdline").read().replace("\0", " ")]
+        workers = [int(c) for c in children if "spawn_main" in _cmdline(c)]
         if len(workers) == 2 or build.poll() is not None:
             break
         time.sleep(0.1)
