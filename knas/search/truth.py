@@ -86,9 +86,8 @@ def build(space, dataset: str, data_path, cells: list[int], recipe: Recipe, devi
     where = f"{space.cache_id}|{data_digest(train_split)}|{data_digest(test_split)}|{recipe.digest()}"
     store = stores.open_store(store_dir or paths.root() / "truth", "ground-truth store")
     todo = [(index, seed) for index in cells for seed in range(recipe.seeds)
-            if store.get(f"{where}|{index}|{seed}") is None]
-    pool = _Pool(space, dataset, data_path, recipe, device, workers) if workers > 1 and todo \
-        else None
+            if store.get(f"{where}|{index}|{seed}") is None] if workers > 1 else []
+    pool = _Pool(space, dataset, data_path, recipe, device, workers) if todo else None
     runs_of = pool.submit(todo) if pool else {}
     rows = []
     try:
