@@ -1,9 +1,9 @@
 """The study benchmarks' own arithmetic (benchmarks/whole_space_rankings, search_ranking,
-whole_space_search), on small hand-made tables."""
+whole_space_search, gpu_equivalent), on small hand-made tables."""
 import numpy as np
 import pandas as pd
 
-from benchmarks import search_ranking, whole_space_rankings, whole_space_search
+from benchmarks import gpu_equivalent, search_ranking, whole_space_rankings, whole_space_search
 from knas.results import stats
 
 
@@ -51,3 +51,9 @@ def test_classic_rows_report_the_test_accuracy_of_each_simulated_searchs_cell():
     chosen = [classic.run("rea", oracle, seed)[1].chosen for seed in (0, 1)]
     assert rows["rea"].split(" | ")[1] == whole_space_search._pm(test[chosen])
     assert "40,000 s" in lines[0]  # CIFAR-100's simulated budget
+
+
+def test_gpu_speedup_compares_seconds_per_training_image():
+    # NAS-Bench-201: 2.5 s an epoch of 25,000 images is 1e-4 s an image; 2e-3 s here is 20x slower
+    ratios = gpu_equivalent.speedups([2e-3, 5e-4], [2.5, 2.5])
+    np.testing.assert_allclose(ratios, [20.0, 5.0])
