@@ -13,7 +13,7 @@ small batch) speeds up on that GPU as much as training it does. A measured figur
 (``benchmarks/gpu_check.py``).
 
     python -m benchmarks.gpu_equivalent --data ../shared/data/cifar10/cifar10_small.npz \\
-        --costs ../shared/data/nb201/nb201_costs.csv --cells 24 --cpu-seconds 3045 --cores 2
+        --costs ../shared/data/nb201/nb201_costs.csv --cells 48 --cpu-seconds 3045 --cores 2
 """
 import argparse
 import time
@@ -57,13 +57,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="CIFAR-10 (.npz or official layout)")
     parser.add_argument("--costs", required=True, help="NAS-Bench-201 training costs table")
-    parser.add_argument("--cells", type=int, default=24)
+    parser.add_argument("--cells", type=int, default=48)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cpu-seconds", type=float, help="a coarse stage's measured wall seconds")
     parser.add_argument("--cores", type=int, default=1, help="cores that stage kept busy")
     args = parser.parse_args()
+    if min(args.cells, args.batch, args.steps, args.cores) < 1:
+        parser.error("--cells, --batch, --steps and --cores must each be 1 or more")
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     space = spaces.get("nb201")

@@ -45,6 +45,9 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    if args.workers < 2 or args.repeats < 1:
+        parser.error("--workers must be 2 or more (one process is the other side), "
+                     "--repeats 1 or more")
     space = spaces.get(args.space)
     times, tables = {1: [], args.workers: []}, {}
     for repeat in range(args.repeats):
