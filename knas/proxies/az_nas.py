@@ -63,15 +63,17 @@ def block_scores(net, inputs, generator: torch.Generator,
     """Expressivity, progressivity and (unless told not to) trainability of ``net`` as it is,
     on ``inputs``."""
     net.train()
-    feature = net.stem(inputs)
-    entropies, terms = [eigen_entropy(feature)], []
-    for block in net.blocks:
-        block_in = feature.detach().requires_grad_(True)
-        feature = block(block_in)
-        if trainability:
-            probe = (torch.randint(0, 2, feature.shape, generator=generator) * 2 - 1).to(feature)
-            terms.append(jacobian_term(input_gradient(feature, block_in, probe), probe))
-        entropies.append(eigen_entropy(feature))
+    with torch.set_grad_enabled(trainability):  # no graph to record when nothing flows back
+        feature = net.stem(inputs)
+        entropies, terms = [eigen_entropy(feature)], []
+        for block in net.blocks:
+            block_in = feature.detach().requires_grad_(True)
+            feature = block(block_in)
+            if trainability:
+                signs = torch.randint(0, 2, feature.shape, generator=generator)
+                probe = (signs * 2 - 1).to(feature)
+                terms.append(jacobian_term(input_gradient(feature, block_in, probe), probe))
+            entropies.append(eigen_entropy(feature))
     entropy = torch.tensor(entropies, dtype=torch.float64)
     scores = {"az_expressivity": _finite_or_worst(entropy.sum()),
               "az_progressivity": _finite_or_worst(entropy.diff().min())}  # NaN propagates
