@@ -35,6 +35,25 @@ def test_whole_space_picks_and_seed_lists():
     assert whole_space_search.seeds_arg("0,5") == [0, 5]
 
 
+def test_kept_scores_come_back_bit_for_bit_and_only_for_their_own_batch(tmp_path, capsys):
+    import pytest
+
+    size = whole_space_search.NB201.size
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame({"meco": rng.normal(size=size), "gram_cond": rng.normal(size=size)})
+    scores.loc[3, "gram_cond"] = np.inf  # a singular Gram matrix ranks worst
+    path = whole_space_search.kept_file(tmp_path, 4)
+    whole_space_search.write_kept(path, scores, ("cifar10:abc", "s1"))
+    back = whole_space_search.read_kept(path, ("cifar10:abc", "s1"))
+    assert list(back.columns) == ["meco", "gram_cond"]
+    assert (back.to_numpy() == scores.to_numpy()).all() and back.index.equals(scores.index)
+    other = whole_space_search.read_kept(path, ("cifar10:abd", "s1"))  # another image batch
+    assert other.empty and len(other.index) == size and "not used" in capsys.readouterr().out
+    assert whole_space_search.read_kept(tmp_path / "seed5.npz", ("cifar10:abc", "s1")).empty
+    with pytest.raises(ValueError, match="every cell"):
+        whole_space_search.write_kept(path, scores.iloc[:10], ("cifar10:abc", "s1"))
+
+
 def test_classic_rows_report_the_test_accuracy_of_each_simulated_searchs_cell():
     from knas import spaces
     from knas.search import classic
