@@ -14,7 +14,7 @@ sessions (``--score-only`` scores and times them without writing the report). A 
 timed only when none of it was cached (``<KNAS_CACHE_DIR>/benchmarks/whole_space_seconds.json``).
 Each seed's finished scores are also kept in the repository (``--kept``, default
 docs/whole_space_scores/seed<N>.npz, float64, the batch's and settings' digests beside them), so
-the report survives a machine whose cache is gone: about 50 minutes of this 2-core CPU per seed.
+the report survives a machine whose cache is gone: about 55 minutes of this 2-core CPU per seed.
 Scoring all rankings' members in one pass (``--rankings logrank:meco+synflow+az_expressivity+
 swap_reg+gram_cond``) builds each network once for all of them and gives bitwise the scores of
 the ranking-by-ranking passes (checked on 40 cells of seed 0).
@@ -183,8 +183,9 @@ def _cost_lines() -> list[str]:
     lines = ["## What a search costs, in its parts", "",
              "Scoring: measured wall seconds of scoring all 15,625 cells on this machine's CPU, "
              "timed only when none of it was cached (parts scored while other heavy work "
-             "shared the CPU were taken out of the times file by hand); a run scores each ranking's members in turn, so a "
-             "part lists what it added to the rankings before it. Training: "
+             "shared the CPU were taken out of the times file by hand); a run scores each "
+             "ranking's members in turn, so a part lists what it added to the rankings before "
+             "it. Training: "
              "NAS-Bench-201's recorded GPU seconds for 12 epochs of the k cells kept (each data "
              "set's 200-epoch time × 12/200), mean over seeds, in the tables below. The two are "
              "on different devices and are not added; REA's budget in the KNAS paper is "
