@@ -3,6 +3,7 @@ import random
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,6 +31,18 @@ def shared_data() -> Path:
             pytest.fail(f"shared test data not found at {root} (KNAS_REQUIRE_SHARED=1)")
         pytest.skip(f"shared test data not found at {root}")
     return root
+
+
+@pytest.fixture(scope="session")
+def cifar10_arrays(shared_data) -> dict:
+    """The shared CIFAR-10 subset as plain arrays (5000 train, 1000 test images)."""
+    path = shared_data / "cifar10" / "cifar10_small.npz"
+    if not path.is_file():
+        if os.environ.get("KNAS_REQUIRE_SHARED") == "1":
+            pytest.fail(f"shared data file missing: {path}")
+        pytest.skip(f"shared data file missing: {path}")
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
 
 
 @pytest.fixture(scope="session")

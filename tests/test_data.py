@@ -1,104 +1,28 @@
 """Dataset readers: official-format files written here from the real shared CIFAR-10 subset."""
 from __future__ import annotations
 
-import functools
-import hashlib
-import http.server
-import os
-import pickle
-import socket
 import subprocess
 import sys
-import tarfile
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from knas.data import datasets, download, readers, samples
+from knas.data import datasets, readers, samples
 from knas.data.readers import DataError
 from knas.errors import KnasError
+from tests.official_files import (downsample16, dump, fine_labels, imagenet_labels,
+                                  write_cifar10, write_cifar100, write_imagenet16)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-# --- the real images, and official-format files made from them ----------------------------------
-
-
 @pytest.fixture(scope="module")
-def real(shared_data):
-    """The shared CIFAR-10 subset as plain arrays (5000 train, 1000 test images)."""
-    path = shared_data / "cifar10" / "cifar10_small.npz"
-    if not path.is_file():
-        if os.environ.get("KNAS_REQUIRE_SHARED") == "1":
-            pytest.fail(f"shared data file missing: {path}")
-        pytest.skip(f"shared data file missing: {path}")
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
-
-
-def _dump(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(obj, protocol=2))  # the official files are protocol-2 pickles
-
-
-def _rows(images: np.ndarray) -> np.ndarray:
-    """NHWC -> the official (N, 3*H*W) rows, channel-major."""
-    return images.transpose(0, 3, 1, 2).reshape(len(images), -1)
-
-
-def write_cifar10(folder: Path, x_train, y_train, x_test, y_test) -> Path:
-    batches = zip(np.array_split(x_train, 5), np.array_split(y_train, 5))
-    for i, (x, y) in enumerate(batches, start=1):
-        _dump(folder / f"data_batch_{i}", {b"batch_label": b"training batch", b"data": _rows(x),
-                                           b"labels": [int(v) for v in y]})
-    _dump(folder / "test_batch", {b"data": _rows(x_test), b"labels": [int(v) for v in y_test]})
-    _dump(folder / "batches.meta", {b"label_names": [n.encode() for n in readers.CIFAR10_CLASSES],
-                                    b"num_cases_per_batch": 1000, b"num_vis": 3072})
-    return folder
-
-
-def fine_labels(y: np.ndarray) -> np.ndarray:
-    return y.astype(np.int64) * 10 + np.arange(len(y)) % 10
-
-
-def write_cifar100(folder: Path, real) -> Path:
-    for split in ("train", "test"):
-        x, y = real[f"x_{split}"], real[f"y_{split}"]
-        _dump(folder / split, {b"data": _rows(x), b"fine_labels": fine_labels(y).tolist(),
-                               b"coarse_labels": (y // 2).tolist()})
-    _dump(folder / "meta", {b"fine_label_names": [f"c{i}".encode() for i in range(100)]})
-    return folder
-
-
-def downsample16(x: np.ndarray) -> np.ndarray:
-    return x.reshape(len(x), 16, 2, 16, 2, 3).mean(axis=(2, 4)).round().astype(np.uint8)
-
-
-def imagenet_labels(n: int) -> np.ndarray:
-    """1-based ImageNet labels: a third of them above 120, plus the edges 1, 120 and 121."""
-    rng = np.random.default_rng(0)
-    labels = np.where(np.arange(n) % 3 == 0, rng.integers(121, 1001, n), rng.integers(1, 121, n))
-    labels[:3] = (1, 120, 121)
-    return labels
-
-
-def write_imagenet16(folder: Path, real) -> Path:
-    x = downsample16(real["x_train"][:1200])
-    y = imagenet_labels(len(x))
-    for i, (xb, yb) in enumerate(zip(np.array_split(x, 10), np.array_split(y, 10)), start=1):
-        _dump(folder / f"train_data_batch_{i}", {"data": _rows(xb), "labels": yb.tolist()})
-    xv = downsample16(real["x_test"][:300])
-    _dump(folder / "val_data", {"data": _rows(xv), "labels": imagenet_labels(len(xv)).tolist()})
-    return folder
-
-
-@pytest.fixture(scope="module")
-def cifar10_parent(real, tmp_path_factory) -> Path:
+def cifar10_parent(cifar10_arrays, tmp_path_factory) -> Path:
     parent = tmp_path_factory.mktemp("cifar")
+    a = cifar10_arrays
     write_cifar10(parent / "cifar-10-batches-py",
-                  real["x_train"], real["y_train"], real["x_test"], real["y_test"])
+                  a["x_train"], a["y_train"], a["x_test"], a["y_test"])
     return parent
 
 
@@ -115,31 +39,31 @@ def test_module_imports_without_torch():
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 
-def test_cifar10_reads_official_batches(real, cifar10_parent, cifar10_train):
+def test_cifar10_reads_official_batches(cifar10_arrays, cifar10_parent, cifar10_train):
     ds = cifar10_train
-    np.testing.assert_array_equal(ds.images, real["x_train"])
-    np.testing.assert_array_equal(ds.labels, real["y_train"])
+    np.testing.assert_array_equal(ds.images, cifar10_arrays["x_train"])
+    np.testing.assert_array_equal(ds.labels, cifar10_arrays["y_train"])
     assert (ds.name, ds.num_classes, ds.classes) == ("cifar10", 10, readers.CIFAR10_CLASSES)
     assert ds.images.dtype == np.uint8 and ds.labels.dtype == np.int64
     assert (ds.mean, ds.std) == (datasets.info("cifar10").mean, datasets.info("cifar10").std)
     test = readers.load("cifar10", cifar10_parent / "cifar-10-batches-py", "test")  # the folder itself
-    np.testing.assert_array_equal(test.images, real["x_test"])
-    np.testing.assert_array_equal(test.labels, real["y_test"])
+    np.testing.assert_array_equal(test.images, cifar10_arrays["x_test"])
+    np.testing.assert_array_equal(test.labels, cifar10_arrays["y_test"])
 
 
-def test_cifar100_reads_fine_labels(real, tmp_path):
-    write_cifar100(tmp_path / "cifar-100-python", real)
+def test_cifar100_reads_fine_labels(cifar10_arrays, tmp_path):
+    write_cifar100(tmp_path / "cifar-100-python", cifar10_arrays)
     for split in ("train", "test"):
         ds = readers.load("cifar100", tmp_path, split)
-        np.testing.assert_array_equal(ds.images, real[f"x_{split}"])
-        np.testing.assert_array_equal(ds.labels, fine_labels(real[f"y_{split}"]))
+        np.testing.assert_array_equal(ds.images, cifar10_arrays[f"x_{split}"])
+        np.testing.assert_array_equal(ds.labels, fine_labels(cifar10_arrays[f"y_{split}"]))
         assert ds.num_classes == 100 and ds.classes[7] == "c7"
         assert (ds.mean, ds.std) == (datasets.info("cifar100").mean, datasets.info("cifar100").std)
 
 
-def test_imagenet16_keeps_first_120_classes_zero_based(real, tmp_path):
-    folder = write_imagenet16(tmp_path / "ImageNet16", real)
-    x, y = downsample16(real["x_train"][:1200]), imagenet_labels(1200)
+def test_imagenet16_keeps_first_120_classes_zero_based(cifar10_arrays, tmp_path):
+    folder = write_imagenet16(tmp_path / "ImageNet16", cifar10_arrays)
+    x, y = downsample16(cifar10_arrays["x_train"][:1200]), imagenet_labels(1200)
     keep = y <= 120
     ds = readers.load("imagenet16-120", folder)
     np.testing.assert_array_equal(ds.images, x[keep])
@@ -160,14 +84,16 @@ def _png_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
         Image.fromarray(img).save(folder / f"{i:05d}.png")
 
 
-def test_image_folder_reads_png_per_class(real, tmp_path):
+def test_image_folder_reads_png_per_class(cifar10_arrays, tmp_path):
     pytest.importorskip("PIL", reason="Pillow is needed to write and read the PNG files")
     for split, n in (("train", 100), ("test", 50)):
-        _png_folder(tmp_path / split, real[f"x_{split}"][:n], real[f"y_{split}"][:n])
-    order = np.argsort(real["y_test"][:50], kind="stable")  # class by class, then file name
+        x, y = cifar10_arrays[f"x_{split}"][:n], cifar10_arrays[f"y_{split}"][:n]
+        _png_folder(tmp_path / split, x, y)
+    # class by class, then file name
+    order = np.argsort(cifar10_arrays["y_test"][:50], kind="stable")
     ds = readers.load("folder", tmp_path, split="test")
-    np.testing.assert_array_equal(ds.images, real["x_test"][:50][order])
-    np.testing.assert_array_equal(ds.labels, real["y_test"][:50][order])
+    np.testing.assert_array_equal(ds.images, cifar10_arrays["x_test"][:50][order])
+    np.testing.assert_array_equal(ds.labels, cifar10_arrays["y_test"][:50][order])
     assert ds.classes == readers.CIFAR10_CLASSES and (ds.mean, ds.std) == (datasets.info("cifar10").mean, datasets.info("cifar10").std)
     assert len(readers.load("folder", tmp_path, split="train")) == 100
 
@@ -185,15 +111,15 @@ def test_image_folder_makes_square_rgb(tmp_path):
     assert ds.std[0] > 0  # statistics of these two images, not CIFAR's
 
 
-def test_npz_shared_layout_and_plain_xy(real, shared_data, tmp_path):
+def test_npz_shared_layout_and_plain_xy(cifar10_arrays, shared_data, tmp_path):
     shared = shared_data / "cifar10" / "cifar10_small.npz"
     for split in ("train", "test"):
         ds = readers.load("npz", shared, split)
-        np.testing.assert_array_equal(ds.images, real[f"x_{split}"])
-        np.testing.assert_array_equal(ds.labels, real[f"y_{split}"])
+        np.testing.assert_array_equal(ds.images, cifar10_arrays[f"x_{split}"])
+        np.testing.assert_array_equal(ds.labels, cifar10_arrays[f"y_{split}"])
         assert ds.classes == readers.CIFAR10_CLASSES and (ds.mean, ds.std) == (datasets.info("cifar10").mean, datasets.info("cifar10").std)
-    x = downsample16(real["x_test"][:200])
-    y = real["y_test"][:200] % 5
+    x = downsample16(cifar10_arrays["x_test"][:200])
+    y = cifar10_arrays["y_test"][:200] % 5
     np.savez(tmp_path / "small.npz", x=x, y=y)
     ds = readers.load("npz", tmp_path / "small.npz", split="test")
     np.testing.assert_array_equal(ds.images, x)
@@ -203,9 +129,9 @@ def test_npz_shared_layout_and_plain_xy(real, shared_data, tmp_path):
     np.testing.assert_allclose(ds.std, pixels.std(axis=0), atol=1e-9)
 
 
-def test_detect(cifar10_parent, real, shared_data, tmp_path):
-    write_imagenet16(tmp_path / "in16", real)
-    write_cifar100(tmp_path / "c100" / "cifar-100-python", real)
+def test_detect(cifar10_parent, cifar10_arrays, shared_data, tmp_path):
+    write_imagenet16(tmp_path / "in16", cifar10_arrays)
+    write_cifar100(tmp_path / "c100" / "cifar-100-python", cifar10_arrays)
     (tmp_path / "flat" / "cat").mkdir(parents=True)
     (tmp_path / "flat" / "cat" / "a.png").write_bytes(b"")
     (tmp_path / "empty").mkdir()
@@ -230,8 +156,8 @@ def test_arrays_are_read_only(cifar10_train):
 
 
 @pytest.fixture
-def small_cifar10(real, tmp_path) -> Path:
-    x, y = real["x_test"][:100], real["y_test"][:100]
+def small_cifar10(cifar10_arrays, tmp_path) -> Path:
+    x, y = cifar10_arrays["x_test"][:100], cifar10_arrays["y_test"][:100]
     return write_cifar10(tmp_path / "cifar-10-batches-py", x, y, x[:20], y[:20])
 
 
@@ -270,21 +196,21 @@ def test_corrupt_batch(small_cifar10, entry, message):
     if isinstance(entry, bytes):
         file.write_bytes(entry)
     else:
-        _dump(file, entry)
+        dump(file, entry)
     with pytest.raises(DataError, match=message):
         readers.load("cifar10", small_cifar10, split="test")
 
 
-def test_imagenet16_labels_must_be_1_based(real, tmp_path):
-    folder = write_imagenet16(tmp_path / "ImageNet16", real)
-    _dump(folder / "val_data", {"data": np.zeros((1, 768), np.uint8), "labels": [0]})
+def test_imagenet16_labels_must_be_1_based(cifar10_arrays, tmp_path):
+    folder = write_imagenet16(tmp_path / "ImageNet16", cifar10_arrays)
+    dump(folder / "val_data", {"data": np.zeros((1, 768), np.uint8), "labels": [0]})
     with pytest.raises(DataError, match=r"val_data: labels span 0..0; expected 1..1000"):
         readers.load("imagenet16-120", folder, split="test")
 
 
-def test_npz_errors(real, tmp_path):
+def test_npz_errors(cifar10_arrays, tmp_path):
     good = tmp_path / "good.npz"
-    np.savez(good, x=real["x_test"][:50], y=real["y_test"][:50])
+    np.savez(good, x=cifar10_arrays["x_test"][:50], y=cifar10_arrays["y_test"][:50])
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(DataError, match=r"truncated.npz is not a complete .npz \(zip\) archive"):
@@ -294,13 +220,13 @@ def test_npz_errors(real, tmp_path):
     (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
     with pytest.raises(DataError, match=r"cannot read .*flipped.npz \(BadZipFile"):
         readers.load("npz", tmp_path / "flipped.npz")
-    np.savez(tmp_path / "keys.npz", images=real["x_test"][:5])
+    np.savez(tmp_path / "keys.npz", images=cifar10_arrays["x_test"][:5])
     with pytest.raises(DataError, match=r"holds \['images'\]; expected an .npz with 'x'"):
         readers.load("npz", tmp_path / "keys.npz")
-    np.savez(tmp_path / "grey.npz", x=real["x_test"][:5, ..., 0], y=real["y_test"][:5])
+    np.savez(tmp_path / "grey.npz", x=cifar10_arrays["x_test"][:5, ..., 0], y=cifar10_arrays["y_test"][:5])
     with pytest.raises(DataError, match=r"'x' is uint8 \(5, 32, 32\)"):
         readers.load("npz", tmp_path / "grey.npz")
-    np.savez(tmp_path / "short.npz", x=real["x_test"][:5], y=real["y_test"][:4])
+    np.savez(tmp_path / "short.npz", x=cifar10_arrays["x_test"][:5], y=cifar10_arrays["y_test"][:4])
     with pytest.raises(DataError, match=r"for 5 images"):
         readers.load("npz", tmp_path / "short.npz")
     with pytest.raises(DataError, match=r"missing file .*absent.npz"):
@@ -372,74 +298,3 @@ def test_split_train_val(cifar10_train):
     assert np.array_equal(again[0], train) and np.array_equal(again[1], val)
     with pytest.raises(ValueError):
         samples.split_train_val(cifar10_train, 1.0, seed=0)
-
-
-# --- download from a local HTTP server ----------------------------------------------------------
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(real, tmp_path):
-    """Serves a small official-layout cifar-10-python.tar.gz on 127.0.0.1; yields (url, md5)."""
-    site = tmp_path / "site"
-    x, y = real["x_test"][:100], real["y_test"][:100]
-    write_cifar10(tmp_path / "src" / "cifar-10-batches-py", x, y, x[:20], y[:20])
-    site.mkdir()
-    with tarfile.open(site / "cifar-10-python.tar.gz", "w:gz") as tar:
-        tar.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
-    md5 = hashlib.md5((site / "cifar-10-python.tar.gz").read_bytes()).hexdigest()
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site))
-    )
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/cifar-10-python.tar.gz", md5
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _with_md5(monkeypatch, md5: str) -> None:
-    monkeypatch.setitem(download.SOURCES, "cifar10", download.SOURCES["cifar10"]._replace(md5=md5))
-
-
-def test_download_checks_and_extracts(server, monkeypatch, tmp_path, real):
-    url, md5 = server
-    _with_md5(monkeypatch, md5)
-    seen = []
-    folder = download.download("cifar10", tmp_path / "data", url=url,
-                           progress=lambda done, total: seen.append((done, total)))
-    assert folder == tmp_path / "data" / "cifar-10-batches-py"
-    assert seen and seen[-1][0] == seen[-1][1] > 0
-    ds = readers.load("cifar10", tmp_path / "data")
-    np.testing.assert_array_equal(ds.images, real["x_test"][:100])
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar-10-batches-py"]
-    kept = download.download("cifar10", tmp_path / "data", url="http://127.0.0.1:1/unused")
-    assert kept == folder  # complete already: nothing fetched
-
-
-def test_download_bad_checksum_leaves_nothing(server, tmp_path):
-    url, _ = server
-    with pytest.raises(DataError, match=r"md5 .*expected c58f30108f718f92721af3b95e74349a"):
-        download.download("cifar10", tmp_path / "data", url=url)
-    assert list((tmp_path / "data").iterdir()) == []
-
-
-def test_download_unreachable_says_where_to_put_files(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
-    with pytest.raises(DataError) as err:
-        download.download("cifar100", tmp_path / "data", url=f"http://127.0.0.1:{port}/x", timeout=5)
-    message = str(err.value)
-    assert "could not download" in message and str(tmp_path / "data") in message
-    assert "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz" in message
-    assert "cifar-100-python/ holding train, test, meta" in message
-
-
-def test_download_only_for_cifar(tmp_path):
-    with pytest.raises(ValueError, match="no official download"):
-        download.download("imagenet16-120", tmp_path)
