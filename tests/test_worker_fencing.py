@@ -55,8 +55,8 @@ def test_a_frozen_worker_never_runs_beside_its_replacement(env):
     os.killpg(old, signal.SIGSTOP)  # the worker and its scoring processes freeze
     try:
         state = _wait(store, job_id, lambda s: s.status == JobStatus.FAILED, timeout=STALE * 5)
-        assert "no heartbeat" in state.error
-        assert jobs.start(config, store) == job_id  # relaunch: kills the frozen worker's group
+        assert "no heartbeat" in state.error and not _alive(old)  # its group was killed
+        assert jobs.start(config, store) == job_id  # relaunch
         new = _wait(store, job_id, lambda s: s.pid not in (None, old)).pid
     finally:
         _resume(old)  # wake the old worker, if it still exists
@@ -69,6 +69,45 @@ def test_a_frozen_worker_never_runs_beside_its_replacement(env):
     assert len(scored) == len(set(scored)) == 60
     assert [e.seq for e in events] == list(range(len(events)))
     assert not _alive(old) and new != old
+
+
+# A worker frozen in the middle of a write: it holds the job store's lock while it is stopped.
+_FROZEN_MID_WRITE = """
+import os, sys, time
+from pathlib import Path
+from knas import jobs
+directory, job_id, flag = sys.argv[1], sys.argv[3], Path(sys.argv[4])
+store = jobs.JobStore(directory)
+while store.state(job_id).pid != os.getpid():
+    time.sleep(0.05)
+with store.db.transact():
+    flag.write_text("locked")
+    time.sleep(600)
+"""
+
+
+def test_a_worker_frozen_holding_the_store_lock_is_ended_not_waited_for(runtime, shared_data):
+    store = jobs.JobStore(runtime / "jobs")
+    config = SearchConfig(data=str(shared_data / "cifar10" / "cifar10_small.npz"), pool="random:8",
+                          proxy="params", k=2, n=4, fine="train:1")
+    job_id, _ = store.claim(config)
+    flag = runtime / "locked"
+    worker = subprocess.Popen([sys.executable, "-c", _FROZEN_MID_WRITE, str(runtime / "jobs"),
+                               "job-worker", job_id, str(flag)], cwd=REPO, start_new_session=True)
+    try:
+        store.update(job_id, status=JobStatus.RUNNING, pid=worker.pid,
+                     heartbeat=time.time() - 10 * STALE)
+        deadline = time.time() + 60
+        while not flag.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        assert flag.exists(), "the stand-in worker never took the lock"
+        state = store.fail_stale(job_id)  # would wait on the lock, then fail, if not ended first
+        assert state.status == JobStatus.FAILED and "no heartbeat" in state.error
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+        assert store.state(job_id).owner is None
+    finally:
+        if worker.poll() is None:
+            worker.kill()
 
 
 def test_a_worker_that_lost_its_job_writes_nothing(runtime, shared_data):

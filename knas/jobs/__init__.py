@@ -106,12 +106,15 @@ class JobStore:
 
     def fail_stale(self, job_id: str) -> JobState:
         """The job's state, after marking it failed if it is active but its worker has died
-        (revoking the owner fences the worker should it ever wake up)."""
+        (revoking the owner fences it should it wake up). One that still exists is frozen, maybe
+        mid-write with the store's lock held: it is killed first, so nothing waits on it."""
         raw = self._raw_state(job_id)
         state = JobState.from_dict(raw)
         if state.status.is_active:
             reason = death_reason(state)
             if reason:
+                if state.pid:
+                    processes.kill_worker(state.pid, job_id)
                 return self.update(job_id, status=JobStatus.FAILED, error=reason, owner=None,
                                    when=raw)
         return state

@@ -37,14 +37,17 @@ def alive(pid: int) -> bool:
 
 def kill_worker(pid: int, job_id: str) -> None:
     """Kill a previous worker of ``job_id`` and its scoring processes (its process group: a worker
-    leads its own session), but only if ``pid`` still is that worker, not a reused pid."""
+    leads its own session), but only if ``pid`` still is that worker, not a reused pid. Waits
+    (a few seconds at most) until it is gone, so the locks it held are free on return."""
     if not alive(pid) or not is_worker_of(pid, job_id):
         return
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         return
-    alive(pid)  # reap it if it is our own child
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:  # reaps it if it is our own child
+        time.sleep(0.02)
 
 
 def is_worker_of(pid: int, job_id: str) -> bool:
