@@ -113,8 +113,7 @@ class JobStore:
         if state.status.is_active:
             reason = death_reason(state)
             if reason:
-                if state.pid:
-                    processes.kill_worker(state.pid, job_id)
+                processes.kill_worker(state.pid, job_id)
                 return self.update(job_id, status=JobStatus.FAILED, error=reason, owner=None,
                                    when=raw)
         return state
@@ -193,8 +192,7 @@ class JobStore:
             jobs = self.db.get("jobs", {})
             jobs.setdefault(job_id, now)
             self.db.set("jobs", jobs)
-        if previous:
-            processes.kill_worker(previous, job_id)
+        processes.kill_worker(previous, job_id)
         return job_id, owner
 
     def request_cancel(self, job_id: str) -> None:

@@ -35,11 +35,11 @@ def alive(pid: int) -> bool:
     return True
 
 
-def kill_worker(pid: int, job_id: str) -> None:
+def kill_worker(pid: int | None, job_id: str) -> None:
     """Kill a previous worker of ``job_id`` and its scoring processes (its process group: a worker
     leads its own session), but only if ``pid`` still is that worker, not a reused pid. Waits
     (a few seconds at most) until it is gone, so the locks it held are free on return."""
-    if not alive(pid) or not is_worker_of(pid, job_id):
+    if not pid or not alive(pid) or not is_worker_of(pid, job_id):
         return
     try:
         os.killpg(pid, signal.SIGKILL)
