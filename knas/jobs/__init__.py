@@ -105,9 +105,8 @@ class JobStore:
         return state
 
     def fail_stale(self, job_id: str) -> JobState:
-        """The job's state, after marking it failed if it is active but its worker has died
-        (revoking the owner fences it should it wake up). One that still exists is frozen, maybe
-        mid-write with the store's lock held: it is killed first, so nothing waits on it."""
+        """The job's state, after marking it failed (owner revoked) if its worker has died; one
+        still there is frozen, maybe holding the store's lock mid-write: it is killed first."""
         raw = self._raw_state(job_id)
         state = JobState.from_dict(raw)
         if state.status.is_active:
