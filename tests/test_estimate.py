@@ -87,8 +87,11 @@ def test_classic_strategies_and_training_in_the_estimate(shared_data):
     assert train.seconds == pytest.approx(20 * 2 * 1000 * estimate.DEFAULT_TRAIN_SECONDS)
     assert train.arithmetic.startswith("20 candidates × 2 epoch(s) × 1,000 images")
     gpu = estimate.estimate(config, "cuda", {})
-    assert {s.what: s for s in gpu.steps}["mgm"].seconds == pytest.approx(
-        steps["mgm"].seconds / estimate.GPU_SPEEDUP)
+    gpu_steps = {s.what: s for s in gpu.steps}
+    assert gpu_steps["mgm"].seconds == pytest.approx(
+        steps["mgm"].seconds / estimate.SCORING_GPU_SPEEDUP)
+    assert gpu_steps["training"].seconds == pytest.approx(
+        train.seconds / estimate.TRAINING_GPU_SPEEDUP)
 
 
 def test_estimate_against_actual_per_stage(shared_data):
