@@ -59,10 +59,7 @@ def whole_space(names, batch, device: str, workers: int, seconds: float) -> str:
     # group's cells together in first-seen order, so shuffled cells would put the big groups (one
     # network for a deduplicated proxy, many cells) first and a cut-short phase would project
     # too low for rankings that mix per-cell and per-function proxies.
-    groups: dict[int, list[int]] = {}
-    for index in range(NB201.size):
-        groups.setdefault(NB201.representative(index), []).append(index)
-    order = list(groups.values())
+    order = scorer.chunk_by_representative(NB201, range(NB201.size), 1)  # one group per task
     random.Random(0).shuffle(order)
     cells = [index for group in order for index in group]
     done, start = 0, time.perf_counter()
